@@ -1,0 +1,445 @@
+//! The signing-key cache: discovery, JWKS fetch, refresh and rotation.
+//!
+//! Behaviour (Microsoft's signing-key-rollover guidance and IdentityModel's
+//! `ConfigurationManager` defaults):
+//!
+//! - Keys load lazily on first use (or on [`Validator::warm_up`](crate::Validator::warm_up)).
+//! - A background task refreshes discovery and keys every 12 hours.
+//! - A token naming an unknown `kid` triggers a refetch of the JWKS at most
+//!   once per throttle window (5 minutes); concurrent misses share one
+//!   fetch (single flight), and misses inside the window are answered from
+//!   the cache without any fetch (negative caching).
+//! - A failing or unreachable authority never removes keys already loaded
+//!   (stale-if-error). Before the first successful load, failed attempts are
+//!   retried at most once per failure backoff (10 seconds).
+//! - Keys come only from the configured authority: nothing in a token
+//!   (`jku`, `x5u`, `jwk`, `x5c`) is ever fetched or used.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::algorithm::AlgorithmPolicy;
+use crate::clock::Clock;
+use crate::discovery::{self, AuthorityKind, ProviderMetadata};
+use crate::fetch::Fetcher;
+use crate::id::{ClientId, Issuer};
+use crate::jwk::{JwkSet, VerifyingKey};
+
+/// Where keys (and, with discovery, accepted issuers) come from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum KeySource {
+    /// OpenID Connect discovery from an authority.
+    Discovery {
+        /// The authority (Entra: `https://host/{tenant}`; OIDC: the issuer).
+        authority: Url,
+        /// Its layout.
+        kind: AuthorityKind,
+    },
+    /// A JWKS URL, without discovery.
+    JwksUri(Url),
+    /// A fixed key set (offline use and tests).
+    Static(JwkSet),
+}
+
+/// Refresh timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshSettings {
+    /// Periodic refresh of discovery and keys (default 12 h).
+    pub interval: Duration,
+    /// Minimum time between refetches caused by unknown `kid`s (default 5 min).
+    pub unknown_kid_throttle: Duration,
+    /// Minimum time between attempts while no key was ever loaded (default 10 s).
+    pub failure_backoff: Duration,
+    /// Run the periodic refresh on a background task (default true; needs a
+    /// Tokio runtime when the validator is built).
+    pub background: bool,
+    /// Fetch `jwks_uri?appid=<client id>`: for APIs whose tokens are signed
+    /// with app-specific keys (claims mapping).
+    pub app_id: Option<ClientId>,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(12 * 3600),
+            unknown_kid_throttle: Duration::from_secs(300),
+            failure_backoff: Duration::from_secs(10),
+            background: true,
+            app_id: None,
+        }
+    }
+}
+
+/// An immutable snapshot of the loaded keys and discovered issuers.
+#[derive(Debug, Default)]
+pub struct KeyState {
+    keys: HashMap<String, Arc<VerifyingKey>>,
+    unnamed: Vec<Arc<VerifyingKey>>,
+    issuers: Vec<Issuer>,
+    jwks_uri: Option<Url>,
+    loaded_at: Option<i64>,
+    generation: u64,
+    last_error: Option<String>,
+}
+
+impl KeyState {
+    /// The key with `kid`.
+    pub fn key(&self, kid: &str) -> Option<&Arc<VerifyingKey>> {
+        self.keys.get(kid)
+    }
+
+    /// Keys without a `kid` plus, when `kid` is absent from the token, every key.
+    pub fn all_keys(&self) -> impl Iterator<Item = &Arc<VerifyingKey>> {
+        self.keys.values().chain(self.unnamed.iter())
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len() + self.unnamed.len()
+    }
+
+    /// Whether no key is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Issuers named by the discovery documents.
+    pub fn issuers(&self) -> &[Issuer] {
+        &self.issuers
+    }
+
+    /// When keys were last loaded (seconds since the epoch).
+    pub fn loaded_at(&self) -> Option<i64> {
+        self.loaded_at
+    }
+
+    /// The last refresh error, if the last attempt failed.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// Some known key ids, for messages.
+    pub fn sample_kids(&self) -> Vec<String> {
+        let mut kids: Vec<String> = self.keys.keys().take(5).cloned().collect();
+        kids.sort();
+        kids
+    }
+}
+
+/// Fetch counters, for tests and operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyStats {
+    /// Discovery documents fetched (successfully or not).
+    pub discovery_fetches: u64,
+    /// Key sets fetched (successfully or not).
+    pub jwks_fetches: u64,
+    /// Successful loads.
+    pub loads: u64,
+}
+
+/// Loads and refreshes keys. Shared by a validator and its background task.
+#[derive(Debug)]
+pub(crate) struct KeyManager {
+    source: KeySource,
+    algorithms: AlgorithmPolicy,
+    settings: RefreshSettings,
+    fetcher: Arc<dyn Fetcher>,
+    clock: Arc<dyn Clock>,
+    state: RwLock<Arc<KeyState>>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    last_miss_refresh: AtomicI64,
+    last_failure: AtomicI64,
+    discovery_fetches: AtomicU64,
+    jwks_fetches: AtomicU64,
+    loads: AtomicU64,
+}
+
+impl KeyManager {
+    pub(crate) fn new(
+        source: KeySource,
+        algorithms: AlgorithmPolicy,
+        settings: RefreshSettings,
+        fetcher: Arc<dyn Fetcher>,
+        clock: Arc<dyn Clock>,
+    ) -> KeyManager {
+        let mut initial = KeyState::default();
+        if let KeySource::Static(set) = &source {
+            initial = state_from(set, Vec::new(), None, clock.now(), 1);
+        }
+        KeyManager {
+            source,
+            algorithms,
+            settings,
+            fetcher,
+            clock,
+            state: RwLock::new(Arc::new(initial)),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            last_miss_refresh: AtomicI64::new(i64::MIN),
+            last_failure: AtomicI64::new(i64::MIN),
+            discovery_fetches: AtomicU64::new(0),
+            jwks_fetches: AtomicU64::new(0),
+            loads: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Arc<KeyState> {
+        match self.state.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> KeyStats {
+        KeyStats {
+            discovery_fetches: self.discovery_fetches.load(Ordering::Relaxed),
+            jwks_fetches: self.jwks_fetches.load(Ordering::Relaxed),
+            loads: self.loads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Keys loaded at least once, or why not.
+    pub(crate) async fn loaded(&self) -> Result<Arc<KeyState>, String> {
+        let snapshot = self.snapshot();
+        if snapshot.loaded_at.is_some() {
+            return Ok(snapshot);
+        }
+        if let Some(wait) = self.backoff_remaining() {
+            return Err(format!(
+                "{} (next attempt in {wait}s)",
+                snapshot
+                    .last_error
+                    .as_deref()
+                    .unwrap_or("keys have not been loaded yet")
+            ));
+        }
+        let _guard = self.refresh_lock.lock().await;
+        let snapshot = self.snapshot();
+        if snapshot.loaded_at.is_some() {
+            return Ok(snapshot);
+        }
+        if snapshot.generation > 0 && self.backoff_remaining().is_some() {
+            // Another caller just failed while we waited: share its answer.
+            return Err(snapshot.last_error.clone().unwrap_or_default());
+        }
+        self.load(true).await
+    }
+
+    /// Called when a token names a key that `seen` does not have. Refetches
+    /// the JWKS at most once per throttle window, with single flight.
+    pub(crate) async fn refresh_for_unknown_kid(&self, seen: &KeyState) -> Arc<KeyState> {
+        if self.throttled() {
+            return self.snapshot();
+        }
+        let _guard = self.refresh_lock.lock().await;
+        let current = self.snapshot();
+        if current.generation != seen.generation || self.throttled() {
+            return current;
+        }
+        self.last_miss_refresh
+            .store(self.clock.now(), Ordering::SeqCst);
+        tracing::debug!("token names an unknown key id; refetching the key set");
+        match self.load(false).await {
+            Ok(state) => state,
+            Err(_) => self.snapshot(),
+        }
+    }
+
+    /// Periodic refresh (discovery and keys).
+    pub(crate) async fn refresh(&self) -> Result<Arc<KeyState>, String> {
+        let _guard = self.refresh_lock.lock().await;
+        self.load(true).await
+    }
+
+    fn throttled(&self) -> bool {
+        let last = self.last_miss_refresh.load(Ordering::SeqCst);
+        let window =
+            i64::try_from(self.settings.unknown_kid_throttle.as_secs()).unwrap_or(i64::MAX);
+        last != i64::MIN && self.clock.now().saturating_sub(last) < window
+    }
+
+    fn backoff_remaining(&self) -> Option<i64> {
+        let last = self.last_failure.load(Ordering::SeqCst);
+        let window = i64::try_from(self.settings.failure_backoff.as_secs()).unwrap_or(i64::MAX);
+        let elapsed = self.clock.now().saturating_sub(last);
+        (last != i64::MIN && elapsed < window).then(|| window - elapsed)
+    }
+
+    /// Loads keys (re-running discovery when `rediscover` or never done).
+    /// Must be called with `refresh_lock` held.
+    async fn load(&self, rediscover: bool) -> Result<Arc<KeyState>, String> {
+        let previous = self.snapshot();
+        let result = self.fetch_all(&previous, rediscover).await;
+        let now = self.clock.now();
+        let next = match result {
+            Ok((set, issuers, jwks_uri)) => {
+                for why in set.skipped() {
+                    tracing::debug!(%why, "skipped a key in the key set");
+                }
+                self.loads.fetch_add(1, Ordering::Relaxed);
+                self.last_failure.store(i64::MIN, Ordering::SeqCst);
+                state_from(&set, issuers, jwks_uri, now, previous.generation + 1)
+            }
+            Err(why) => {
+                tracing::warn!(error = %why, "signing keys could not be refreshed; keeping the cached keys");
+                self.last_failure.store(now, Ordering::SeqCst);
+                let stale = KeyState {
+                    keys: previous.keys.clone(),
+                    unnamed: previous.unnamed.clone(),
+                    issuers: previous.issuers.clone(),
+                    jwks_uri: previous.jwks_uri.clone(),
+                    loaded_at: previous.loaded_at,
+                    generation: previous.generation + 1,
+                    last_error: Some(why.clone()),
+                };
+                self.store(Arc::new(stale));
+                return if previous.loaded_at.is_some() {
+                    Ok(self.snapshot())
+                } else {
+                    Err(why)
+                };
+            }
+        };
+        let next = Arc::new(next);
+        self.store(Arc::clone(&next));
+        Ok(next)
+    }
+
+    fn store(&self, next: Arc<KeyState>) {
+        match self.state.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+
+    async fn fetch_all(
+        &self,
+        previous: &KeyState,
+        rediscover: bool,
+    ) -> Result<(JwkSet, Vec<Issuer>, Option<Url>), String> {
+        let (issuers, jwks_uri) = match &self.source {
+            KeySource::Static(set) => return Ok((set.clone(), Vec::new(), None)),
+            KeySource::JwksUri(uri) => (Vec::new(), uri.clone()),
+            KeySource::Discovery { authority, kind } => match (&previous.jwks_uri, rediscover) {
+                (Some(uri), false) => (previous.issuers.clone(), uri.clone()),
+                _ => self.discover(authority, *kind).await?,
+            },
+        };
+        let mut url = jwks_uri.clone();
+        if let Some(app_id) = &self.settings.app_id {
+            url.query_pairs_mut().append_pair("appid", app_id.as_str());
+        }
+        self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
+        let body = self.fetcher.fetch(&url).await.map_err(|e| e.to_string())?;
+        let set = JwkSet::parse(&body, &self.algorithms)
+            .map_err(|e| format!("the key set at {url} is invalid: {e}"))?;
+        if set.is_empty() {
+            return Err(format!(
+                "the key set at {url} has no key usable with the allowed algorithms ({})",
+                if set.skipped().is_empty() {
+                    "it is empty".to_owned()
+                } else {
+                    set.skipped().join("; ")
+                }
+            ));
+        }
+        Ok((set, issuers, Some(jwks_uri)))
+    }
+
+    async fn discover(
+        &self,
+        authority: &Url,
+        kind: AuthorityKind,
+    ) -> Result<(Vec<Issuer>, Url), String> {
+        let urls = discovery::discovery_urls(authority, kind)?;
+        let mut issuers = Vec::new();
+        let mut jwks_uri = None;
+        let mut problems = Vec::new();
+        for url in &urls {
+            self.discovery_fetches.fetch_add(1, Ordering::Relaxed);
+            let metadata = match self.fetcher.fetch(url).await {
+                Ok(body) => ProviderMetadata::parse(&body)
+                    .map_err(|e| format!("discovery document {url} is invalid: {e}")),
+                Err(e) => Err(e.to_string()),
+            };
+            match metadata {
+                Ok(m) => {
+                    if kind == AuthorityKind::Oidc
+                        && m.issuer.as_str() != authority.as_str().trim_end_matches('/')
+                        && m.issuer.as_str() != authority.as_str()
+                    {
+                        problems.push(format!(
+                            "discovery document {url} names issuer {:?}, not the configured {:?}",
+                            m.issuer.as_str(),
+                            authority.as_str()
+                        ));
+                        continue;
+                    }
+                    if !issuers.contains(&m.issuer) {
+                        issuers.push(m.issuer);
+                    }
+                    jwks_uri.get_or_insert(m.jwks_uri);
+                }
+                Err(e) => problems.push(e),
+            }
+        }
+        match jwks_uri {
+            Some(uri) => Ok((issuers, uri)),
+            None => Err(problems.join("; ")),
+        }
+    }
+}
+
+/// Spawns the periodic refresh, if a Tokio runtime is running. The task ends
+/// when the last validator sharing `manager` is dropped.
+pub(crate) fn spawn_background_refresh(manager: &Arc<KeyManager>) {
+    if !manager.settings.background || matches!(manager.source, KeySource::Static(_)) {
+        return;
+    }
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(manager);
+    let interval = manager.settings.interval;
+    handle.spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(manager) = weak.upgrade() else { break };
+            if let Err(why) = manager.refresh().await {
+                tracing::warn!(error = %why, "periodic key refresh failed");
+            }
+        }
+    });
+}
+
+fn state_from(
+    set: &JwkSet,
+    issuers: Vec<Issuer>,
+    jwks_uri: Option<Url>,
+    now: i64,
+    generation: u64,
+) -> KeyState {
+    let mut keys = HashMap::new();
+    let mut unnamed = Vec::new();
+    for key in set.keys() {
+        match key.kid() {
+            Some(kid) => {
+                keys.insert(kid.to_owned(), Arc::clone(key));
+            }
+            None => unnamed.push(Arc::clone(key)),
+        }
+    }
+    KeyState {
+        keys,
+        unnamed,
+        issuers,
+        jwks_uri,
+        loaded_at: Some(now),
+        generation,
+        last_error: None,
+    }
+}
