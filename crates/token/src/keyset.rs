@@ -233,6 +233,12 @@ impl KeyManager {
     /// the JWKS at most once per throttle window, with single flight.
     pub(crate) async fn refresh_for_unknown_kid(&self, seen: &KeyState) -> Arc<KeyState> {
         if self.throttled() {
+            // Inside the window no new fetch starts; but one may be under
+            // way (started by the first miss): wait for it rather than
+            // answer from the keys it is replacing.
+            if self.refresh_lock.try_lock().is_err() {
+                let _settled = self.refresh_lock.lock().await;
+            }
             return self.snapshot();
         }
         let _guard = self.refresh_lock.lock().await;

@@ -337,7 +337,13 @@ impl Validator {
     /// refreshes keys periodically.
     pub fn new(config: ValidatorConfig) -> Result<Validator, ConfigError> {
         let mut problems = Vec::new();
-        if config.audiences.is_empty() {
+        if config.audiences.is_empty()
+            || config
+                .audiences
+                .accepted()
+                .iter()
+                .any(|a| a.as_str().trim().is_empty())
+        {
             problems
                 .push("no audience configured: set the API's client id or App ID URI".to_owned());
         }
