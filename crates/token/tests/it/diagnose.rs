@@ -70,3 +70,15 @@ async fn unparsable_token() {
         d.errors[0]
     );
 }
+
+#[test]
+fn docs_list_every_error_code() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+        .unwrap();
+    for code in ErrorCode::ALL {
+        assert!(
+            doc.contains(&format!("| `{}` |", code.as_str())),
+            "docs/errors.md lacks {code}"
+        );
+    }
+}
