@@ -186,9 +186,9 @@ pub enum Segment {
 impl fmt::Display for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Segment::Header => "header (segment 1)",
-            Segment::Payload => "payload (segment 2)",
-            Segment::Signature => "signature (segment 3)",
+            Segment::Header => "token header (segment 1)",
+            Segment::Payload => "token payload (segment 2)",
+            Segment::Signature => "token signature (segment 3)",
             Segment::Token => "token",
         })
     }
@@ -200,7 +200,11 @@ impl fmt::Display for Segment {
 #[non_exhaustive]
 pub enum ValidationError {
     /// `alg` is not acceptable.
-    #[error("algorithm {alg:?} is not accepted (allowed: {})", list(allowed))]
+    #[error(
+        "algorithm {:?} is not accepted (allowed: {})",
+        clip(alg),
+        list(allowed)
+    )]
     AlgorithmNotAllowed {
         /// The `alg` header value.
         alg: String,
@@ -211,7 +215,10 @@ pub enum ValidationError {
     #[error("token is encrypted (JWE); only signed tokens (JWS) are accepted")]
     Encrypted,
     /// The token is an ID token.
-    #[error("this is an ID token (issued to client {audience}), not an access token: {reason}")]
+    #[error(
+        "this is an ID token (issued to client {}), not an access token: {reason}",
+        clip(audience)
+    )]
     IdToken {
         /// Its `aud`, the client it was issued to.
         audience: String,
@@ -221,7 +228,7 @@ pub enum ValidationError {
     /// `aud` is wrong.
     #[error(
         "audience {} is not accepted; expected {}",
-        list(found),
+        clip(&list(found)),
         list(expected)
     )]
     InvalidAudience {
@@ -231,7 +238,7 @@ pub enum ValidationError {
         expected: Vec<String>,
     },
     /// A claim of the wrong JSON type.
-    #[error("claim \"{claim}\" must be {expected}, found {found}")]
+    #[error("claim \"{}\" must be {expected}, found {found}", clip(claim))]
     InvalidClaimType {
         /// The claim name.
         claim: String,
@@ -241,7 +248,11 @@ pub enum ValidationError {
         found: &'static str,
     },
     /// `iss` is not accepted.
-    #[error("issuer {found:?} is not accepted; expected {}", list(expected))]
+    #[error(
+        "issuer {:?} is not accepted; expected {}",
+        clip(found),
+        list(expected)
+    )]
     InvalidIssuer {
         /// The token's `iss`.
         found: String,
@@ -249,7 +260,7 @@ pub enum ValidationError {
         expected: Vec<String>,
     },
     /// The signature does not verify with the key.
-    #[error("signature does not verify with key {kid:?} ({alg})")]
+    #[error("signature does not verify with key {:?} ({alg})", clip(kid))]
     InvalidSignature {
         /// The key id used.
         kid: String,
@@ -258,7 +269,10 @@ pub enum ValidationError {
     },
     /// The key's `issuer` member does not match the token.
     #[error(
-        "signing key {kid:?} belongs to issuer {key_issuer:?}, but the token says {token_issuer:?}"
+        "signing key {:?} belongs to issuer {:?}, but the token says {:?}",
+        clip(kid),
+        clip(key_issuer),
+        clip(token_issuer)
     )]
     KeyIssuerMismatch {
         /// The key id.
@@ -269,7 +283,7 @@ pub enum ValidationError {
         token_issuer: String,
     },
     /// No key with that `kid`.
-    #[error("no signing key {} in the authority's key set ({known} keys known: {})", kid.as_deref().map_or_else(|| "(token has no kid)".to_owned(), |k| format!("{k:?}")), list(known_kids))]
+    #[error("no signing key {} in the authority's key set ({known} keys known: {})", kid.as_deref().map_or_else(|| "(token has no kid)".to_owned(), |k| format!("{:?}", clip(k))), list(known_kids))]
     KeyNotFound {
         /// The token's `kid`.
         kid: Option<String>,
@@ -279,7 +293,7 @@ pub enum ValidationError {
         known_kids: Vec<String>,
     },
     /// The key cannot be used with `alg`.
-    #[error("key {kid:?} is of type {kty}, which cannot verify {alg}")]
+    #[error("key {:?} is of type {kty}, which cannot verify {alg}", clip(kid))]
     KeyTypeMismatch {
         /// The key id.
         kid: String,
@@ -295,7 +309,7 @@ pub enum ValidationError {
         detail: String,
     },
     /// A broken compact serialization.
-    #[error("malformed token {segment}: {detail}")]
+    #[error("malformed {segment}: {detail}")]
     Malformed {
         /// Which segment.
         segment: Segment,
@@ -338,7 +352,11 @@ pub enum ValidationError {
         skew: i64,
     },
     /// `tid` disagrees with `iss`.
-    #[error("tenant {tid:?} does not match the issuer's tenant ({issuer:?})")]
+    #[error(
+        "tenant {:?} does not match the issuer's tenant ({:?})",
+        clip(tid),
+        clip(issuer)
+    )]
     TenantMismatch {
         /// The token's `tid`.
         tid: String,
@@ -346,7 +364,7 @@ pub enum ValidationError {
         issuer: String,
     },
     /// Tenant not in the allow-list.
-    #[error("tenant {tid:?} is not allowed (allowed: {})", list(allowed))]
+    #[error("tenant {:?} is not allowed (allowed: {})", clip(tid), list(allowed))]
     TenantNotAllowed {
         /// The token's `tid`.
         tid: String,
@@ -364,7 +382,7 @@ pub enum ValidationError {
     /// Unsupported `crit` extension.
     #[error(
         "header lists critical extensions this validator does not implement: {}",
-        list(names)
+        clip(&list(names))
     )]
     UnsupportedCritical {
         /// The `crit` entries.
@@ -379,7 +397,10 @@ pub enum ValidationError {
         accepted: Vec<TokenVersion>,
     },
     /// RSA key too short.
-    #[error("key {kid:?} is a {bits}-bit RSA key; at least 2048 bits are required")]
+    #[error(
+        "key {:?} is a {bits}-bit RSA key; at least 2048 bits are required",
+        clip(kid)
+    )]
     WeakKey {
         /// The key id.
         kid: String,
@@ -424,6 +445,17 @@ impl ValidationError {
     }
 }
 
+/// Shortens a value the token's author controls, so that messages stay
+/// readable and bounded whatever the token says.
+pub(crate) fn clip(value: &str) -> String {
+    const MAX: usize = 120;
+    if value.chars().count() <= MAX {
+        return value.to_owned();
+    }
+    let kept: String = value.chars().take(MAX).collect();
+    format!("{kept}…")
+}
+
 pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
         return "(none)".to_owned();
@@ -448,6 +480,15 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort_unstable();
         assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn attacker_controlled_values_are_clipped() {
+        let e = ValidationError::InvalidIssuer {
+            found: "x".repeat(5000),
+            expected: vec!["https://i".into()],
+        };
+        assert!(e.to_string().len() < 300, "{}", e.to_string().len());
     }
 
     #[test]

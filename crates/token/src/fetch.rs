@@ -50,6 +50,12 @@ pub enum FetchError {
         /// The cap.
         limit: usize,
     },
+    /// An extra trusted root certificate could not be used.
+    #[error("invalid trusted certificate: {detail}")]
+    InvalidCertificate {
+        /// What is wrong with it.
+        detail: String,
+    },
     /// No answer in time.
     #[error("GET {url} timed out after {seconds}s")]
     Timeout {
@@ -94,11 +100,16 @@ impl HttpFetcher {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("rolegate-token/", env!("CARGO_PKG_VERSION")));
         for pem in extra_roots_pem {
-            let certs =
-                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| FetchError::Network {
-                    url: "(local CA file)".to_owned(),
-                    detail: format!("invalid PEM certificate: {e}"),
-                })?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                FetchError::InvalidCertificate {
+                    detail: format!("not a PEM certificate bundle: {e}"),
+                }
+            })?;
+            if certs.is_empty() {
+                return Err(FetchError::InvalidCertificate {
+                    detail: "the PEM data holds no certificate".to_owned(),
+                });
+            }
             builder = builder.tls_certs_merge(certs);
         }
         let client = builder.build().map_err(|e| FetchError::Network {

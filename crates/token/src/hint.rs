@@ -44,7 +44,7 @@ pub(crate) fn for_error(error: &ValidationError) -> String {
             "the key that signed this token may only sign tokens of another issuer (the JWKS key's \"issuer\" member); the token is not from the tenant it claims".to_owned()
         }
         ValidationError::KeyNotFound { .. } => {
-            "the token was signed by a key the authority does not publish: it comes from another authority or tenant (check --authority), from an app with custom signing keys (configure the app id for keys?appid=), or the key was retired".to_owned()
+            "the token was signed by a key the authority does not publish: it comes from another authority or tenant (check the configured authority), from an app with custom signing keys (configure the app id for keys?appid=), or the key was retired".to_owned()
         }
         ValidationError::KeyTypeMismatch { .. } => {
             "the token's \"alg\" does not fit the key it names; the token was likely forged (algorithm confusion)".to_owned()

@@ -291,7 +291,11 @@ impl KeyManager {
                 state_from(&set, issuers, jwks_uri, now, previous.generation + 1)
             }
             Err(why) => {
-                tracing::warn!(error = %why, "signing keys could not be refreshed; keeping the cached keys");
+                if previous.loaded_at.is_some() {
+                    tracing::warn!(error = %why, "signing keys could not be refreshed; keeping the cached keys");
+                } else {
+                    tracing::warn!(error = %why, "signing keys could not be loaded");
+                }
                 self.last_failure.store(now, Ordering::SeqCst);
                 let stale = KeyState {
                     keys: previous.keys.clone(),

@@ -139,6 +139,23 @@ impl Principal {
         &self.0.claims
     }
 
+    /// App roles (`roles`): the user's assignments, or for app-only tokens
+    /// the application permissions granted to the client.
+    pub fn roles(&self) -> &[AppRole] {
+        &self.0.roles
+    }
+
+    /// Delegated scopes (`scp`), split.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.0.scopes
+    }
+
+    /// Whether the token is app-only (no signed-in user): `idtyp` is `app`,
+    /// or, without `idtyp`, the token has no `scp`.
+    pub fn is_app_only(&self) -> bool {
+        self.0.app_only
+    }
+
     /// Whether the principal holds app role `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.0.roles.iter().any(|r| r == role)
@@ -152,15 +169,15 @@ impl Principal {
 
 impl Permissions for Principal {
     fn roles(&self) -> &[AppRole] {
-        &self.0.roles
+        Principal::roles(self)
     }
 
     fn scopes(&self) -> &[Scope] {
-        &self.0.scopes
+        Principal::scopes(self)
     }
 
     fn is_app_only(&self) -> bool {
-        self.0.app_only
+        Principal::is_app_only(self)
     }
 }
 

@@ -143,7 +143,7 @@ impl Requirement {
                     Ok(())
                 } else {
                     Err(AuthorizationError::MissingRole {
-                        required: required.iter().map(ToString::to_string).collect(),
+                        required: missing,
                         all: true,
                         found: roles(),
                     })
@@ -211,9 +211,10 @@ pub enum AuthorizationError {
     #[error("this operation needs a signed-in user, but the token is app-only")]
     DelegatedRequired,
     /// Missing app role(s).
-    #[error("caller holds {} of the app roles {}; the token's roles: {}", if *all { "not all" } else { "none" }, list(required), list(found))]
+    #[error("caller {} the app roles {}; the token's roles: {}", if *all { "lacks" } else { "holds none of" }, list(required), list(found))]
     MissingRole {
-        /// The required roles.
+        /// The roles that would satisfy the requirement: any one of them,
+        /// or (when `all`) the ones still missing.
         required: Vec<String>,
         /// Whether all were required (else any one).
         all: bool,
@@ -272,6 +273,13 @@ impl AuthorizationError {
     /// The scopes and roles that would have been enough, for the RFC 6750
     /// `scope` attribute of the `WWW-Authenticate` challenge.
     pub fn required(&self) -> Vec<String> {
+        let mut all = self.required_with_repeats();
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|item| seen.insert(item.clone()));
+        all
+    }
+
+    fn required_with_repeats(&self) -> Vec<String> {
         match self {
             AuthorizationError::AppOnlyRequired | AuthorizationError::DelegatedRequired => {
                 Vec::new()
@@ -285,7 +293,7 @@ impl AuthorizationError {
             } => scopes.iter().chain(app_permissions).cloned().collect(),
             AuthorizationError::NoAlternative(items) => items
                 .iter()
-                .flat_map(AuthorizationError::required)
+                .flat_map(AuthorizationError::required_with_repeats)
                 .collect(),
         }
     }

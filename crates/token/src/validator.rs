@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::discovery::{AuthorityKind, check_transport};
 use crate::error::ValidationError;
 use crate::fetch::Fetcher;
-use crate::id::{Audience, Issuer, TenantId};
+use crate::id::{Audience, Issuer, KeyId, TenantId};
 use crate::issuer::{IssuerPolicy, TenantRule, TokenVersion, issuer_matches, issuer_names_tenant};
 use crate::jwk::{JwkSet, VerifyError, VerifyingKey};
 use crate::jws::{self, Header, Limits, UnverifiedJws};
@@ -69,6 +69,14 @@ impl ValidatorConfig {
             AlgorithmPolicy::entra(),
             true,
         )
+    }
+
+    /// An Entra-style API whose authority is given as a URL, e.g. the local
+    /// identity provider's `https://localhost:8443/{tenant}` or a national
+    /// cloud. Same as [`entra`](Self::entra) followed by
+    /// [`authority`](Self::authority).
+    pub fn entra_authority(authority: impl Into<String>, audience: impl Into<Audience>) -> Self {
+        Self::entra("", audience).authority(authority)
     }
 
     /// A multi-tenant Entra API: issuers are checked through the
@@ -327,6 +335,8 @@ pub struct Diagnosis {
     pub classification: Classification,
     /// Every problem, in pipeline order. Empty means valid.
     pub errors: Vec<ValidationError>,
+    /// The key whose signature verified, if one did.
+    pub signer: Option<KeyId>,
     /// The validated principal, when there were no errors.
     pub principal: Option<Principal>,
 }
@@ -397,6 +407,9 @@ impl Validator {
             problems.push(
                 "no issuer configured: without discovery, name the accepted issuers".to_owned(),
             );
+        }
+        if !config.issuers.is_entra() && config.issuers.tenants() != &TenantRule::Any {
+            problems.push("tenant allow-lists apply to Entra issuers only; a generic OIDC issuer has no tenants".to_owned());
         }
         if config.algorithms.allowed().is_empty() {
             problems.push("the algorithm allow-list is empty".to_owned());
@@ -491,6 +504,7 @@ impl Validator {
                         reason: "the token could not be parsed".to_owned(),
                     },
                     errors: vec![e],
+                    signer: None,
                     principal: None,
                 };
             }
@@ -519,13 +533,18 @@ impl Validator {
             None => self.check_unsigned_claims(&jws, &state, now, &mut errors),
         }
         let principal = (errors.is_empty())
-            .then(|| signer.map(|key| Principal::from_validated(jws.claims.clone(), key.kid())))
+            .then(|| {
+                signer
+                    .as_ref()
+                    .map(|key| Principal::from_validated(jws.claims.clone(), key.kid()))
+            })
             .flatten();
         Diagnosis {
             header: Some(jws.header.members.clone()),
             claims: Some(jws.claims),
             classification,
             errors,
+            signer: signer.as_ref().and_then(|k| k.kid()).map(KeyId::new),
             principal,
         }
     }
@@ -683,7 +702,12 @@ impl Validator {
         if let Err(e) = claims::numeric_date(c, "iat") {
             errors.push(e);
         }
-        inner.issuers.check(c, state.issuers(), errors);
+        // Before any key set loaded, discovered issuers are unknown: an issuer
+        // check then would only add noise to `keys_unavailable`.
+        let issuers_known = state.loaded_at().is_some() || !inner.issuers.issuers().is_empty();
+        if issuers_known {
+            inner.issuers.check(c, state.issuers(), errors);
+        }
         inner.audiences.check(c, errors);
         let classification = classify(jws.header.typ.as_deref(), c);
         match classification.kind {

@@ -2,7 +2,6 @@
 
 use rolegate_testkit::claims::{self, APP_OID, USER_OID};
 use rolegate_token::issuer::TokenVersion;
-use rolegate_token::principal::Permissions;
 use rolegate_token::requirement::Requirement;
 use serde_json::json;
 

@@ -1,0 +1,79 @@
+//! `rolegate`: decode, check and obtain Entra ID-style access tokens.
+//!
+//! `main` only parses arguments, sets up tracing and turns the result of
+//! [`run`] into an exit code; every command returns a `Result` (see
+//! [`exit`] for what each code means).
+
+mod exit;
+mod explain;
+mod time;
+mod token;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use rolegate_token::clock::{Clock, ManualClock, SystemClock};
+use tracing_subscriber::EnvFilter;
+
+use crate::exit::{EXIT_CODES, Failure, Outcome};
+
+/// Access tokens for APIs protected by Entra ID (or the local rolegate
+/// identity provider): decode them, check them as your API would, and
+/// obtain them.
+#[derive(Debug, Parser)]
+#[command(name = "rolegate", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Use this Unix time (seconds) as "now" instead of the system clock.
+    ///
+    /// Hidden: it exists for reproducible output and the golden tests of
+    /// `token decode`, and feeds both the validator's clock and the relative
+    /// times ("expires in 42 min") that commands print.
+    #[arg(long, global = true, hide = true, value_name = "UNIX_SECONDS")]
+    now: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode, check and obtain access tokens.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Token(token::TokenCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+/// Runs the selected command.
+fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let clock: Arc<dyn Clock> = match cli.now {
+        Some(now) => Arc::new(ManualClock::new(now)),
+        None => Arc::new(SystemClock),
+    };
+    match cli.command {
+        Command::Token(command) => token::run(command, clock),
+    }
+}
+
+/// Logs go to standard error, filtered by `ROLEGATE_LOG` (default: errors
+/// only, so that diagnostics are not repeated as log lines). Tokens and
+/// secrets are never logged.
+fn init_tracing() {
+    let filter =
+        EnvFilter::try_from_env("ROLEGATE_LOG").unwrap_or_else(|_| EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
