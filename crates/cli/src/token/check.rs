@@ -1,12 +1,16 @@
 //! `rolegate token check`: full validation plus authorization, every
 //! problem listed with its code and fix.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use rolegate_token::audience::AudiencePolicy;
 use rolegate_token::clock::Clock;
 use rolegate_token::fetch::HttpFetcher;
+use rolegate_token::id::Issuer;
+use rolegate_token::issuer::IssuerPolicy;
 use rolegate_token::keyset::RefreshSettings;
 use rolegate_token::principal::Grants;
 use rolegate_token::requirement::Requirement;
@@ -14,7 +18,6 @@ use rolegate_token::{Diagnosis, ErrorCode, ValidationError, Validator, Validator
 use serde_json::{Value, json};
 use url::Url;
 
-use super::AuthorityArgs;
 use super::decode::{display_value, kind_name};
 use crate::exit::{Failure, Outcome, emit};
 use crate::time;
@@ -22,12 +25,37 @@ use crate::time;
 /// Arguments of `token check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The token; read from standard input when `-` or omitted.
+    /// The token, or a file holding it; read from standard input when `-`
+    /// or omitted.
     #[arg(value_name = "TOKEN|-")]
     token: Option<String>,
 
-    #[command(flatten)]
-    authority: AuthorityArgs,
+    /// The authority whose discovery documents and keys decide:
+    /// `https://login.microsoftonline.com/<tenant>` for Entra, or the local
+    /// identity provider's `https://localhost:8443/<tenant>`. Plain http is
+    /// accepted only for loopback addresses.
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "jwks_file",
+        conflicts_with = "jwks_file"
+    )]
+    authority: Option<String>,
+
+    /// Also trust the root certificates in this PEM file (e.g. the local
+    /// identity provider's CA).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+
+    /// Offline: verify with the keys in this JWKS file instead of fetching
+    /// them from an authority. Needs `--issuer`.
+    #[arg(long, value_name = "PATH", requires = "issuer")]
+    jwks_file: Option<PathBuf>,
+
+    /// With `--jwks-file`: an accepted issuer (`iss`), compared exactly; a
+    /// `{tenantid}` template is allowed. Repeatable.
+    #[arg(long, value_name = "ISS", requires = "jwks_file")]
+    issuer: Vec<String>,
 
     /// An accepted audience: the API's client id (a GUID also accepts
     /// `api://<guid>`) or App ID URI. Repeat for several.
@@ -82,19 +110,65 @@ pub async fn run(args: CheckArgs, clock: Arc<dyn Clock>) -> Result<Outcome, Fail
 
 /// Builds the validator: one-shot, no background refresh, no cache.
 fn validator(args: &CheckArgs, clock: Arc<dyn Clock>) -> Result<Validator, Failure> {
+    let config = match (&args.jwks_file, &args.authority) {
+        (Some(path), _) => offline_config(args, path)?,
+        (None, Some(authority)) => online_config(args, authority)?,
+        (None, None) => {
+            return Err(Failure::Usage(
+                "give --authority <URL> or --jwks-file <PATH>".to_owned(),
+            ));
+        }
+    };
+    let config = config
+        .clock(clock)
+        .refresh(RefreshSettings {
+            background: false,
+            ..RefreshSettings::default()
+        })
+        .token_cache(0);
+    Validator::new(config).map_err(|e| Failure::Usage(e.problems.join("\n  ")))
+}
+
+/// Keys from a local JWKS file, issuers as given.
+fn offline_config(args: &CheckArgs, path: &Path) -> Result<ValidatorConfig, Failure> {
+    let jwks = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read --jwks-file {}: {e}", path.display())))?;
+    let issuers = args.issuer.iter().map(|i| Issuer::new(i.as_str()));
+    let (issuers, audiences) = if args.oidc {
+        (
+            IssuerPolicy::exact(issuers),
+            AudiencePolicy::exact(args.audience.iter().cloned()),
+        )
+    } else {
+        (
+            IssuerPolicy::entra(issuers),
+            AudiencePolicy::new(args.audience.iter().cloned()),
+        )
+    };
+    let mut config = ValidatorConfig::static_keys(jwks, issuers, audiences);
+    if !args.tenant_allow.is_empty() {
+        config = config.tenants(args.tenant_allow.iter().cloned());
+    }
+    if let Some(skew) = args.clock_skew {
+        config = config.clock_skew(Duration::from_secs(skew));
+    }
+    Ok(config)
+}
+
+/// Discovery and keys from the authority.
+fn online_config(args: &CheckArgs, authority: &str) -> Result<ValidatorConfig, Failure> {
     // A generic issuer is compared as an exact string, trailing slash
     // included (OpenID Connect Discovery §4.3); Entra authorities are not.
     let authority = match args.oidc {
-        true => args.authority.authority.as_str(),
-        false => args.authority.authority.trim_end_matches('/'),
+        true => authority,
+        false => authority.trim_end_matches('/'),
     };
     let url = Url::parse(authority)
         .map_err(|e| Failure::Usage(format!("--authority {authority:?} is not a URL: {e}")))?;
     let first_audience = args.audience.first().cloned().unwrap_or_default();
     let mut config = if args.oidc {
-        ValidatorConfig::oidc(authority, first_audience).audience_policy(
-            rolegate_token::audience::AudiencePolicy::exact(args.audience.iter().cloned()),
-        )
+        ValidatorConfig::oidc(authority, first_audience)
+            .audience_policy(AudiencePolicy::exact(args.audience.iter().cloned()))
     } else {
         let tenant = url
             .path_segments()
@@ -116,19 +190,12 @@ fn validator(args: &CheckArgs, clock: Arc<dyn Clock>) -> Result<Validator, Failu
     if let Some(skew) = args.clock_skew {
         config = config.clock_skew(Duration::from_secs(skew));
     }
-    if let Some(pem) = super::read_ca_file(args.authority.ca_file.as_deref())? {
+    if let Some(pem) = super::read_ca_file(args.ca_file.as_deref())? {
         let fetcher = HttpFetcher::with_options(FETCH_TIMEOUT, MAX_DOCUMENT_BYTES, &[&pem])
             .map_err(|e| Failure::Usage(e.to_string()))?;
         config = config.fetcher(Arc::new(fetcher));
     }
-    let config = config
-        .clock(clock)
-        .refresh(RefreshSettings {
-            background: false,
-            ..RefreshSettings::default()
-        })
-        .token_cache(0);
-    Validator::new(config).map_err(|e| Failure::Usage(e.problems.join("\n  ")))
+    Ok(config)
 }
 
 /// Each `--require-role` and `--require-scope` as its own requirement, so
@@ -259,7 +326,11 @@ fn human_report(
             classification.reason
         ),
     );
-    field("authority:", args.authority.authority.clone());
+    match (&args.authority, &args.jwks_file) {
+        (Some(authority), _) => field("authority:", authority.clone()),
+        (None, Some(path)) => field("keys:", format!("{} (offline)", path.display())),
+        (None, None) => {}
+    }
     field("expected:", format!("aud {}", args.audience.join(", ")));
     if let Some(claims) = &diagnosis.claims {
         for (label, name) in SUMMARY {

@@ -11,7 +11,8 @@ use crate::{explain, time};
 /// Arguments of `token decode`.
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
-    /// The token; read from standard input when `-` or omitted.
+    /// The token, or a file holding it; read from standard input when `-`
+    /// or omitted.
     #[arg(value_name = "TOKEN|-")]
     token: Option<String>,
 

@@ -45,6 +45,12 @@ pub fn run(command: TokenCommand, clock: Arc<dyn Clock>) -> Result<Outcome, Fail
 /// `-` or absent; surrounding whitespace is trimmed.
 fn read_token(argument: Option<&str>) -> Result<String, Failure> {
     let text = match argument {
+        // A file holding the token (a token itself always has two dots and
+        // never names an existing file).
+        Some(path) if path.matches('.').count() != 2 && std::path::Path::new(path).is_file() => {
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("cannot read the token file {path}: {e}")))?
+        }
         Some(token) if token != "-" => token.to_owned(),
         _ => {
             let mut stdin = std::io::stdin();

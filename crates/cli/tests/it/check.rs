@@ -2,7 +2,7 @@
 
 use rolegate_testkit::claims::{self, USER_OID};
 use rolegate_testkit::{IssuerServer, SigningKey, unix_now};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{API, CLIENT, TENANT_ID, code, error_codes, json, rolegate, stderr, stdout};
 
@@ -443,4 +443,68 @@ async fn unusable_ca_file_is_a_usage_error() {
         assert!(stderr(&out).contains(expected), "{}", stderr(&out));
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The offline samples in examples/tokens: `--jwks-file` + `--issuer`, and a
+/// token given as a file path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_check_with_a_jwks_file() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tokens");
+    let jwks = format!("{root}/jwks.json");
+    let issuer = "https://login.microsoftonline.com/7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b/v2.0";
+    let api = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
+    let run = |file: &'static str, extra: &'static [&'static str]| {
+        let jwks = jwks.clone();
+        async move {
+            let token = format!("{root}/{file}");
+            let mut args = vec![
+                "token",
+                "check",
+                &token,
+                "--jwks-file",
+                &jwks,
+                "--issuer",
+                issuer,
+                "--audience",
+                api,
+                "--json",
+            ];
+            args.extend_from_slice(extra);
+            crate::rolegate(&args, None).await
+        }
+    };
+    let out = run("access-token-v2.jwt", &["--require-role", "Orders.Admin"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run("id-token.jwt", &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["token_kind"], "id_token");
+    assert_eq!(report["errors"][0]["code"], "id_token_not_accepted");
+    let out = run("app-only.jwt", &["--require-scope", "access_as_user"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["valid"].as_bool(), report["authorized"].as_bool()),
+        (Some(true), Some(false))
+    );
+    // --jwks-file without --issuer is a usage error.
+    let out = crate::rolegate(
+        &[
+            "token",
+            "check",
+            "x.y.z",
+            "--jwks-file",
+            &jwks,
+            "--audience",
+            api,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
 }
