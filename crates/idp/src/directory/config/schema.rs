@@ -1,0 +1,242 @@
+//! The tenant file's schema: what serde reads, before any checking.
+//!
+//! Every struct rejects unknown keys, so a misspelt key fails to load
+//! instead of silently leaving a security setting at its default (STYLE §6).
+//! Keys are the snake_case forms of Entra's manifest names;
+//! `examples/tenant.toml` shows and explains each one.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantFile {
+    /// Schema version; only 1 exists.
+    pub(super) version: Option<i64>,
+    /// `[tenant]`: the tenant's id and domain.
+    pub(super) tenant: TenantEntry,
+    /// `[[users]]`: user accounts.
+    #[serde(default)]
+    pub(super) users: Vec<UserEntry>,
+    /// `[[groups]]`: security groups.
+    #[serde(default)]
+    pub(super) groups: Vec<GroupEntry>,
+    /// `[[applications]]`: app registrations (each with its service principal).
+    #[serde(default)]
+    pub(super) applications: Vec<ApplicationEntry>,
+    /// `[[app_role_assignments]]`: app roles held by users, groups and client apps.
+    #[serde(default)]
+    pub(super) app_role_assignments: Vec<RoleAssignmentEntry>,
+    /// `[[admin_consents]]`: delegated permissions granted for all users.
+    #[serde(default)]
+    pub(super) admin_consents: Vec<AdminConsentEntry>,
+}
+
+/// `[tenant]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantEntry {
+    /// Tenant id (GUID): the `tid` claim.
+    pub(super) id: String,
+    /// The verified domain; user principal names must use it.
+    pub(super) domain: String,
+}
+
+/// `[[users]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserEntry {
+    /// Sign-in name, `name@{tenant domain}`; unique case-insensitively.
+    pub(super) user_principal_name: String,
+    /// The `name` claim.
+    pub(super) display_name: String,
+    /// Plain text, hashed at load; absent = account picker without password.
+    pub(super) password: Option<String>,
+    /// Display names of groups the user is a direct member of.
+    #[serde(default)]
+    pub(super) groups: Vec<String>,
+    /// Defaults to a GUID derived from the tenant and UPN.
+    pub(super) object_id: Option<String>,
+}
+
+/// `[[groups]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GroupEntry {
+    /// Unique (case-insensitively); users and role assignments name the group by it.
+    pub(super) display_name: String,
+    /// Defaults to a GUID derived from the tenant and display name.
+    pub(super) object_id: Option<String>,
+}
+
+/// `[[applications]]`. Optional so that a `manifest` entry can tell what was
+/// given alongside it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApplicationEntry {
+    /// Shown on consent pages and in errors; required unless the manifest has it.
+    pub(super) display_name: Option<String>,
+    /// The application (client) id, a GUID; required unless the manifest has it.
+    pub(super) app_id: Option<String>,
+    /// An Entra manifest (JSON) to import instead of the keys below.
+    pub(super) manifest: Option<String>,
+    /// App ID URIs, e.g. `api://{app_id}`; unique across applications.
+    pub(super) identifier_uris: Option<Vec<String>>,
+    /// 1 or 2: which access tokens the app receives as a resource (absent = 1).
+    pub(super) requested_access_token_version: Option<i64>,
+    /// Users need a role assignment (direct or via a group) to sign in.
+    pub(super) app_role_assignment_required: Option<bool>,
+    /// Single-page app redirect URIs (code + PKCE, CORS at the token endpoint).
+    pub(super) spa_redirect_uris: Option<Vec<String>>,
+    /// Web (confidential) redirect URIs.
+    pub(super) web_redirect_uris: Option<Vec<String>>,
+    /// Native and desktop redirect URIs.
+    pub(super) public_client_redirect_uris: Option<Vec<String>>,
+    /// "Allow public client flows": device code and ROPC without a secret.
+    pub(super) is_fallback_public_client: Option<bool>,
+    /// `/authorize` may return an ID token (implicit and hybrid flows).
+    pub(super) enable_id_token_issuance: Option<bool>,
+    /// `/authorize` may return an access token (implicit flow).
+    pub(super) enable_access_token_issuance: Option<bool>,
+    /// Add the optional claim `idtyp` to access tokens for this resource.
+    pub(super) emit_idtyp: Option<bool>,
+    /// App roles the application defines.
+    pub(super) app_roles: Option<Vec<AppRoleEntry>>,
+    /// Delegated permissions (scopes) the application exposes.
+    pub(super) oauth2_permission_scopes: Option<Vec<ScopeEntry>>,
+    /// Client secrets.
+    pub(super) password_credentials: Option<Vec<PasswordCredentialEntry>>,
+    /// Permissions the application requests from resources.
+    pub(super) required_resource_access: Option<Vec<RequiredAccessEntry>>,
+}
+
+impl ApplicationEntry {
+    /// The keys given that describe the app registration itself, which an
+    /// imported manifest defines and so may not be given alongside it.
+    /// `display_name` and `app_id` may (they override the manifest), and so
+    /// may what a manifest cannot carry: `app_role_assignment_required` (a
+    /// service principal setting) and `password_credentials` (exports never
+    /// contain secret text).
+    pub(super) fn registration_keys(&self) -> Vec<&'static str> {
+        let given = [
+            ("identifier_uris", self.identifier_uris.is_some()),
+            (
+                "requested_access_token_version",
+                self.requested_access_token_version.is_some(),
+            ),
+            ("spa_redirect_uris", self.spa_redirect_uris.is_some()),
+            ("web_redirect_uris", self.web_redirect_uris.is_some()),
+            (
+                "public_client_redirect_uris",
+                self.public_client_redirect_uris.is_some(),
+            ),
+            (
+                "is_fallback_public_client",
+                self.is_fallback_public_client.is_some(),
+            ),
+            (
+                "enable_id_token_issuance",
+                self.enable_id_token_issuance.is_some(),
+            ),
+            (
+                "enable_access_token_issuance",
+                self.enable_access_token_issuance.is_some(),
+            ),
+            ("emit_idtyp", self.emit_idtyp.is_some()),
+            ("app_roles", self.app_roles.is_some()),
+            (
+                "oauth2_permission_scopes",
+                self.oauth2_permission_scopes.is_some(),
+            ),
+            (
+                "required_resource_access",
+                self.required_resource_access.is_some(),
+            ),
+        ];
+        given
+            .into_iter()
+            .filter(|(_, is_given)| *is_given)
+            .map(|(key, _)| key)
+            .collect()
+    }
+}
+
+/// `[[applications.app_roles]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AppRoleEntry {
+    /// The `roles` claim value; no spaces, unique in the application.
+    pub(super) value: String,
+    /// Shown to administrators.
+    pub(super) display_name: String,
+    /// `"User"`, `"Application"` or both.
+    pub(super) allowed_member_types: Vec<String>,
+    /// Role id (GUID); defaults to one derived from the tenant, app id and value.
+    pub(super) id: Option<String>,
+    /// Documentation only.
+    #[serde(rename = "description")]
+    _description: Option<String>,
+}
+
+/// `[[applications.oauth2_permission_scopes]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScopeEntry {
+    /// The `scp` claim value; no spaces, unique in the application.
+    pub(super) value: String,
+    /// Shown on the consent page.
+    pub(super) admin_consent_display_name: String,
+    /// `"User"` (default) or `"Admin"`.
+    #[serde(rename = "type")]
+    pub(super) kind: Option<String>,
+    /// Scope id (GUID); defaults to one derived from the tenant, app id and value.
+    pub(super) id: Option<String>,
+}
+
+/// `[[applications.password_credentials]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordCredentialEntry {
+    /// Plain text, hashed at load.
+    pub(super) secret: String,
+    /// A label for people.
+    pub(super) display_name: Option<String>,
+}
+
+/// `[[applications.required_resource_access]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RequiredAccessEntry {
+    /// App id or identifier URI.
+    pub(super) resource: String,
+    /// Delegated permissions: scope values of the resource.
+    #[serde(default)]
+    pub(super) scopes: Vec<String>,
+    /// Application permissions: app role values of the resource that allow `Application`.
+    #[serde(default)]
+    pub(super) roles: Vec<String>,
+}
+
+/// `[[app_role_assignments]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleAssignmentEntry {
+    /// A user's UPN, a group's display name or a client's app id.
+    pub(super) principal: String,
+    /// App id or identifier URI.
+    pub(super) resource: String,
+    /// An app role value of the resource that allows this kind of principal.
+    pub(super) role: String,
+}
+
+/// `[[admin_consents]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdminConsentEntry {
+    /// The client's app id.
+    pub(super) client: String,
+    /// App id or identifier URI.
+    pub(super) resource: String,
+    /// Scope values of the resource, granted for every user.
+    pub(super) scopes: Vec<String>,
+}

@@ -1,0 +1,422 @@
+//! The directory: tenant, users, groups, app registrations (with app roles
+//! and exposed scopes), role assignments and admin consents.
+//!
+//! Loaded from a TOML tenant file (see [`config`]) into this validated,
+//! immutable model. Protocol code only reads it. Names follow Entra's
+//! manifest (Microsoft Graph) vocabulary.
+
+pub mod config;
+pub mod manifest;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A validated, immutable directory for one tenant.
+#[derive(Debug)]
+pub struct Directory {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Users, in file order.
+    pub users: Vec<User>,
+    /// Groups, in file order.
+    pub groups: Vec<Group>,
+    /// App registrations (each with its service principal), in file order.
+    pub applications: Vec<Application>,
+    /// App role assignments (users, groups and client apps to roles).
+    pub role_assignments: Vec<RoleAssignment>,
+    /// Admin consents (delegated permissions granted for all users).
+    pub admin_consents: Vec<AdminConsent>,
+    /// Client secrets already verified, by SHA-256 of `app_id \0 secret`:
+    /// argon2 runs once per distinct secret, not once per request.
+    pub(crate) verified_secrets: Mutex<HashMap<[u8; 32], bool>>,
+}
+
+/// The tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Tenant id (GUID), lower case.
+    pub id: String,
+    /// The verified domain, e.g. `contoso.test`; also accepted in URL paths.
+    pub domain: String,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Object id (GUID): stable, derived from the tenant and UPN.
+    pub object_id: String,
+    /// Sign-in name, e.g. `alice@contoso.test`.
+    pub user_principal_name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Argon2 PHC string of the password; `None` = account picker, no password.
+    pub password_hash: Option<String>,
+    /// Object ids of the groups the user is a direct member of.
+    pub groups: Vec<String>,
+}
+
+/// A security group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Object id (GUID), derived from the tenant and display name.
+    pub object_id: String,
+    /// Display name; role assignments may name it.
+    pub display_name: String,
+}
+
+/// Where a redirect URI is registered (Entra platform types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `publicClient.redirectUris` (native/desktop).
+    PublicClient,
+    /// `spa.redirectUris`: PKCE required, CORS at the token endpoint, 24 h refresh tokens.
+    Spa,
+    /// `web.redirectUris` (confidential web apps).
+    Web,
+}
+
+/// An app registration and its service principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// `appId`: the client id.
+    pub app_id: String,
+    /// The service principal's object id (GUID, derived): `oid`/`sub` of app-only tokens.
+    pub service_principal_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// App ID URIs, e.g. `api://{appId}`.
+    pub identifier_uris: Vec<String>,
+    /// `api.requestedAccessTokenVersion`: 1 or 2 (absent means 1).
+    pub requested_access_token_version: u8,
+    /// Users need a role assignment to sign in (AADSTS50105 otherwise).
+    pub app_role_assignment_required: bool,
+    /// Redirect URIs with their platform.
+    pub redirect_uris: Vec<(String, RedirectKind)>,
+    /// `isFallbackPublicClient`: device code and ROPC without a secret.
+    pub is_fallback_public_client: bool,
+    /// `web.implicitGrantSettings.enableIdTokenIssuance`.
+    pub enable_id_token_issuance: bool,
+    /// `web.implicitGrantSettings.enableAccessTokenIssuance`.
+    pub enable_access_token_issuance: bool,
+    /// `appRoles`.
+    pub app_roles: Vec<AppRoleDefinition>,
+    /// `api.oauth2PermissionScopes`.
+    pub scopes: Vec<PermissionScope>,
+    /// `passwordCredentials`, hashed.
+    pub secrets: Vec<ClientSecret>,
+    /// `requiredResourceAccess`: permissions the app asks for.
+    pub required_resource_access: Vec<ResourceAccess>,
+    /// Emit `idtyp` in access tokens for this resource (optional claim).
+    pub emit_idtyp: bool,
+}
+
+/// An app role the application defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRoleDefinition {
+    /// Role id (GUID).
+    pub id: String,
+    /// The `roles` claim value, e.g. `Orders.Admin`.
+    pub value: String,
+    /// Display name.
+    pub display_name: String,
+    /// Users and groups may be assigned.
+    pub allowed_for_users: bool,
+    /// Client applications may be granted it (application permission).
+    pub allowed_for_applications: bool,
+}
+
+/// A delegated permission the application exposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionScope {
+    /// Scope id (GUID).
+    pub id: String,
+    /// The `scp` value, e.g. `access_as_user`.
+    pub value: String,
+    /// Shown on the consent page.
+    pub admin_consent_display_name: String,
+    /// Only an admin may consent (`type: Admin`).
+    pub admin_only: bool,
+}
+
+/// A client secret, hashed with argon2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSecret {
+    /// Argon2 PHC string.
+    pub hash: String,
+    /// First characters of the secret, as Entra shows them.
+    pub hint: String,
+}
+
+/// Permissions an application requests from a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceAccess {
+    /// The resource's app id.
+    pub resource_app_id: String,
+    /// Delegated permissions (scope values).
+    pub scopes: Vec<String>,
+    /// Application permissions (app role values).
+    pub roles: Vec<String>,
+}
+
+/// Who holds a role assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignedPrincipal {
+    /// A client application (by app id): an application permission.
+    Application(String),
+    /// A group (by object id): applies to direct members.
+    Group(String),
+    /// A user (by object id).
+    User(String),
+}
+
+/// An app role assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAssignment {
+    /// The holder.
+    pub principal: AssignedPrincipal,
+    /// The resource application's app id.
+    pub resource_app_id: String,
+    /// The role value.
+    pub role: String,
+}
+
+/// Delegated permissions granted for every user (`consentType: AllPrincipals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConsent {
+    /// The client's app id.
+    pub client_app_id: String,
+    /// The resource's app id.
+    pub resource_app_id: String,
+    /// Scope values.
+    pub scopes: Vec<String>,
+}
+
+impl Directory {
+    /// Whether `segment` (a URL path segment) names this tenant: its id or
+    /// its domain, case-insensitively.
+    pub fn is_tenant(&self, segment: &str) -> bool {
+        segment.eq_ignore_ascii_case(&self.tenant.id)
+            || segment.eq_ignore_ascii_case(&self.tenant.domain)
+    }
+
+    /// A user by sign-in name (case-insensitive).
+    pub fn user_by_upn(&self, upn: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+    }
+
+    /// A user by object id.
+    pub fn user(&self, object_id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.object_id == object_id)
+    }
+
+    /// An application by client id.
+    pub fn application(&self, app_id: &str) -> Option<&Application> {
+        self.applications
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+    }
+
+    /// A resource by app id or App ID URI (exact; a trailing `/` on the URI
+    /// is tolerated as Entra does).
+    pub fn resource(&self, identifier: &str) -> Option<&Application> {
+        self.application(identifier).or_else(|| {
+            self.applications.iter().find(|a| {
+                a.identifier_uris.iter().any(|u| {
+                    u == identifier || u.trim_end_matches('/') == identifier.trim_end_matches('/')
+                })
+            })
+        })
+    }
+
+    /// The user's app roles on `resource`: direct assignments and those of
+    /// groups the user is a direct member of, for roles that allow users.
+    pub fn user_roles(&self, user: &User, resource: &Application) -> Vec<String> {
+        let mut roles = Vec::new();
+        for assignment in self
+            .role_assignments
+            .iter()
+            .filter(|a| a.resource_app_id == resource.app_id)
+        {
+            let holds = match &assignment.principal {
+                AssignedPrincipal::User(oid) => *oid == user.object_id,
+                AssignedPrincipal::Group(gid) => user.groups.contains(gid),
+                AssignedPrincipal::Application(_) => false,
+            };
+            let allowed = resource
+                .app_roles
+                .iter()
+                .any(|r| r.value == assignment.role && r.allowed_for_users);
+            if holds && allowed && !roles.contains(&assignment.role) {
+                roles.push(assignment.role.clone());
+            }
+        }
+        roles
+    }
+
+    /// Whether the user holds any assignment on `resource` (for
+    /// `app_role_assignment_required`).
+    pub fn user_is_assigned(&self, user: &User, resource: &Application) -> bool {
+        self.role_assignments.iter().any(|a| {
+            a.resource_app_id == resource.app_id
+                && match &a.principal {
+                    AssignedPrincipal::User(oid) => *oid == user.object_id,
+                    AssignedPrincipal::Group(gid) => user.groups.contains(gid),
+                    AssignedPrincipal::Application(_) => false,
+                }
+        })
+    }
+
+    /// Application permissions granted to `client` on `resource`.
+    pub fn application_roles(&self, client: &Application, resource: &Application) -> Vec<String> {
+        let mut roles = Vec::new();
+        for a in &self.role_assignments {
+            if a.resource_app_id == resource.app_id
+                && a.principal == AssignedPrincipal::Application(client.app_id.clone())
+                && resource
+                    .app_roles
+                    .iter()
+                    .any(|r| r.value == a.role && r.allowed_for_applications)
+                && !roles.contains(&a.role)
+            {
+                roles.push(a.role.clone());
+            }
+        }
+        roles
+    }
+
+    /// Delegated scopes an admin consented for `client` on `resource`.
+    pub fn admin_consented_scopes(
+        &self,
+        client: &Application,
+        resource: &Application,
+    ) -> Vec<String> {
+        self.admin_consents
+            .iter()
+            .filter(|c| c.client_app_id == client.app_id && c.resource_app_id == resource.app_id)
+            .flat_map(|c| c.scopes.iter().cloned())
+            .collect()
+    }
+
+    /// Verifies a user's password (argon2). Users without a password never match.
+    pub fn verify_password(&self, user: &User, password: &str) -> bool {
+        user.password_hash
+            .as_deref()
+            .is_some_and(|hash| crate::secret::verify(hash, password))
+    }
+
+    /// Verifies a client secret. Each distinct (client, secret) pair is
+    /// checked with argon2 once; the verdict is then remembered under its
+    /// SHA-256 (the secret itself is not kept).
+    pub fn verify_client_secret(&self, app: &Application, secret: &str) -> bool {
+        let key = crate::secret::cache_key(&app.app_id, secret);
+        if let Some(known) = self
+            .verified_secrets
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).copied())
+        {
+            return known;
+        }
+        let ok = app
+            .secrets
+            .iter()
+            .any(|s| crate::secret::verify(&s.hash, secret));
+        if let Ok(mut cache) = self.verified_secrets.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key, ok);
+        }
+        ok
+    }
+}
+
+impl Application {
+    /// Whether the app has a credential (a confidential client).
+    pub fn is_confidential(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
+    /// The platform a redirect URI is registered under: exact match, except
+    /// that the port of a `localhost`/`127.0.0.1` URI is ignored (RFC 8252 §7.3,
+    /// as Entra does).
+    pub fn redirect_kind(&self, uri: &str) -> Option<RedirectKind> {
+        self.redirect_uris
+            .iter()
+            .find(|(registered, _)| redirect_matches(registered, uri))
+            .map(|(_, kind)| *kind)
+    }
+
+    /// The role definition named `value`.
+    pub fn app_role(&self, value: &str) -> Option<&AppRoleDefinition> {
+        self.app_roles.iter().find(|r| r.value == value)
+    }
+
+    /// The exposed scope named `value` (case-insensitive, as Entra).
+    pub fn scope(&self, value: &str) -> Option<&PermissionScope> {
+        self.scopes
+            .iter()
+            .find(|s| s.value.eq_ignore_ascii_case(value))
+    }
+}
+
+/// Exact redirect URI matching; loopback URIs match on any port.
+pub fn redirect_matches(registered: &str, presented: &str) -> bool {
+    if registered == presented {
+        return true;
+    }
+    let (Ok(r), Ok(p)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
+        return false;
+    };
+    let loopback = |u: &url::Url| matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    loopback(&r)
+        && loopback(&p)
+        && r.scheme() == p.scheme()
+        && r.host_str() == p.host_str()
+        && r.path() == p.path()
+        && r.query() == p.query()
+        && p.fragment().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_matching_is_exact_but_loopback_ports_float() {
+        assert!(redirect_matches(
+            "https://app.test/cb",
+            "https://app.test/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://app.test/cb",
+            "https://app.test/cb/"
+        ));
+        assert!(!redirect_matches(
+            "https://app.test/cb",
+            "https://app.test/CB"
+        ));
+        assert!(!redirect_matches(
+            "https://app.test/cb",
+            "https://app.test.evil/cb"
+        ));
+        assert!(redirect_matches(
+            "http://localhost/",
+            "http://localhost:53111/"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1:3000/cb",
+            "http://127.0.0.1:4000/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost/cb",
+            "http://localhost:1/cb2"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost/cb",
+            "https://localhost/cb"
+        ));
+    }
+}

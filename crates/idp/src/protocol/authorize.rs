@@ -1,0 +1,460 @@
+//! The authorize endpoint's decisions (spec §1.4), independent of HTML.
+//!
+//! The web layer parses the request, asks [`check_client`] whether the
+//! client and redirect URI can be trusted (errors then go to a page, never
+//! to an unregistered redirect URI: no open redirects), then
+//! [`check_request`] for everything else (errors are redirected), and once
+//! a user is known, [`next_step`] says whether consent is needed before
+//! [`issue_code`] completes the flow.
+
+use std::collections::HashMap;
+
+use url::Url;
+
+use crate::directory::{Application, Directory, RedirectKind, User};
+use crate::protocol::Provider;
+use crate::protocol::errors::OAuthError;
+use crate::protocol::grant::{assignment_required, server_error};
+use crate::protocol::scope::ScopeSet;
+use crate::protocol::tokens;
+use crate::secret::{digest, random_token};
+use crate::store::{AuthCode, Session};
+
+/// The parameters of an authorize request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    /// All parameters as received (kept to resume after login/consent).
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthorizeRequest {
+    /// Wraps parsed parameters.
+    pub fn new(params: Vec<(String, String)>) -> Self {
+        Self { params }
+    }
+
+    /// A parameter's value (first occurrence), if non-empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The parameters as a query string, for resuming.
+    pub fn encode(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.params.iter())
+            .finish()
+    }
+
+    /// Decodes [`encode`](Self::encode)'s output.
+    pub fn decode(text: &str) -> Self {
+        Self::new(
+            url::form_urlencoded::parse(text.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// `prompt`.
+    pub fn prompt(&self) -> Option<&str> {
+        self.get("prompt")
+    }
+}
+
+/// How the response reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// `?code=…` (default for `code`).
+    Query,
+    /// `#code=…`.
+    Fragment,
+    /// An auto-submitting HTML form POST.
+    FormPost,
+}
+
+/// A trusted client and redirect URI: errors may be redirected there.
+#[derive(Debug, Clone)]
+pub struct Client<'a> {
+    /// The app registration.
+    pub app: &'a Application,
+    /// The redirect URI exactly as requested.
+    pub redirect_uri: String,
+    /// Its platform.
+    pub kind: RedirectKind,
+    /// The response mode.
+    pub mode: ResponseMode,
+    /// `state`, echoed.
+    pub state: Option<String>,
+}
+
+/// A failure to show as a page: the client or redirect URI is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError(pub OAuthError);
+
+/// Checks the client and redirect URI. Failures must not be redirected.
+pub fn check_client<'a>(
+    dir: &'a Directory,
+    req: &AuthorizeRequest,
+) -> Result<Client<'a>, PageError> {
+    let client_id = req.get("client_id").ok_or_else(|| {
+        PageError(OAuthError::invalid_request(
+            900_144,
+            "The request body must contain the following parameter: 'client_id'.",
+        ))
+    })?;
+    let app = dir.application(client_id).ok_or_else(|| {
+        PageError(OAuthError::unauthorized_client(
+            700_016,
+            format!("Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", dir.tenant.domain),
+        ))
+    })?;
+    let redirect_uri = match req.get("redirect_uri") {
+        Some(uri) => uri.to_owned(),
+        None => match app.redirect_uris.as_slice() {
+            [(only, _)] => only.clone(),
+            _ => {
+                return Err(PageError(OAuthError::invalid_request(
+                    900_144,
+                    "The request body must contain the following parameter: 'redirect_uri'.",
+                )));
+            }
+        },
+    };
+    let kind = app.redirect_kind(&redirect_uri).ok_or_else(|| {
+        PageError(OAuthError::invalid_request(
+            50_011,
+            format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.", app.app_id),
+        ))
+    })?;
+    let implicit = req
+        .get("response_type")
+        .is_some_and(|t| t.split(' ').any(|p| p == "id_token" || p == "token"));
+    let mode = match req.get("response_mode") {
+        Some("query") | None if !implicit => ResponseMode::Query,
+        Some("fragment") | None => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
+        Some(_) => ResponseMode::Query,
+    };
+    Ok(Client {
+        app,
+        redirect_uri,
+        kind,
+        mode,
+        state: req.get("state").map(str::to_owned),
+    })
+}
+
+/// Checks the rest of the request; failures are redirected to the client.
+pub fn check_request(
+    dir: &Directory,
+    req: &AuthorizeRequest,
+    client: &Client<'_>,
+) -> Result<ScopeSet, OAuthError> {
+    match req.get("response_mode") {
+        None | Some("query" | "fragment" | "form_post") => {}
+        Some(other) => {
+            return Err(OAuthError::invalid_request(
+                900_144,
+                format!(
+                    "The provided value '{other}' for the input parameter 'response_mode' is not valid."
+                ),
+            ));
+        }
+    }
+    match req.get("response_type") {
+        Some("code") => {}
+        None => {
+            return Err(OAuthError::invalid_request(
+                900_144,
+                "The request body must contain the following parameter: 'response_type'.",
+            ));
+        }
+        Some(t)
+            if t.split(' ').any(|p| p == "token") && !client.app.enable_access_token_issuance =>
+        {
+            return Err(OAuthError::new(
+                "unsupported_response_type",
+                70_005,
+                "The provided value for the input parameter 'response_type' is not allowed for this client. Expected value is 'code'.",
+            ));
+        }
+        Some(t)
+            if t.split(' ').any(|p| p == "id_token") && !client.app.enable_id_token_issuance =>
+        {
+            return Err(OAuthError::new(
+                "unsupported_response_type",
+                700_054,
+                "response_type 'id_token' is not enabled for the application.",
+            ));
+        }
+        Some(other) => {
+            return Err(OAuthError::new(
+                "unsupported_response_type",
+                70_005,
+                format!(
+                    "response_type '{other}' is not supported by this identity provider yet; use 'code' with PKCE."
+                ),
+            ));
+        }
+    }
+    if req.get("resource").is_some() {
+        return Err(OAuthError::invalid_request(
+            901_002,
+            "The 'resource' request parameter is not supported on the v2.0 endpoint; use scopes.",
+        ));
+    }
+    if req.prompt() == Some("select_account") && req.get("login_hint").is_some() {
+        return Err(OAuthError::invalid_request(
+            50_199,
+            "prompt=select_account cannot be combined with login_hint.",
+        ));
+    }
+    if let Some(prompt) = req.prompt()
+        && !matches!(
+            prompt,
+            "login" | "none" | "consent" | "select_account" | "create"
+        )
+    {
+        return Err(OAuthError::invalid_request(
+            90_023,
+            format!("The provided value '{prompt}' for the input parameter 'prompt' is not valid."),
+        ));
+    }
+    if let Some(method) = req.get("code_challenge_method")
+        && !matches!(method, "S256" | "plain")
+    {
+        return Err(OAuthError::invalid_request(
+            501_491,
+            format!("The code_challenge_method '{method}' is not supported; use S256."),
+        ));
+    }
+    if client.kind == RedirectKind::Spa && req.get("code_challenge").is_none() {
+        return Err(OAuthError::invalid_request(
+            9_002_325,
+            "Proof Key for Code Exchange is required for cross-origin authorization code redemption (SPA redirect URIs).",
+        ));
+    }
+    let scope = req.get("scope").ok_or_else(|| {
+        OAuthError::invalid_request(
+            900_144,
+            "The request body must contain the following parameter: 'scope'.",
+        )
+    })?;
+    ScopeSet::parse(scope, dir)
+}
+
+/// What must happen before a code can be issued to this user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Ready: issue the code.
+    Issue,
+    /// The user must consent to these scopes of this resource.
+    Consent {
+        /// The resource's app id.
+        resource_app_id: String,
+        /// Its display name.
+        resource_name: String,
+        /// Scope values needing consent.
+        scopes: Vec<String>,
+    },
+}
+
+/// Checks assignment rules and consent for a signed-in user.
+pub async fn next_step(
+    p: &Provider,
+    dir: &Directory,
+    client: &Client<'_>,
+    scopes: &ScopeSet,
+    user: &User,
+    force_consent: bool,
+) -> Result<Step, OAuthError> {
+    if client.app.app_role_assignment_required && !dir.user_is_assigned(user, client.app) {
+        return Err(assignment_required(user, client.app));
+    }
+    for resource in scopes.api_resources() {
+        let Some(app) = dir.application(&resource.app_id) else {
+            continue;
+        };
+        if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
+            return Err(assignment_required(user, app));
+        }
+        let mut granted = dir.admin_consented_scopes(client.app, app);
+        granted.extend(
+            p.store
+                .consented_scopes(&client.app.app_id, &user.object_id, &app.app_id)
+                .await
+                .map_err(server_error)?,
+        );
+        let wanted: Vec<String> = if resource.is_default() {
+            if force_consent {
+                dir.applications
+                    .iter()
+                    .find(|a| a.app_id == client.app.app_id)
+                    .into_iter()
+                    .flat_map(|a| a.required_resource_access.iter())
+                    .filter(|r| r.resource_app_id == app.app_id)
+                    .flat_map(|r| r.scopes.iter().cloned())
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        } else {
+            resource
+                .values
+                .iter()
+                .filter_map(|v| app.scope(v).map(|s| s.value.clone()))
+                .collect()
+        };
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|w| force_consent || !granted.iter().any(|g| g.eq_ignore_ascii_case(w)))
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Step::Consent {
+                resource_app_id: app.app_id.clone(),
+                resource_name: app.display_name.clone(),
+                scopes: missing,
+            });
+        }
+    }
+    Ok(Step::Issue)
+}
+
+/// Issues an authorization code; returns the response parameters.
+pub async fn issue_code(
+    p: &Provider,
+    dir: &Directory,
+    req: &AuthorizeRequest,
+    client: &Client<'_>,
+    session: &Session,
+    tenant_segment: &str,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let code = random_token(48);
+    let now = p.now();
+    let challenge = req.get("code_challenge").map(|c| {
+        (
+            c.to_owned(),
+            req.get("code_challenge_method")
+                .unwrap_or("plain")
+                .to_owned(),
+        )
+    });
+    let record = AuthCode {
+        digest: digest(&code),
+        client_id: client.app.app_id.clone(),
+        redirect_uri: client.redirect_uri.clone(),
+        user_id: session.user_id.clone(),
+        scope: req.get("scope").unwrap_or_default().to_owned(),
+        nonce: req.get("nonce").map(str::to_owned),
+        code_challenge: challenge,
+        session_id: session.id.clone(),
+        auth_time: session.auth_time,
+        tenant_path: tenant_segment.to_owned(),
+        expires_at: now + p.settings.code_lifetime,
+    };
+    p.store.put_code(&record).await.map_err(server_error)?;
+    let mut out = vec![("code".to_owned(), code)];
+    if req.get("client_info") == Some("1")
+        && let Some(user) = dir.user(&session.user_id)
+    {
+        out.push((
+            "client_info".to_owned(),
+            tokens::client_info(user, &dir.tenant.id),
+        ));
+    }
+    if let Some(state) = &client.state {
+        out.push(("state".to_owned(), state.clone()));
+    }
+    out.push(("session_state".to_owned(), session.id.clone()));
+    Ok(out)
+}
+
+/// The response parameters for an error (`error`, `error_description`, `state`…).
+pub fn error_params(
+    error: &OAuthError,
+    client: &Client<'_>,
+    trace_id: &str,
+    correlation_id: &str,
+    now: i64,
+) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("error".to_owned(), error.error.to_owned()),
+        (
+            "error_description".to_owned(),
+            format!(
+                "{}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {}",
+                error.coded_message(),
+                super::errors::timestamp(now)
+            ),
+        ),
+        ("error_codes".to_owned(), error.code.to_string()),
+    ];
+    if let Some(sub) = error.suberror {
+        out.push(("suberror".to_owned(), sub.to_owned()));
+    }
+    if let Some(state) = &client.state {
+        out.push(("state".to_owned(), state.clone()));
+    }
+    out
+}
+
+/// Where to send the browser: a redirect URL, or a form to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// HTTP 302 to this URL.
+    Redirect(String),
+    /// An auto-submitting form.
+    FormPost {
+        /// The redirect URI.
+        action: String,
+        /// The fields.
+        fields: Vec<(String, String)>,
+    },
+}
+
+/// Builds the delivery of `params` to the client in its response mode. A
+/// redirect URI without a path gets a trailing `/` (as Entra does).
+pub fn deliver(client: &Client<'_>, params: Vec<(String, String)>) -> Delivery {
+    let Ok(mut url) = Url::parse(&client.redirect_uri) else {
+        return Delivery::FormPost {
+            action: client.redirect_uri.clone(),
+            fields: params,
+        };
+    };
+    match client.mode {
+        ResponseMode::FormPost => Delivery::FormPost {
+            action: url.to_string(),
+            fields: params,
+        },
+        ResponseMode::Query => {
+            url.query_pairs_mut().extend_pairs(params.iter());
+            Delivery::Redirect(url.to_string())
+        }
+        ResponseMode::Fragment => {
+            let fragment = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params.iter())
+                .finish();
+            url.set_fragment(Some(&fragment));
+            Delivery::Redirect(url.to_string())
+        }
+    }
+}
+
+/// Parses `application/x-www-form-urlencoded` or query text into pairs.
+pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Pairs into a map (first occurrence wins).
+pub fn to_map(pairs: &[(String, String)]) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        map.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    map
+}

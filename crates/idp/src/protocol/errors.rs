@@ -1,0 +1,160 @@
+//! OAuth 2.0 errors in Entra's shape (spec §9).
+//!
+//! Token and device-code endpoints answer HTTP 400 (401 for
+//! `invalid_client`) with
+//! `{"error","error_description":"AADSTS…: text\r\nTrace ID…\r\nCorrelation ID…\r\nTimestamp…","error_codes":[…],"timestamp","trace_id","correlation_id","error_uri"}`.
+//! The authorize endpoint redirects with `error` and `error_description`, or
+//! shows an error page when the client or redirect URI cannot be trusted.
+
+use serde_json::{Value, json};
+
+/// One AADSTS-coded OAuth error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error} AADSTS{code}: {message}")]
+pub struct OAuthError {
+    /// The RFC 6749 `error` value.
+    pub error: &'static str,
+    /// The AADSTS number.
+    pub code: u32,
+    /// The human text after `AADSTSnnnn: `.
+    pub message: String,
+    /// Entra's `suberror`, when it has one (`consent_required`, …).
+    pub suberror: Option<&'static str>,
+    /// HTTP status at the token endpoint.
+    pub status: u16,
+}
+
+impl OAuthError {
+    /// An error with HTTP 400.
+    pub fn new(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+        Self {
+            error,
+            code,
+            message: message.into(),
+            suberror: None,
+            status: if error == "invalid_client" { 401 } else { 400 },
+        }
+    }
+
+    /// `invalid_request`.
+    pub fn invalid_request(code: u32, message: impl Into<String>) -> Self {
+        Self::new("invalid_request", code, message)
+    }
+
+    /// `invalid_client` (HTTP 401).
+    pub fn invalid_client(code: u32, message: impl Into<String>) -> Self {
+        Self::new("invalid_client", code, message)
+    }
+
+    /// `invalid_grant`.
+    pub fn invalid_grant(code: u32, message: impl Into<String>) -> Self {
+        Self::new("invalid_grant", code, message)
+    }
+
+    /// `invalid_scope`.
+    pub fn invalid_scope(code: u32, message: impl Into<String>) -> Self {
+        Self::new("invalid_scope", code, message)
+    }
+
+    /// `unauthorized_client`.
+    pub fn unauthorized_client(code: u32, message: impl Into<String>) -> Self {
+        Self::new("unauthorized_client", code, message)
+    }
+
+    /// A missing request parameter (AADSTS900144).
+    pub fn missing(parameter: &str) -> Self {
+        Self::invalid_request(
+            900_144,
+            format!("The request body must contain the following parameter: '{parameter}'."),
+        )
+    }
+
+    /// `consent_required` as Entra reports it at the token endpoint:
+    /// `invalid_grant` with suberror `consent_required` (AADSTS65001).
+    pub fn consent_required(client: &str, resource: &str) -> Self {
+        Self {
+            suberror: Some("consent_required"),
+            ..Self::invalid_grant(
+                65_001,
+                format!(
+                    "The user or administrator has not consented to use the application with ID '{client}'. Send an interactive authorization request for this user and resource ({resource})."
+                ),
+            )
+        }
+    }
+
+    /// Adds a suberror.
+    pub fn with_suberror(mut self, suberror: &'static str) -> Self {
+        self.suberror = Some(suberror);
+        self
+    }
+
+    /// `AADSTSnnnn: message`.
+    pub fn coded_message(&self) -> String {
+        format!("AADSTS{}: {}", self.code, self.message)
+    }
+
+    /// The JSON body, with fresh trace and correlation ids.
+    pub fn body(&self, trace_id: &str, correlation_id: &str, now: i64, origin: &str) -> Value {
+        let timestamp = timestamp(now);
+        let mut body = json!({
+            "error": self.error,
+            "error_description": format!(
+                "{}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
+                self.coded_message()
+            ),
+            "error_codes": [self.code],
+            "timestamp": timestamp,
+            "trace_id": trace_id,
+            "correlation_id": correlation_id,
+            "error_uri": format!("{origin}/error?code={}", self.code),
+        });
+        if let (Some(sub), Some(map)) = (self.suberror, body.as_object_mut()) {
+            map.insert("suberror".to_owned(), Value::from(sub));
+        }
+        body
+    }
+}
+
+/// Entra's timestamp format: `2016-01-09 02:02:12Z`.
+pub fn timestamp(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => "1970-01-01 00:00:00Z".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_shape() {
+        let e = OAuthError::invalid_scope(
+            70_011,
+            "The provided value for the input parameter 'scope' is not valid.",
+        );
+        let b = e.body("t", "c", 1_452_304_932, "https://localhost:8443");
+        assert_eq!(b["error"], "invalid_scope");
+        assert_eq!(b["error_codes"][0], 70_011);
+        assert_eq!(b["timestamp"], "2016-01-09 02:02:12Z");
+        let d = b["error_description"].as_str().unwrap();
+        assert!(d.starts_with("AADSTS70011: The provided value"));
+        assert!(
+            d.contains("\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2016-01-09 02:02:12Z")
+        );
+        assert_eq!(OAuthError::invalid_client(7_000_215, "x").status, 401);
+        assert_eq!(
+            OAuthError::consent_required("a", "b").body("t", "c", 0, "o")["suberror"],
+            "consent_required"
+        );
+    }
+}

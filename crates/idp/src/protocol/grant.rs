@@ -1,0 +1,837 @@
+//! The token endpoint (spec §1.5): `authorization_code` (+PKCE),
+//! `refresh_token` (rotation, family revocation on reuse), `client_credentials`,
+//! `password` (ROPC) and `device_code`.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::directory::{Application, Directory, RedirectKind, User};
+use crate::protocol::Provider;
+use crate::protocol::errors::OAuthError;
+use crate::protocol::scope::{ResourceScopes, ScopeSet};
+use crate::protocol::tokens::{
+    self, AccessGrant, ClientAuth, IdentityGrant, IssuerContext, Resource,
+};
+use crate::secret::{digest, random_token};
+use crate::store::{DeviceState, Redemption, RefreshRecord};
+
+/// A token request as received.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// Form parameters.
+    pub params: HashMap<String, String>,
+    /// HTTP Basic credentials (url-decoded).
+    pub basic: Option<(String, String)>,
+    /// The `Origin` header: present on browser (CORS) requests.
+    pub origin: Option<String>,
+    /// The tenant path segment of the request URL.
+    pub tenant_segment: String,
+    /// Issuer of tokens minted for this request.
+    pub issuer: IssuerContext,
+}
+
+impl TokenRequest {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| OAuthError::missing(name))
+    }
+
+    fn wants_client_info(&self) -> bool {
+        self.get("client_info") == Some("1")
+    }
+}
+
+/// Handles a token request; the JSON success body or an Entra error.
+pub async fn token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let grant_type = req.require("grant_type")?;
+    match grant_type {
+        "authorization_code" => authorization_code(p, req).await,
+        "refresh_token" => refresh_token(p, req).await,
+        "client_credentials" => client_credentials(p, req).await,
+        "password" => password(p, req).await,
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code(p, req).await,
+        other => Err(OAuthError::new(
+            "unsupported_grant_type",
+            70_003,
+            format!("The app requested an unsupported grant type '{other}'."),
+        )),
+    }
+}
+
+/// Who is calling and how it proved it.
+struct Caller<'a> {
+    app: &'a Application,
+    auth: ClientAuth,
+}
+
+/// Identifies the client and checks its credential. `credential` says
+/// whether a confidential client must present one for this grant.
+fn authenticate<'a>(
+    dir: &'a Directory,
+    req: &TokenRequest,
+    credential: Credential,
+) -> Result<Caller<'a>, OAuthError> {
+    let body_id = req.get("client_id");
+    let (client_id, secret) = match (&req.basic, body_id) {
+        (Some((id, secret)), Some(body)) if !id.eq_ignore_ascii_case(body) => {
+            return Err(OAuthError::invalid_request(
+                900_144,
+                format!(
+                    "The client_id in the body ('{body}') differs from the one in the Authorization header ('{id}')."
+                ),
+            ));
+        }
+        (Some((id, secret)), _) => (id.as_str(), Some(secret.as_str())),
+        (None, Some(id)) => (id, req.get("client_secret")),
+        (None, None) => return Err(OAuthError::missing("client_id")),
+    };
+    if req.get("client_assertion").is_some() {
+        return Err(OAuthError::invalid_client(
+            700_027,
+            "Client assertions (certificate credentials) are not supported by this identity provider yet; use a client secret.",
+        ));
+    }
+    let app = dir.application(client_id).ok_or_else(|| {
+        OAuthError::unauthorized_client(
+            700_016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                dir.tenant.domain
+            ),
+        )
+    })?;
+    match secret {
+        Some(secret) => {
+            if !app.is_confidential() || credential == Credential::Forbidden {
+                return Err(OAuthError::invalid_client(
+                    700_025,
+                    "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+                ));
+            }
+            if req.origin.is_some() {
+                return Err(OAuthError::invalid_request(
+                    9_002_326,
+                    "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type; a browser must never send a client secret.",
+                ));
+            }
+            if !dir.verify_client_secret(app, secret) {
+                return Err(OAuthError::invalid_client(
+                    7_000_215,
+                    format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                        app.app_id
+                    ),
+                ));
+            }
+            Ok(Caller {
+                app,
+                auth: ClientAuth::Secret,
+            })
+        }
+        None if credential == Credential::Required && app.is_confidential() => {
+            Err(OAuthError::invalid_client(
+                7_000_218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ))
+        }
+        None if credential == Credential::Required => Err(OAuthError::invalid_client(
+            7_000_218,
+            format!(
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. Application '{}' has no credential: add a password credential to use this grant.",
+                app.app_id
+            ),
+        )),
+        None => Ok(Caller {
+            app,
+            auth: ClientAuth::Public,
+        }),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    /// Confidential clients must authenticate; public ones may not use the grant.
+    Required,
+    /// Confidential clients must authenticate; public ones need none.
+    IfConfidential,
+    /// A credential must not be sent (SPA redemption).
+    Forbidden,
+}
+
+async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let dir = p.directory();
+    let caller = authenticate(&dir, req, Credential::Required)?;
+    let scope = req.require("scope")?;
+    let parts: Vec<&str> = scope.split_whitespace().collect();
+    let [only] = parts.as_slice() else {
+        return Err(default_scope_error(scope));
+    };
+    let Some(resource_id) = only.strip_suffix("/.default") else {
+        return Err(default_scope_error(scope));
+    };
+    let resource = dir
+        .resource(resource_id)
+        .ok_or_else(|| resource_not_found(resource_id, &dir))?;
+    if resource.app_id == caller.app.app_id && resource_id != resource.app_id {
+        return Err(OAuthError::invalid_request(
+            90_009,
+            format!(
+                "Application '{}' is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.",
+                caller.app.app_id
+            ),
+        ));
+    }
+    let roles = dir.application_roles(caller.app, resource);
+    if resource.app_role_assignment_required && roles.is_empty() {
+        return Err(OAuthError::unauthorized_client(
+            501_051,
+            format!(
+                "Application '{}' ({}) is not assigned to a role for the application '{}' ({}).",
+                caller.app.app_id, caller.app.display_name, resource.app_id, resource.display_name
+            ),
+        ));
+    }
+    let now = p.now();
+    let lifetime = p.settings.access_token_lifetime;
+    let grant = AccessGrant {
+        resource: Resource::Api(resource),
+        audience_written: resource_id.to_owned(),
+        client: caller.app,
+        client_auth: caller.auth,
+        user: None,
+        scopes: Vec::new(),
+        roles,
+        auth_time: None,
+    };
+    let claims = tokens::access_token_claims(&req.issuer, &grant, now, lifetime);
+    let access_token = sign(p, claims, grant.resource.v1(), now)?;
+    Ok(json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": access_token,
+    }))
+}
+
+async fn password(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let dir = p.directory();
+    let caller = authenticate(&dir, req, Credential::IfConfidential)?;
+    if caller.auth == ClientAuth::Public && !caller.app.is_fallback_public_client {
+        return Err(OAuthError::invalid_client(
+            7_000_218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (To use ROPC without a secret, enable 'Allow public client flows' — is_fallback_public_client — on the app.)",
+        ));
+    }
+    let username = req.require("username")?;
+    let password = req.require("password")?;
+    let scopes = ScopeSet::parse(
+        req.get("scope").unwrap_or("openid profile offline_access"),
+        &dir,
+    )?;
+    let user = sign_in_with_password(p, &dir, username, password).await?;
+    let now = p.now();
+    let family = Family::new(caller.app, user, None, now, false);
+    issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
+}
+
+/// Checks a password with per-user lockout.
+pub async fn sign_in_with_password<'a>(
+    p: &Provider,
+    dir: &'a Directory,
+    username: &str,
+    password: &str,
+) -> Result<&'a User, OAuthError> {
+    let user = dir.user_by_upn(username).ok_or_else(|| {
+        OAuthError::invalid_grant(
+            50_034,
+            format!("The user account {username} does not exist in the {} directory. To sign into this application, the account must be added to the directory.", dir.tenant.domain),
+        )
+    })?;
+    let now = p.now();
+    let window = p.settings.lockout_window;
+    let failures = p
+        .store
+        .login_failures(&user.object_id, now, window)
+        .await
+        .map_err(server_error)?;
+    if failures >= p.settings.max_failed_logins {
+        return Err(OAuthError::invalid_grant(
+            50_053,
+            "Your account is locked because you've tried to sign in too many times with an incorrect user ID or password.",
+        ));
+    }
+    if !dir.verify_password(user, password) {
+        p.store
+            .record_login_failure(&user.object_id, now, window)
+            .await
+            .map_err(server_error)?;
+        return Err(OAuthError::invalid_grant(
+            50_126,
+            "Error validating credentials due to invalid username or password.",
+        ));
+    }
+    p.store
+        .clear_login_failures(&user.object_id)
+        .await
+        .map_err(server_error)?;
+    Ok(user)
+}
+
+async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let dir = p.directory();
+    let code = req.require("code")?;
+    let redirect_uri = req.require("redirect_uri")?;
+    let client_id = req
+        .get("client_id")
+        .or(req.basic.as_ref().map(|(id, _)| id.as_str()))
+        .ok_or_else(|| OAuthError::missing("client_id"))?;
+    let app = dir
+        .application(client_id)
+        .ok_or_else(|| unknown_client(client_id, &dir))?;
+    let kind = app.redirect_kind(redirect_uri);
+    // SPA rules (spec §8): cross-origin only, PKCE required, no secret.
+    let credential = match (kind, req.origin.is_some()) {
+        (Some(RedirectKind::Spa), false) => {
+            return Err(OAuthError::invalid_request(
+                9_002_327,
+                "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+            ));
+        }
+        (Some(RedirectKind::Spa), true) => Credential::Forbidden,
+        (_, true) => {
+            return Err(OAuthError::invalid_request(
+                9_002_326,
+                "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin does not match the redirect URI's platform.",
+            ));
+        }
+        (Some(RedirectKind::Web), false) => Credential::Required,
+        _ => Credential::IfConfidential,
+    };
+    let caller = authenticate(&dir, req, credential)?;
+    let stored = p.store.take_code(&digest(code)).await.map_err(server_error)?.ok_or_else(|| {
+        OAuthError::invalid_grant(
+            54_005,
+            "OAuth2 Authorization code was already redeemed or is invalid, please retry with a new valid code or use an existing refresh token.",
+        )
+    })?;
+    let now = p.now();
+    if stored.client_id != caller.app.app_id {
+        return Err(OAuthError::invalid_grant(
+            70_000,
+            "The provided authorization code was issued to another client.",
+        ));
+    }
+    if stored.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            70_000,
+            "The provided value for the input parameter 'redirect_uri' is not valid: it must be identical to the one used in the authorization request.",
+        ));
+    }
+    if !stored.tenant_path.eq_ignore_ascii_case(&req.tenant_segment)
+        && !dir.is_tenant(&req.tenant_segment)
+    {
+        return Err(OAuthError::invalid_grant(
+            700_005,
+            "Provided Authorization Code is intended to use against other tenant, thus rejected.",
+        ));
+    }
+    if stored.expires_at < now {
+        return Err(OAuthError::invalid_grant(
+            70_008,
+            "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+        ));
+    }
+    match (&stored.code_challenge, req.get("code_verifier")) {
+        (Some((challenge, method)), Some(verifier)) => {
+            super::pkce::verify(challenge, method, verifier)?
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                501_481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            ));
+        }
+        (None, _) if kind == Some(RedirectKind::Spa) => {
+            return Err(OAuthError::invalid_request(
+                9_002_325,
+                "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
+            ));
+        }
+        (None, _) => {}
+    }
+    let user = dir.user(&stored.user_id).ok_or_else(|| {
+        OAuthError::invalid_grant(70_008, "The user of this code no longer exists.")
+    })?;
+    let requested = req.get("scope").unwrap_or(&stored.scope);
+    if requested.trim().is_empty() {
+        return Err(OAuthError::invalid_request(
+            28_003,
+            "Provided value for the input parameter scope cannot be empty when requesting an access token using the provided authorization code. Please specify a valid scope.",
+        ));
+    }
+    let scopes = ScopeSet::parse(requested, &dir)?;
+    let mut family = Family::new(
+        caller.app,
+        user,
+        Some(stored.session_id.clone()),
+        now,
+        kind == Some(RedirectKind::Spa),
+    );
+    family.auth_time = stored.auth_time;
+    issue_user_tokens(
+        p,
+        &dir,
+        req,
+        &caller,
+        user,
+        &scopes,
+        stored.nonce.clone(),
+        &family,
+        now,
+    )
+    .await
+}
+
+async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let dir = p.directory();
+    let presented = req.require("refresh_token")?;
+    let old_digest = digest(presented);
+    let record = p
+        .store
+        .refresh(&old_digest)
+        .await
+        .map_err(server_error)?
+        .ok_or_else(expired_grant)?;
+    let credential = if record.spa {
+        if req.origin.is_none() {
+            return Err(OAuthError::invalid_request(
+                9_002_327,
+                "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+            ));
+        }
+        Credential::Forbidden
+    } else {
+        Credential::IfConfidential
+    };
+    let caller = authenticate(&dir, req, credential)?;
+    if caller.app.app_id != record.client_id {
+        return Err(OAuthError::invalid_grant(
+            70_000,
+            "The refresh token was issued to a different client.",
+        ));
+    }
+    let now = p.now();
+    if record.expires_at < now {
+        return Err(if record.spa {
+            OAuthError::invalid_grant(
+                700_084,
+                "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.",
+            )
+        } else {
+            OAuthError::invalid_grant(700_082, "The refresh token has expired due to inactivity.")
+        });
+    }
+    let user = dir.user(&record.user_id).ok_or_else(expired_grant)?;
+    let scopes = ScopeSet::parse(
+        req.get("scope").unwrap_or("openid profile offline_access"),
+        &dir,
+    )?;
+    let mut family = Family::continuing(&record, now, &p.settings);
+    let successor = family.next_record(now);
+    match p
+        .store
+        .rotate_refresh(&old_digest, &successor.0, now)
+        .await
+        .map_err(server_error)?
+    {
+        Redemption::Rotated(_) => {}
+        Redemption::Reused { family_id } => {
+            tracing::warn!(%family_id, client = %record.client_id, "refresh token reuse detected; the token family is revoked");
+            return Err(OAuthError::invalid_grant(
+                70_008,
+                "The refresh token has already been used; every token of its family has been revoked. Sign in again.",
+            ));
+        }
+        Redemption::Invalid => return Err(expired_grant()),
+    }
+    family.preissued = Some(successor);
+    issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
+}
+
+async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let dir = p.directory();
+    let caller = authenticate(&dir, req, Credential::IfConfidential)?;
+    let device_code = req.require("device_code")?;
+    let grant = p
+        .store
+        .poll_device(&digest(device_code))
+        .await
+        .map_err(server_error)?;
+    let now = p.now();
+    let Some(grant) = grant else {
+        return Err(OAuthError::new(
+            "bad_verification_code",
+            70_019,
+            "The device code is unknown or was already used.",
+        ));
+    };
+    if grant.client_id != caller.app.app_id {
+        return Err(OAuthError::new(
+            "bad_verification_code",
+            70_019,
+            "The device code was issued to another client.",
+        ));
+    }
+    match grant.state {
+        _ if grant.expires_at < now => Err(OAuthError::new(
+            "expired_token",
+            70_020,
+            "The provided value for the input parameter 'device_code' is not valid: it has expired.",
+        )),
+        DeviceState::Pending => Err(OAuthError::new(
+            "authorization_pending",
+            70_016,
+            "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+        )),
+        DeviceState::Declined => Err(OAuthError::new(
+            "authorization_declined",
+            70_018,
+            "The user declined the sign-in request.",
+        )),
+        DeviceState::Approved { user_id, auth_time } => {
+            let user = dir.user(&user_id).ok_or_else(expired_grant)?;
+            let scopes = ScopeSet::parse(&grant.scope, &dir)?;
+            let mut family = Family::new(caller.app, user, None, now, false);
+            family.auth_time = auth_time;
+            issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
+        }
+    }
+}
+
+/// The refresh-token family a response belongs to.
+struct Family {
+    id: String,
+    client_id: String,
+    user_id: String,
+    session_id: String,
+    auth_time: i64,
+    spa: bool,
+    /// Fixed end for SPA families; sliding lifetime for others.
+    fixed_expiry: Option<i64>,
+    lifetime: i64,
+    /// A successor record already stored by rotation, with its token.
+    preissued: Option<(RefreshRecord, String)>,
+}
+
+impl Family {
+    fn new(
+        client: &Application,
+        user: &User,
+        session_id: Option<String>,
+        now: i64,
+        spa: bool,
+    ) -> Family {
+        Family {
+            id: random_token(16),
+            client_id: client.app_id.clone(),
+            user_id: user.object_id.clone(),
+            session_id: session_id.unwrap_or_default(),
+            auth_time: now,
+            spa,
+            fixed_expiry: None,
+            lifetime: 0,
+            preissued: None,
+        }
+    }
+
+    fn continuing(record: &RefreshRecord, _now: i64, settings: &super::Settings) -> Family {
+        Family {
+            id: record.family_id.clone(),
+            client_id: record.client_id.clone(),
+            user_id: record.user_id.clone(),
+            session_id: record.session_id.clone(),
+            auth_time: record.auth_time,
+            spa: record.spa,
+            fixed_expiry: record.spa.then_some(record.expires_at),
+            lifetime: settings.refresh_token_lifetime,
+            preissued: None,
+        }
+    }
+
+    fn next_record(&self, now: i64) -> (RefreshRecord, String) {
+        let token = random_token(48);
+        let expires_at = self.fixed_expiry.unwrap_or(now + self.lifetime);
+        (
+            RefreshRecord {
+                digest: digest(&token),
+                family_id: self.id.clone(),
+                client_id: self.client_id.clone(),
+                user_id: self.user_id.clone(),
+                session_id: self.session_id.clone(),
+                auth_time: self.auth_time,
+                issued_at: now,
+                expires_at,
+                spa: self.spa,
+            },
+            token,
+        )
+    }
+}
+
+/// Issues access, ID and refresh tokens for a signed-in user.
+#[allow(clippy::too_many_arguments)]
+async fn issue_user_tokens(
+    p: &Provider,
+    dir: &Directory,
+    req: &TokenRequest,
+    caller: &Caller<'_>,
+    user: &User,
+    scopes: &ScopeSet,
+    nonce: Option<String>,
+    family: &Family,
+    now: i64,
+) -> Result<Value, OAuthError> {
+    let resource = scopes.single_resource()?;
+    let (grant_resource, granted, roles) =
+        resolve_resource(p, dir, caller.app, user, &resource).await?;
+    let lifetime = p.settings.access_token_lifetime;
+    let access = AccessGrant {
+        resource: grant_resource,
+        audience_written: resource.written.clone(),
+        client: caller.app,
+        client_auth: caller.auth,
+        user: Some(user),
+        scopes: granted.clone(),
+        roles,
+        auth_time: Some(family.auth_time),
+    };
+    let access_claims = tokens::access_token_claims(&req.issuer, &access, now, lifetime);
+    let access_token = sign(p, access_claims, grant_resource.v1(), now)?;
+    let mut echo: Vec<String> = granted.iter().map(|s| resource.qualify(s)).collect();
+    echo.extend(scopes.oidc_echo().into_iter().map(str::to_owned));
+    let mut body = Map::new();
+    body.insert("token_type".into(), "Bearer".into());
+    body.insert("scope".into(), echo.join(" ").into());
+    body.insert("expires_in".into(), lifetime.into());
+    body.insert("ext_expires_in".into(), lifetime.into());
+    body.insert("access_token".into(), access_token.into());
+    if scopes.offline_access {
+        let (record, token) = match &family.preissued {
+            Some((record, token)) => (record.clone(), token.clone()),
+            None => {
+                let mut fresh = Family {
+                    ..clone_family(family)
+                };
+                fresh.lifetime = if family.spa {
+                    p.settings.spa_refresh_token_lifetime
+                } else {
+                    p.settings.refresh_token_lifetime
+                };
+                let pair = fresh.next_record(now);
+                p.store.put_refresh(&pair.0).await.map_err(server_error)?;
+                pair
+            }
+        };
+        body.insert("refresh_token".into(), token.into());
+        if record.spa {
+            body.insert(
+                "refresh_token_expires_in".into(),
+                (record.expires_at - now).max(0).into(),
+            );
+        }
+    }
+    if scopes.openid {
+        let identity = IdentityGrant {
+            client: caller.app,
+            user,
+            nonce,
+            roles: dir.user_roles(user, caller.app),
+            session_id: (!family.session_id.is_empty()).then(|| family.session_id.clone()),
+            auth_time: Some(family.auth_time),
+            email: scopes.email,
+        };
+        let id_claims =
+            tokens::id_token_claims(&req.issuer, &identity, now, p.settings.id_token_lifetime);
+        body.insert("id_token".into(), sign(p, id_claims, false, now)?.into());
+    }
+    if req.wants_client_info() {
+        body.insert(
+            "client_info".into(),
+            tokens::client_info(user, &dir.tenant.id).into(),
+        );
+    }
+    Ok(Value::Object(body))
+}
+
+fn clone_family(f: &Family) -> Family {
+    Family {
+        id: f.id.clone(),
+        client_id: f.client_id.clone(),
+        user_id: f.user_id.clone(),
+        session_id: f.session_id.clone(),
+        auth_time: f.auth_time,
+        spa: f.spa,
+        fixed_expiry: f.fixed_expiry,
+        lifetime: f.lifetime,
+        preissued: None,
+    }
+}
+
+/// The resource, the delegated scopes granted on it, and the user's roles.
+async fn resolve_resource<'a>(
+    p: &Provider,
+    dir: &'a Directory,
+    client: &Application,
+    user: &User,
+    resource: &ResourceScopes,
+) -> Result<(Resource<'a>, Vec<String>, Vec<String>), OAuthError> {
+    if resource.is_graph() {
+        let mut scp: Vec<String> = resource
+            .values
+            .iter()
+            .filter(|v| *v != ".default")
+            .cloned()
+            .collect();
+        if scp.is_empty() {
+            scp.push("User.Read".to_owned());
+        }
+        for oidc in ["openid", "profile", "email"] {
+            scp.push(oidc.to_owned());
+        }
+        return Ok((Resource::Graph, scp, Vec::new()));
+    }
+    let app = dir
+        .application(&resource.app_id)
+        .ok_or_else(|| resource_not_found(&resource.written, dir))?;
+    if app.app_id == client.app_id
+        && resource.written != app.app_id
+        && resource.written.contains("://")
+        && !app.identifier_uris.is_empty()
+    {
+        // Entra refuses a self-request by App ID URI (AADSTS90009).
+        return Err(OAuthError::invalid_request(
+            90_009,
+            format!(
+                "Application '{}' is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.",
+                client.app_id
+            ),
+        ));
+    }
+    if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
+        return Err(assignment_required(user, app));
+    }
+    let mut consented = dir.admin_consented_scopes(client, app);
+    consented.extend(
+        p.store
+            .consented_scopes(&client.app_id, &user.object_id, &app.app_id)
+            .await
+            .map_err(server_error)?,
+    );
+    let granted: Vec<String> = if resource.is_default() {
+        app.scopes
+            .iter()
+            .filter(|s| consented.iter().any(|c| c.eq_ignore_ascii_case(&s.value)))
+            .map(|s| s.value.clone())
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        for value in &resource.values {
+            let Some(defined) = app.scope(value) else {
+                continue;
+            };
+            if !consented
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&defined.value))
+            {
+                return Err(OAuthError::consent_required(
+                    &client.app_id,
+                    &resource.written,
+                ));
+            }
+            out.push(defined.value.clone());
+        }
+        out
+    };
+    Ok((Resource::Api(app), granted, dir.user_roles(user, app)))
+}
+
+/// AADSTS50105.
+pub fn assignment_required(user: &User, app: &Application) -> OAuthError {
+    OAuthError::new(
+        "access_denied",
+        50_105,
+        format!(
+            "Your administrator has configured the application {} ('{}') to block users unless they are specifically granted ('assigned') access to the application. The signed in user '{}' is blocked because they are not a direct member of a group with access, nor had access directly assigned by an administrator.",
+            app.display_name, app.app_id, user.user_principal_name
+        ),
+    )
+}
+
+fn sign(
+    p: &Provider,
+    claims: Map<String, Value>,
+    v1: bool,
+    now: i64,
+) -> Result<String, OAuthError> {
+    p.keys.sign(&Value::Object(claims), v1, now).map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        OAuthError::new("server_error", 500_000, "The token could not be signed.")
+    })
+}
+
+/// Maps a store failure to a generic server error (details only in logs).
+pub fn server_error(e: crate::store::StoreError) -> OAuthError {
+    tracing::error!(error = %e, "store failure");
+    OAuthError {
+        status: 500,
+        ..OAuthError::new(
+            "server_error",
+            500_001,
+            "A server error occurred; see the identity provider's log.",
+        )
+    }
+}
+
+fn expired_grant() -> OAuthError {
+    OAuthError::invalid_grant(
+        70_008,
+        "The provided authorization code or refresh token has expired due to inactivity or was revoked. Send a new interactive authorization request for this user and resource.",
+    )
+}
+
+fn unknown_client(client_id: &str, dir: &Directory) -> OAuthError {
+    OAuthError::unauthorized_client(
+        700_016,
+        format!(
+            "Application with identifier '{client_id}' was not found in the directory '{}'.",
+            dir.tenant.domain
+        ),
+    )
+}
+
+fn resource_not_found(resource: &str, dir: &Directory) -> OAuthError {
+    OAuthError::new(
+        "invalid_resource",
+        500_011,
+        format!(
+            "The resource principal named {resource} was not found in the tenant named {}.",
+            dir.tenant.domain
+        ),
+    )
+}
+
+fn default_scope_error(scope: &str) -> OAuthError {
+    OAuthError::invalid_scope(
+        1_002_012,
+        format!(
+            "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+        ),
+    )
+}

@@ -1,0 +1,114 @@
+//! The OAuth 2.0 / OpenID Connect logic, independent of HTTP plumbing.
+
+pub mod authorize;
+pub mod discovery;
+pub mod errors;
+pub mod grant;
+pub mod pkce;
+pub mod scope;
+pub mod tokens;
+
+use std::sync::{Arc, RwLock};
+
+use rolegate_token::clock::Clock;
+
+use crate::directory::Directory;
+use crate::keys::SigningKeys;
+use crate::store::Store;
+
+/// Lifetimes and limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Access-token lifetime in seconds (`expires_in`).
+    pub access_token_lifetime: i64,
+    /// ID-token lifetime.
+    pub id_token_lifetime: i64,
+    /// Authorization-code lifetime.
+    pub code_lifetime: i64,
+    /// Web/native refresh-token lifetime (sliding).
+    pub refresh_token_lifetime: i64,
+    /// SPA refresh-token lifetime (fixed from the first sign-in).
+    pub spa_refresh_token_lifetime: i64,
+    /// Device-code lifetime.
+    pub device_code_lifetime: i64,
+    /// Device-code polling interval.
+    pub device_code_interval: i64,
+    /// SSO session lifetime.
+    pub session_lifetime: i64,
+    /// Failed passwords allowed per user within `lockout_window`.
+    pub max_failed_logins: u32,
+    /// The failed-password window, in seconds.
+    pub lockout_window: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: 3599,
+            id_token_lifetime: 3600,
+            code_lifetime: 600,
+            refresh_token_lifetime: 90 * 24 * 3600,
+            spa_refresh_token_lifetime: 24 * 3600,
+            device_code_lifetime: 900,
+            device_code_interval: 5,
+            session_lifetime: 24 * 3600,
+            max_failed_logins: 5,
+            lockout_window: 15 * 60,
+        }
+    }
+}
+
+/// The identity provider's state: directory, store, keys, settings, clock.
+#[derive(Debug)]
+pub struct Provider {
+    directory: RwLock<Arc<Directory>>,
+    /// Runtime state.
+    pub store: Arc<dyn Store>,
+    /// Signing keys.
+    pub keys: SigningKeys,
+    /// Lifetimes and limits.
+    pub settings: Settings,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Provider {
+    /// Assembles a provider.
+    pub fn new(
+        directory: Directory,
+        store: Arc<dyn Store>,
+        keys: SigningKeys,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            directory: RwLock::new(Arc::new(directory)),
+            store,
+            keys,
+            settings,
+            clock,
+        }
+    }
+
+    /// The current directory snapshot.
+    pub fn directory(&self) -> Arc<Directory> {
+        match self.directory.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Swaps in a reloaded directory; sessions and tokens in the store survive.
+    pub fn replace_directory(&self, directory: Directory) {
+        let next = Arc::new(directory);
+        match self.directory.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+
+    /// Now, in seconds since the epoch.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,189 @@
+//! Running the identity provider: files, store, keys, TLS, routes, reload.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rolegate_token::clock::{Clock, SystemClock};
+
+use crate::directory::config;
+use crate::keys::SigningKeys;
+use crate::protocol::{Provider, Settings};
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::tls::{self, TlsMaterial};
+use crate::web::{self, WebState};
+
+/// How to run the provider.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The tenant file.
+    pub config_path: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the database, keys and TLS material live.
+    pub data_dir: PathBuf,
+    /// A certificate and key to use instead of the generated ones.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+    /// Lifetimes and limits.
+    pub settings: Settings,
+}
+
+/// Why the provider could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The tenant file is invalid (every problem listed).
+    #[error("the tenant file {path} is invalid:\n{problems}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// The problems, one per line.
+        problems: String,
+    },
+    /// A file-system, database, key or TLS failure.
+    #[error("{0}")]
+    Setup(String),
+    /// Binding or serving failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Serve {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A started provider.
+#[derive(Debug)]
+pub struct Running {
+    /// `https://localhost:{port}`.
+    pub origin: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The provider (for tests and embedding).
+    pub provider: Arc<Provider>,
+    /// The local CA certificate (PEM file) clients must trust.
+    pub ca_path: PathBuf,
+    /// Resolves when the server stops.
+    pub task: tokio::task::JoinHandle<Result<(), RunError>>,
+}
+
+/// Loads everything and starts serving; returns once listening.
+pub async fn start(
+    cfg: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, RunError> {
+    let directory = config::load(&cfg.config_path).map_err(|e| RunError::Config {
+        path: cfg.config_path.clone(),
+        problems: e.to_string(),
+    })?;
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+        RunError::Setup(format!(
+            "cannot create the data folder {}: {e}",
+            cfg.data_dir.display()
+        ))
+    })?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&cfg.data_dir.join(DATABASE))
+            .await
+            .map_err(|e| {
+                RunError::Setup(format!(
+                    "cannot open the database in {}: {e}",
+                    cfg.data_dir.display()
+                ))
+            })?,
+    );
+    let keys = SigningKeys::load_or_create(Arc::clone(&store), clock.now())
+        .await
+        .map_err(|e| RunError::Setup(format!("signing keys: {e}")))?;
+    let material = match &cfg.tls_files {
+        Some((cert, key)) => TlsMaterial::from_files(cert, key),
+        None => TlsMaterial::load_or_create(&cfg.data_dir),
+    }
+    .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
+    let tls_config = material
+        .server_config()
+        .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| RunError::Serve {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| RunError::Serve {
+        addr: cfg.listen,
+        source,
+    })?;
+    let origin = format!("https://localhost:{}", addr.port());
+    let provider = Arc::new(Provider::new(
+        directory,
+        store,
+        keys,
+        cfg.settings.clone(),
+        clock,
+    ));
+    spawn_maintenance(Arc::clone(&provider));
+    spawn_reload_on_hangup(Arc::clone(&provider), cfg.config_path.clone());
+    let app = web::routes(WebState::new(Arc::clone(&provider), &origin));
+    let task = tokio::spawn(async move {
+        tls::serve_tls(listener, tls_config, app, shutdown)
+            .await
+            .map_err(|source| RunError::Serve { addr, source })
+    });
+    Ok(Running {
+        origin,
+        addr,
+        provider,
+        ca_path: material.ca_pem_path.clone(),
+        task,
+    })
+}
+
+/// The database file name inside the data folder.
+pub const DATABASE: &str = "rolegate-idp.sqlite";
+
+/// The CA file clients must trust, for `rolegate idp ca-path`.
+pub fn ca_path(data_dir: &Path) -> PathBuf {
+    tls::ca_path(data_dir)
+}
+
+fn spawn_maintenance(provider: Arc<Provider>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = provider.store.purge_expired(provider.now()).await {
+                tracing::warn!(error = %e, "purging expired state failed");
+            }
+        }
+    });
+}
+
+/// SIGHUP re-reads the tenant file; a broken file keeps the old directory
+/// (and says why). Sessions, codes and tokens live in the store and survive.
+fn spawn_reload_on_hangup(provider: Arc<Provider>, path: PathBuf) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; the tenant file will not be reloaded");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match config::load(&path) {
+                Ok(directory) => {
+                    provider.replace_directory(directory);
+                    tracing::info!(file = %path.display(), "tenant file reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(file = %path.display(), problems = %e, "tenant file not reloaded; keeping the previous directory")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (provider, path);
+}

@@ -1,0 +1,246 @@
+//! Runtime state behind one narrow interface, so that SQLite (now) and
+//! PostgreSQL (next) back the same protocol code.
+//!
+//! Codes and refresh tokens are stored only as SHA-256 digests; signing
+//! keys as PKCS#8. Codes are consumed atomically (single use, even under
+//! concurrent redemption).
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+/// A SHA-256 digest of a code or refresh token.
+pub type Digest = [u8; 32];
+
+/// Storage failures. The message is for logs, never for clients.
+#[derive(Debug, thiserror::Error)]
+#[error("store error: {0}")]
+pub struct StoreError(pub String);
+
+/// An authorization code awaiting redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    /// SHA-256 of the code.
+    pub digest: Digest,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The redirect URI of the authorize request (must match at redemption).
+    pub redirect_uri: String,
+    /// The signed-in user's object id.
+    pub user_id: String,
+    /// The scopes requested at /authorize, space-separated, as sent.
+    pub scope: String,
+    /// The OIDC nonce, copied into ID tokens.
+    pub nonce: Option<String>,
+    /// PKCE challenge and method (`S256` or `plain`).
+    pub code_challenge: Option<(String, String)>,
+    /// The SSO session id (`sid`).
+    pub session_id: String,
+    /// When the user authenticated (unix seconds).
+    pub auth_time: i64,
+    /// The tenant path segment the code was issued under.
+    pub tenant_path: String,
+    /// Expiry (unix seconds).
+    pub expires_at: i64,
+}
+
+/// One refresh token of a family (all tokens descended from one sign-in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// SHA-256 of the token.
+    pub digest: Digest,
+    /// The family id.
+    pub family_id: String,
+    /// The client.
+    pub client_id: String,
+    /// The user's object id.
+    pub user_id: String,
+    /// The SSO session id.
+    pub session_id: String,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Issued at.
+    pub issued_at: i64,
+    /// Expiry of this token (sliding for web/native; fixed for SPA).
+    pub expires_at: i64,
+    /// Whether it was issued through a SPA redirect URI (24 h fixed lifetime).
+    pub spa: bool,
+}
+
+/// What became of a refresh token presented for redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// It was current: it is now used, and the successor is stored.
+    Rotated(RefreshRecord),
+    /// It had already been used: the whole family has been revoked.
+    Reused {
+        /// The revoked family.
+        family_id: String,
+    },
+    /// Unknown, revoked or expired.
+    Invalid,
+}
+
+/// An SSO session (the browser cookie points at it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Random id; the cookie holds it and ID tokens carry it as `sid`.
+    pub id: String,
+    /// The user's object id.
+    pub user_id: String,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// A device-code grant in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    /// SHA-256 of the device code.
+    pub digest: Digest,
+    /// The short code the user types (e.g. `ABCD-EFGH`).
+    pub user_code: String,
+    /// The client.
+    pub client_id: String,
+    /// Requested scopes.
+    pub scope: String,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Approval state.
+    pub state: DeviceState,
+}
+
+/// Where a device grant stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceState {
+    /// Waiting for the user.
+    Pending,
+    /// Approved by this user at this time.
+    Approved {
+        /// The user's object id.
+        user_id: String,
+        /// When the user authenticated.
+        auth_time: i64,
+    },
+    /// The user declined.
+    Declined,
+}
+
+/// A signing key as stored. `Debug` never shows the private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// `kid` = `x5t`: base64url SHA-1 thumbprint of the certificate.
+    pub kid: String,
+    /// The RSA private key, PKCS#8 DER.
+    pub pkcs8: Vec<u8>,
+    /// The self-signed certificate, DER (published as `x5c`).
+    pub certificate: Vec<u8>,
+    /// Created (unix seconds).
+    pub created_at: i64,
+    /// Signs tokens from this time (published earlier, before it signs).
+    pub active_from: i64,
+    /// Stops signing at this time (`None`: current).
+    pub retired_at: Option<i64>,
+    /// Removed from the JWKS after this time (last token it signed expired).
+    pub unpublish_at: Option<i64>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("pkcs8", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("active_from", &self.active_from)
+            .field("retired_at", &self.retired_at)
+            .field("unpublish_at", &self.unpublish_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The runtime store.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Stores a new authorization code.
+    async fn put_code(&self, code: &AuthCode) -> Result<(), StoreError>;
+    /// Consumes a code: returns it and deletes it in one atomic step, so a
+    /// code is redeemed at most once even under concurrent requests.
+    /// Returns `None` for an unknown or already consumed code (expired codes
+    /// are returned: the caller reports expiry precisely).
+    async fn take_code(&self, digest: &Digest) -> Result<Option<AuthCode>, StoreError>;
+
+    /// Stores the first refresh token of a family.
+    async fn put_refresh(&self, record: &RefreshRecord) -> Result<(), StoreError>;
+    /// Redeems a refresh token at `now`: if current, marks it used and
+    /// stores `successor` (same family) atomically; if already used, revokes
+    /// the whole family.
+    async fn rotate_refresh(
+        &self,
+        digest: &Digest,
+        successor: &RefreshRecord,
+        now: i64,
+    ) -> Result<Redemption, StoreError>;
+    /// Looks up a refresh token without changing anything.
+    async fn refresh(&self, digest: &Digest) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Revokes every token of a family.
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
+
+    /// Stores an SSO session.
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// A session by id, if it exists (expired ones too).
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Records consent given by a user at run time (adds to earlier grants).
+    async fn grant_consent(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        resource_app_id: &str,
+        scopes: &[String],
+    ) -> Result<(), StoreError>;
+    /// Scopes the user consented to for client → resource.
+    async fn consented_scopes(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        resource_app_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Stores a new device grant.
+    async fn put_device(&self, grant: &DeviceGrant) -> Result<(), StoreError>;
+    /// A device grant by user code (case-insensitive, dash optional).
+    async fn device_by_user_code(&self, user_code: &str)
+    -> Result<Option<DeviceGrant>, StoreError>;
+    /// Sets the state of a pending grant; false if it was not pending.
+    async fn decide_device(&self, user_code: &str, state: &DeviceState)
+    -> Result<bool, StoreError>;
+    /// Polls a device grant: an approved grant is consumed (returned once).
+    async fn poll_device(&self, digest: &Digest) -> Result<Option<DeviceGrant>, StoreError>;
+
+    /// Records a failed password for a user at `now`; returns the failures
+    /// within the last `window` seconds, this one included.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError>;
+    /// Failures within the window, without recording one.
+    async fn login_failures(&self, user_id: &str, now: i64, window: i64)
+    -> Result<u32, StoreError>;
+    /// Clears failures after a successful sign-in.
+    async fn clear_login_failures(&self, user_id: &str) -> Result<(), StoreError>;
+
+    /// Every stored signing key, oldest first.
+    async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+    /// Stores a new signing key.
+    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
+    /// Updates a key's retirement times.
+    async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
+
+    /// Deletes expired codes, sessions, device grants and refresh tokens.
+    async fn purge_expired(&self, now: i64) -> Result<(), StoreError>;
+}

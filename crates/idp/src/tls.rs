@@ -1,0 +1,564 @@
+//! HTTPS for the identity provider: a local CA, its server certificate,
+//! and the accept loop.
+//!
+//! MSAL refuses authorities that are not HTTPS, even on localhost (spec
+//! §12.1), so the IdP always serves TLS. On first start it creates a CA
+//! (`<data>/tls/ca.pem`, ECDSA P-256, ten years) and a server certificate
+//! for `localhost`, `127.0.0.1` and `::1` signed by it (one year, renewed
+//! when less than 30 days remain). Clients trust the CA file:
+//! `rolegate idp ca-path` prints where it is.
+//!
+//! # Security
+//! Private keys are written readable by their owner only. The CA can only
+//! sign: keep its key private, since anyone holding it can impersonate any
+//! site to a machine that trusts the CA.
+
+use std::fmt;
+use std::future::Future;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rolegate_token::clock::{Clock, SystemClock};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+/// A server certificate chain and key, in PEM, plus the file clients
+/// should trust.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    /// The certificate clients should trust: the local CA, or the given
+    /// certificate when bringing your own.
+    pub ca_pem_path: PathBuf,
+    /// The server certificate followed by its issuers.
+    pub cert_chain_pem: String,
+    /// The server's private key (PKCS#8).
+    pub key_pem: String,
+}
+
+/// Failures setting up TLS.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// rcgen could not create a key or certificate.
+    #[error("cannot create a TLS certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+    /// rustls rejected the certificate or key.
+    #[error("invalid TLS configuration: {0}")]
+    Config(#[from] rustls::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A PEM file held nothing usable.
+    #[error("{path}: expected {expected} in PEM, found none ({reason})")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What it should have held.
+        expected: &'static str,
+        /// The parser's complaint.
+        reason: String,
+    },
+}
+
+impl TlsMaterial {
+    /// Loads the local CA and server certificate from `data_dir/tls/`,
+    /// creating what is missing and renewing a server certificate that
+    /// expires within 30 days. The CA is kept once created.
+    pub fn load_or_create(data_dir: &Path) -> Result<TlsMaterial, TlsError> {
+        Self::load_or_create_at(data_dir, SystemClock.now())
+    }
+
+    /// [`load_or_create`](Self::load_or_create) at a given time (unix
+    /// seconds).
+    pub fn load_or_create_at(data_dir: &Path, now: i64) -> Result<TlsMaterial, TlsError> {
+        let dir = data_dir.join(TLS_DIR);
+        create_private_dir(&dir)?;
+        let ca_path = dir.join(CA_FILE);
+        let ca_key_path = dir.join(CA_KEY_FILE);
+        let leaf_path = dir.join(SERVER_FILE);
+        let leaf_key_path = dir.join(SERVER_KEY_FILE);
+
+        let existing_ca = match (read_optional(&ca_path)?, read_optional(&ca_key_path)?) {
+            (Some(cert), Some(key)) => Some((cert, KeyPair::from_pem(&key)?)),
+            _ => None,
+        };
+        let (ca_pem, ca_key, ca_is_new) = match existing_ca {
+            Some((cert, key)) => (cert, key, false),
+            None => {
+                let key = KeyPair::generate()?;
+                let cert = ca_params(now).self_signed(&key)?;
+                write_file(&ca_key_path, &key.serialize_pem(), true)?;
+                write_file(&ca_path, &cert.pem(), false)?;
+                tracing::info!(path = %ca_path.display(), "created a local CA");
+                (cert.pem(), key, true)
+            }
+        };
+
+        if !ca_is_new
+            && let (Some(chain), Some(key_pem)) =
+                (read_optional(&leaf_path)?, read_optional(&leaf_key_path)?)
+            && leaf_not_after(&chain)
+                .is_some_and(|not_after| not_after.saturating_sub(now) > LEAF_RENEW_BEFORE)
+        {
+            return Ok(TlsMaterial {
+                ca_pem_path: ca_path,
+                cert_chain_pem: chain,
+                key_pem,
+            });
+        }
+
+        let leaf_key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(SERVER_NAMES.map(str::to_owned).to_vec())?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        set_validity(
+            &mut params,
+            now.saturating_sub(DAY),
+            now.saturating_add(LEAF_VALIDITY),
+        );
+        let issuer = Issuer::new(ca_params(now), &ca_key);
+        let leaf = params.signed_by(&leaf_key, &issuer)?;
+        let chain = format!("{}{}", leaf.pem(), ca_pem);
+        let key_pem = leaf_key.serialize_pem();
+        write_file(&leaf_key_path, &key_pem, true)?;
+        write_file(&leaf_path, &chain, false)?;
+        tracing::info!(path = %leaf_path.display(), "created a server certificate for localhost");
+        Ok(TlsMaterial {
+            ca_pem_path: ca_path,
+            cert_chain_pem: chain,
+            key_pem,
+        })
+    }
+
+    /// Uses a certificate chain and key from files (`--tls-cert`,
+    /// `--tls-key`); clients are pointed at the certificate file.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<TlsMaterial, TlsError> {
+        let cert_chain_pem = read(cert)?;
+        let key_pem = read(key)?;
+        let material = TlsMaterial {
+            ca_pem_path: cert.to_path_buf(),
+            cert_chain_pem,
+            key_pem,
+        };
+        material.certificates(cert)?;
+        material.private_key(key)?;
+        Ok(material)
+    }
+
+    /// A rustls server configuration (aws-lc-rs, TLS 1.2 and 1.3) offering
+    /// HTTP/2 and HTTP/1.1 through ALPN.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(
+                self.certificates(&self.ca_pem_path)?,
+                self.private_key(&self.ca_pem_path)?,
+            )?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    fn certificates(&self, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let pem_error = |reason: String| TlsError::Pem {
+            path: path.to_path_buf(),
+            expected: "a certificate",
+            reason,
+        };
+        let certs = CertificateDer::pem_slice_iter(self.cert_chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| pem_error(e.to_string()))?;
+        match certs.is_empty() {
+            true => Err(pem_error("no CERTIFICATE section".to_owned())),
+            false => Ok(certs),
+        }
+    }
+
+    fn private_key(&self, path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+        PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).map_err(|e| TlsError::Pem {
+            path: path.to_path_buf(),
+            expected: "a private key",
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("ca_pem_path", &self.ca_pem_path)
+            .field("cert_chain_pem", &self.cert_chain_pem)
+            .field("key_pem", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Where the local CA certificate is (or will be) for this data directory.
+pub fn ca_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(TLS_DIR).join(CA_FILE)
+}
+
+/// Serves an axum Router over TLS on a bound listener until `shutdown`
+/// resolves.
+///
+/// Each connection is handled on its own task: the TLS handshake (10 s
+/// limit; failures are logged at debug level), then HTTP/1.1 or HTTP/2 as
+/// negotiated. Handlers can extract the peer address as
+/// `ConnectInfo<SocketAddr>`. When `shutdown` resolves, the listener
+/// closes, open connections finish their requests and close (idle ones at
+/// once), and connections still busy after 10 s are dropped.
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = TlsAcceptor::from(config);
+    let (stop, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(acceptor.clone(), stream, peer, app.clone(), stopping.clone()));
+                }
+                Err(e) => {
+                    // Usually a connection reset before accept, or out of
+                    // file descriptors: back off briefly rather than spin.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::debug!(
+            open = connections.len(),
+            "dropping connections still open at shutdown"
+        );
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// Sets a certificate's validity to whole days covering `not_before` ..
+/// `not_after` (unix seconds, UTC).
+pub(crate) fn set_validity(params: &mut CertificateParams, not_before: i64, not_after: i64) {
+    let (year, month, day) = civil_date(not_before);
+    params.not_before = rcgen::date_time_ymd(year, month, day);
+    let (year, month, day) = civil_date(not_after);
+    params.not_after = rcgen::date_time_ymd(year, month, day);
+}
+
+/// Reading the little DER this crate needs: RSA public keys and
+/// certificate expiry.
+pub(crate) mod der {
+    /// `n` and `e` of a PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1),
+    /// big-endian without leading zeros, as a JWK wants them.
+    pub(crate) fn rsa_public_key(der: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (SEQUENCE, body, _) = read(der)? else {
+            return None;
+        };
+        let (INTEGER, n, rest) = read(body)? else {
+            return None;
+        };
+        let (INTEGER, e, _) = read(rest)? else {
+            return None;
+        };
+        Some((strip_zeros(n), strip_zeros(e)))
+    }
+
+    /// A certificate's `notAfter` (RFC 5280 §4.1.2.5) in unix seconds.
+    pub(crate) fn certificate_not_after(der: &[u8]) -> Option<i64> {
+        let (SEQUENCE, certificate, _) = read(der)? else {
+            return None;
+        };
+        let (SEQUENCE, tbs, _) = read(certificate)? else {
+            return None;
+        };
+        let tbs = match read(tbs)? {
+            (VERSION, _, rest) => rest,
+            _ => tbs,
+        };
+        let (_serial, _, tbs) = read(tbs)?;
+        let (_signature, _, tbs) = read(tbs)?;
+        let (_issuer, _, tbs) = read(tbs)?;
+        let (SEQUENCE, validity, _) = read(tbs)? else {
+            return None;
+        };
+        let (_not_before, _, validity) = read(validity)?;
+        let (tag, time, _) = read(validity)?;
+        let text = std::str::from_utf8(time).ok()?;
+        let (year, rest) = match tag {
+            UTC_TIME => {
+                let year: i64 = text.get(..2)?.parse().ok()?;
+                (
+                    if year < 50 { 2000 + year } else { 1900 + year },
+                    text.get(2..)?,
+                )
+            }
+            GENERALIZED_TIME => (text.get(..4)?.parse().ok()?, text.get(4..)?),
+            _ => return None,
+        };
+        let field = |range: std::ops::Range<usize>| rest.get(range)?.parse::<i64>().ok();
+        if rest.len() != 11 || !rest.ends_with('Z') {
+            return None;
+        }
+        let days = super::days_from_civil(year, field(0..2)?, field(2..4)?);
+        Some(days * 86_400 + field(4..6)? * 3600 + field(6..8)? * 60 + field(8..10)?)
+    }
+
+    /// Splits one TLV off the front of `input`: (tag, content, rest).
+    fn read(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, input) = input.split_first()?;
+        let (&first, input) = input.split_first()?;
+        let (len, input) = match first {
+            short @ 0..0x80 => (usize::from(short), input),
+            long => {
+                let count = usize::from(long & 0x7f);
+                if count == 0 || count > 4 {
+                    return None;
+                }
+                let (bytes, rest) = input.split_at_checked(count)?;
+                (
+                    bytes
+                        .iter()
+                        .fold(0usize, |acc, byte| (acc << 8) | usize::from(*byte)),
+                    rest,
+                )
+            }
+        };
+        let (content, rest) = input.split_at_checked(len)?;
+        Some((tag, content, rest))
+    }
+
+    fn strip_zeros(bytes: &[u8]) -> &[u8] {
+        let start = bytes
+            .iter()
+            .position(|byte| *byte != 0)
+            .unwrap_or(bytes.len());
+        bytes.get(start..).unwrap_or_default()
+    }
+
+    const GENERALIZED_TIME: u8 = 0x18;
+    const INTEGER: u8 = 0x02;
+    const SEQUENCE: u8 = 0x30;
+    const UTC_TIME: u8 = 0x17;
+    /// `[0] EXPLICIT Version` at the start of a `TBSCertificate`.
+    const VERSION: u8 = 0xa0;
+}
+
+/// One connection: TLS handshake, then HTTP until the client leaves or
+/// the server stops.
+async fn serve_connection(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let service = app.map_request(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let mut connection = pin!(
+        builder
+            .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service))
+    );
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// The CA's parameters. The leaf's issuer is rebuilt from these, so the
+/// name and key-identifier method must stay as they were when the CA was
+/// created.
+fn ca_params(now: i64) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, CA_NAME);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    set_validity(
+        &mut params,
+        now.saturating_sub(DAY),
+        now.saturating_add(CA_VALIDITY),
+    );
+    params
+}
+
+/// The first certificate's `notAfter` in a PEM chain.
+fn leaf_not_after(chain_pem: &str) -> Option<i64> {
+    let first = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .next()?
+        .ok()?;
+    der::certificate_not_after(&first)
+}
+
+/// (year, month, day) of a unix time, clamped to years X.509 can express
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_date(unix: i64) -> (i32, u8, u8) {
+    let days = unix.div_euclid(86_400) + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    match (i32::try_from(year), u8::try_from(month), u8::try_from(day)) {
+        (Ok(year @ 1970..=9999), Ok(month), Ok(day)) => (year, month, day),
+        _ if year < 1970 => (1970, 1, 1),
+        _ => (9999, 12, 31),
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn read(path: &Path) -> Result<String, TlsError> {
+    std::fs::read_to_string(path).map_err(|source| TlsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, TlsError> {
+    match std::fs::read_to_string(path) {
+        Ok(contents) => Ok(Some(contents)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(TlsError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Writes through a temporary file and a rename, so readers never see a
+/// half-written file; `private` files are readable by the owner only.
+fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), TlsError> {
+    let io_error = |source| TlsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let temporary = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(&temporary).map_err(io_error)?;
+    file.write_all(contents.as_bytes()).map_err(io_error)?;
+    file.sync_all().map_err(io_error)?;
+    std::fs::rename(&temporary, path).map_err(io_error)
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), TlsError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| TlsError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+const CA_FILE: &str = "ca.pem";
+const CA_KEY_FILE: &str = "ca-key.pem";
+const CA_NAME: &str = "rolegate local CA";
+const CA_VALIDITY: i64 = 10 * 365 * DAY;
+const DAY: i64 = 86_400;
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/1 clients must send a request's headers within this time.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Renew the server certificate when it has less than this left.
+const LEAF_RENEW_BEFORE: i64 = 30 * DAY;
+const LEAF_VALIDITY: i64 = 365 * DAY;
+const SERVER_FILE: &str = "server.pem";
+const SERVER_KEY_FILE: &str = "server-key.pem";
+const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+const TLS_DIR: &str = "tls";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,147 @@
+//! Discovery, JWKS, instance and realm discovery.
+
+use crate::{Idp, TID};
+
+#[tokio::test]
+async fn v2_discovery_by_id_and_domain_names_the_guid() {
+    let idp = Idp::start().await;
+    for segment in [TID, "contoso.test", "CONTOSO.TEST"] {
+        let doc: serde_json::Value = idp
+            .client
+            .get(format!(
+                "{}/{segment}/v2.0/.well-known/openid-configuration",
+                idp.running.origin
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["issuer"], format!("{}/{TID}/v2.0", idp.running.origin));
+        assert_eq!(
+            doc["token_endpoint"],
+            format!("{}/{TID}/oauth2/v2.0/token", idp.running.origin)
+        );
+        assert_eq!(
+            doc["jwks_uri"],
+            format!("{}/{TID}/discovery/v2.0/keys", idp.running.origin)
+        );
+        assert!(
+            doc["device_authorization_endpoint"]
+                .as_str()
+                .unwrap()
+                .ends_with("/oauth2/v2.0/devicecode")
+        );
+    }
+    let common: serde_json::Value = idp
+        .client
+        .get(format!(
+            "{}/common/v2.0/.well-known/openid-configuration",
+            idp.running.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        common["issuer"],
+        format!("{}/{{tenantid}}/v2.0", idp.running.origin)
+    );
+    assert_eq!(
+        common["token_endpoint"],
+        format!("{}/common/oauth2/v2.0/token", idp.running.origin)
+    );
+}
+
+#[tokio::test]
+async fn v1_discovery_and_keys() {
+    let idp = Idp::start().await;
+    let doc: serde_json::Value = idp
+        .client
+        .get(format!(
+            "{}/{TID}/.well-known/openid-configuration",
+            idp.running.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], format!("https://sts.windows.net/{TID}/"));
+    let jwks: serde_json::Value = idp
+        .client
+        .get(format!("{}/{TID}/discovery/v2.0/keys", idp.running.origin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert!(keys.len() >= 2, "current and next key are published");
+    for key in keys {
+        assert_eq!(key["kid"], key["x5t"]);
+        assert_eq!(
+            key["issuer"],
+            format!("{}/{{tenantid}}/v2.0", idp.running.origin)
+        );
+        assert!(key["x5c"][0].as_str().unwrap().len() > 100);
+    }
+}
+
+#[tokio::test]
+async fn unknown_tenant_is_aadsts90002() {
+    let idp = Idp::start().await;
+    let resp = idp
+        .client
+        .get(format!(
+            "{}/fabrikam.test/v2.0/.well-known/openid-configuration",
+            idp.running.origin
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(crate::aadsts(&body), 90_002);
+}
+
+#[tokio::test]
+async fn instance_and_user_realm_discovery() {
+    let idp = Idp::start().await;
+    let realm: serde_json::Value = idp
+        .client
+        .get(format!(
+            "{}/common/userrealm/alice@contoso.test?api-version=1.0",
+            idp.running.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(realm["account_type"], "Managed");
+    let instance: serde_json::Value = idp
+        .client
+        .get(format!(
+            "{}/common/discovery/instance?api-version=1.1",
+            idp.running.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        instance["tenant_discovery_endpoint"]
+            .as_str()
+            .unwrap()
+            .contains(TID)
+    );
+}
