@@ -6,6 +6,7 @@
 
 mod exit;
 mod explain;
+mod idp;
 mod time;
 mod token;
 
@@ -18,9 +19,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::exit::{EXIT_CODES, Failure, Outcome};
 
-/// Access tokens for APIs protected by Entra ID (or the local rolegate
-/// identity provider): decode them, check them as your API would, and
-/// obtain them.
+/// Role-based API authorization with Entra ID, done right: decode and check
+/// access tokens as your API would, obtain them, and run a local
+/// Entra-compatible identity provider.
 #[derive(Debug, Parser)]
 #[command(name = "rolegate", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -41,6 +42,8 @@ enum Command {
     /// Decode, check and obtain access tokens.
     #[command(subcommand, after_help = EXIT_CODES)]
     Token(token::TokenCommand),
+    /// Run the local Entra-compatible identity provider.
+    Idp(idp::IdpArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
     };
     match cli.command {
         Command::Token(command) => token::run(command, clock),
+        Command::Idp(args) => idp::run(args),
     }
 }
 

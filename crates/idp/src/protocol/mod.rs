@@ -1,6 +1,7 @@
 //! The OAuth 2.0 / OpenID Connect logic, independent of HTTP plumbing.
 
 pub mod authorize;
+pub mod device;
 pub mod discovery;
 pub mod errors;
 pub mod grant;

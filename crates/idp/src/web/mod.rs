@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::directory::Directory;
 use crate::protocol::Provider;
 use crate::protocol::authorize::{self, AuthorizeRequest, Client, Delivery, Step};
+use crate::protocol::device;
 use crate::protocol::discovery::{self, TenantAlias};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::grant::{self, TokenRequest};
@@ -89,6 +90,8 @@ pub fn routes(state: WebState) -> Router {
         .route(paths::V2_AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::V2_TOKEN, post(token).options(token_preflight))
         .route(paths::V2_LOGOUT, get(logout).post(logout))
+        .route(paths::V2_DEVICECODE, post(device_code))
+        .route(paths::DEVICE_LOGIN, get(device_page).post(device_decide))
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
         .route(paths::INSTANCE_DISCOVERY, get(instance_discovery))
@@ -346,6 +349,119 @@ fn no_store() -> [(header::HeaderName, &'static str); 2] {
         (header::CACHE_CONTROL, "no-store, no-cache"),
         (header::PRAGMA, "no-cache"),
     ]
+}
+
+// ----- device code -----
+
+async fn device_code(
+    State(state): State<WebState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let dir = state.provider.directory();
+    if let Err(e) = tenant_alias(&dir, &tenant) {
+        return json_error(&state, &headers, &e);
+    }
+    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(&body)));
+    let uri = format!("{}{}", state.origin(&headers), paths::DEVICE_LOGIN);
+    match device::start(
+        &state.provider,
+        &dir,
+        form.get("client_id").map(String::as_str),
+        form.get("scope").map(String::as_str),
+        &uri,
+    )
+    .await
+    {
+        Ok(body) => (no_store(), axum::Json(body)).into_response(),
+        Err(e) => json_error(&state, &headers, &e),
+    }
+}
+
+async fn device_page(headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let code = query
+        .as_deref()
+        .map(authorize::parse_pairs)
+        .and_then(|p| p.into_iter().find(|(k, _)| k == "otc").map(|(_, v)| v));
+    let (csrf, cookie) = csrf_token(&headers);
+    page(
+        pages::device(paths::DEVICE_LOGIN, &csrf, code.as_deref(), None),
+        cookie,
+        None,
+    )
+}
+
+async fn device_decide(State(state): State<WebState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(&body)));
+    let (csrf, cookie) = csrf_token(&headers);
+    let again = |error: &str| {
+        page(
+            pages::device(
+                paths::DEVICE_LOGIN,
+                &csrf,
+                form.get("user_code").map(String::as_str),
+                Some(error),
+            ),
+            cookie.clone(),
+            None,
+        )
+    };
+    if !csrf_ok(&headers, form.get("csrf")) {
+        return again("The form expired; enter the code again.");
+    }
+    let p = &state.provider;
+    let dir = p.directory();
+    let user_code = form
+        .get("user_code")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let decision = if form.get("decision").map(String::as_str) == Some("decline") {
+        device::Decision::Decline
+    } else {
+        let user = match (
+            form.get("username").filter(|u| !u.is_empty()),
+            current_session(&state, &headers).await,
+        ) {
+            (Some(username), _) => grant::sign_in_with_password(
+                p,
+                &dir,
+                username,
+                form.get("password").map(String::as_str).unwrap_or_default(),
+            )
+            .await
+            .map(|u| u.object_id.clone())
+            .map_err(|e| e.coded_message()),
+            (None, Some(session)) => Ok(session.user_id),
+            (None, None) => Err("Enter your username and password.".to_owned()),
+        };
+        match user {
+            Ok(user_id) => device::Decision::Approve { user_id },
+            Err(message) => return again(&message),
+        }
+    };
+    let declined = decision == device::Decision::Decline;
+    match device::decide(p, &dir, user_code, decision).await {
+        Ok(app) if declined => page(
+            pages::message(
+                "Sign-in declined",
+                &format!("You declined to sign in to {app} on the other device."),
+            ),
+            None,
+            None,
+        ),
+        Ok(app) => page(
+            pages::message(
+                "You're signed in",
+                &format!(
+                    "You have signed in to the {app} application on your device. You may now close this window."
+                ),
+            ),
+            None,
+            None,
+        ),
+        Err(message) => again(&message),
+    }
 }
 
 // ----- authorize, login, consent -----

@@ -161,6 +161,37 @@ pub fn form_post(action: &str, fields: &[(String, String)]) -> String {
     )
 }
 
+/// The device-code verification page (`/devicelogin`).
+pub fn device(action: &str, csrf: &str, user_code: Option<&str>, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<div class="error" role="alert">{}</div>"#, escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<h1>Enter code</h1><p class="sub">Sign in on another device: enter the code it shows, then your account.</p>{error}
+<form method="post" action="{action}"><input type="hidden" name="csrf" value="{csrf}">
+<label for="user_code">Code</label><input id="user_code" name="user_code" type="text" autocomplete="one-time-code" value="{code}" required>
+<label for="username">Email or username</label><input id="username" name="username" type="text" autocomplete="username">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password">
+<div class="row"><button id="approve" type="submit" name="decision" value="approve">Sign in</button><button id="decline" class="secondary" type="submit" name="decision" value="decline">Decline</button></div></form>"#,
+        action = escape(action),
+        csrf = escape(csrf),
+        code = escape(user_code.unwrap_or_default()),
+    );
+    layout("Enter code", &body)
+}
+
+/// A one-line result page.
+pub fn message(title: &str, text: &str) -> String {
+    layout(
+        title,
+        &format!(
+            "<h1>{}</h1><p class=\"sub\">{}</p>",
+            escape(title),
+            escape(text)
+        ),
+    )
+}
+
 /// After logout without a redirect.
 pub fn signed_out() -> String {
     layout(

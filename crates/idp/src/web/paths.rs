@@ -14,6 +14,10 @@ pub const V2_AUTHORIZE: &str = "/{tenant}/oauth2/v2.0/authorize";
 pub const V2_TOKEN: &str = "/{tenant}/oauth2/v2.0/token";
 /// v2.0 logout.
 pub const V2_LOGOUT: &str = "/{tenant}/oauth2/v2.0/logout";
+/// v2.0 device authorization.
+pub const V2_DEVICECODE: &str = "/{tenant}/oauth2/v2.0/devicecode";
+/// The device-code verification page (`verification_uri`).
+pub const DEVICE_LOGIN: &str = "/devicelogin";
 /// The sign-in form target.
 pub const LOGIN: &str = "/{tenant}/rolegate/login";
 /// The consent form target.

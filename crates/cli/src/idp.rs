@@ -1,0 +1,174 @@
+//! `rolegate idp`: run the local Entra-compatible identity provider, print
+//! its CA path, rotate its signing keys.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use rolegate_idp::keys::SigningKeys;
+use rolegate_idp::protocol::Settings;
+use rolegate_idp::server::{self, ServerConfig};
+use rolegate_idp::store::Store;
+use rolegate_idp::store::sqlite::SqliteStore;
+use rolegate_token::clock::{Clock, SystemClock};
+
+use crate::exit::{Failure, Outcome};
+
+/// Arguments of `rolegate idp`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, after_help = IDP_HELP)]
+pub struct IdpArgs {
+    #[command(subcommand)]
+    command: Option<IdpCommand>,
+
+    /// The tenant file (TOML): users, groups, app registrations, app roles,
+    /// scopes, role assignments and consents. See examples/tenant.toml.
+    #[arg(long, value_name = "FILE", required = false)]
+    config: Option<PathBuf>,
+
+    /// Address to listen on (loopback by default).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+
+    #[command(flatten)]
+    data: DataDir,
+
+    /// Serve this certificate chain (PEM) instead of the generated one.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Access-token lifetime in seconds (expires_in).
+    #[arg(long, value_name = "SECS", default_value_t = 3599)]
+    access_token_lifetime: i64,
+}
+
+#[derive(Debug, Clone, Args)]
+struct DataDir {
+    /// Where the database, signing keys and TLS material are kept.
+    #[arg(long, value_name = "DIR", default_value = "rolegate-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum IdpCommand {
+    /// Print the local CA certificate's path (for NODE_EXTRA_CA_CERTS,
+    /// REQUESTS_CA_BUNDLE, a browser's trust store...).
+    CaPath(DataDir),
+    /// Rotate the signing keys: the published next key starts signing after
+    /// --publish-lead seconds; the current key retires then and stays in the
+    /// JWKS until its last token expires.
+    RotateKeys {
+        #[command(flatten)]
+        data: DataDir,
+        /// Seconds between publishing and signing with the new key.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        publish_lead: i64,
+    },
+}
+
+const IDP_HELP: &str = "\
+Endpoints (tenant = tenant id or domain): /{tenant}/v2.0/.well-known/openid-configuration,
+/{tenant}/discovery/v2.0/keys, /{tenant}/oauth2/v2.0/{authorize,token,devicecode,logout}.
+Clients trust the local CA: NODE_EXTRA_CA_CERTS=$(rolegate idp ca-path).
+SIGHUP reloads the tenant file without dropping sessions.
+
+Exit codes:
+  0  stopped cleanly (Ctrl-C)
+  2  the tenant file is invalid (every problem is listed), or the server could not start";
+
+/// Runs `rolegate idp`.
+pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
+    match args.command {
+        Some(IdpCommand::CaPath(data)) => {
+            let path = server::ca_path(&data.data_dir);
+            if !path.exists() {
+                return Err(Failure::Usage(format!(
+                    "no CA in {}: start the identity provider once with --data-dir {} to create it",
+                    data.data_dir.display(),
+                    data.data_dir.display()
+                )));
+            }
+            let absolute = std::fs::canonicalize(&path).unwrap_or(path);
+            println!("{}", absolute.display());
+            Ok(Outcome::Passed)
+        }
+        Some(IdpCommand::RotateKeys { data, publish_lead }) => runtime()?.block_on(rotate(data, publish_lead)),
+        None => runtime()?.block_on(serve(args)),
+    }
+}
+
+async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
+    let config_path = args
+        .config
+        .ok_or_else(|| Failure::Usage("give the tenant file: rolegate idp --config <tenant.toml> (see examples/tenant.toml)".to_owned()))?;
+    let config = ServerConfig {
+        config_path,
+        listen: args.listen,
+        data_dir: args.data.data_dir.clone(),
+        tls_files: args.tls_cert.zip(args.tls_key),
+        settings: Settings {
+            access_token_lifetime: args.access_token_lifetime,
+            ..Settings::default()
+        },
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = server::start(config, async move {
+        let _ = stop_rx.await;
+    })
+    .await
+    .map_err(|e| Failure::Usage(e.to_string()))?;
+    let dir = running.provider.directory();
+    let authority = format!("{}/{}", running.origin, dir.tenant.id);
+    eprintln!("rolegate identity provider for {} ({})", dir.tenant.domain, dir.tenant.id);
+    eprintln!("  authority:  {authority}");
+    eprintln!("  discovery:  {authority}/v2.0/.well-known/openid-configuration");
+    eprintln!("  local CA:   {}  (export NODE_EXTRA_CA_CERTS=… / REQUESTS_CA_BUNDLE=…)", running.ca_path.display());
+    eprintln!("  users:      {}", dir.users.iter().map(|u| u.user_principal_name.as_str()).collect::<Vec<_>>().join(", "));
+    eprintln!("  apps:       {}", dir.applications.iter().map(|a| format!("{} ({})", a.display_name, a.app_id)).collect::<Vec<_>>().join(", "));
+    eprintln!("Ctrl-C stops it.");
+    drop(dir);
+    let mut task = running.task;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("stopping");
+            let _ = stop_tx.send(());
+            let _ = task.await;
+            Ok(Outcome::Passed)
+        }
+        result = &mut task => match result {
+            Ok(Ok(())) => Ok(Outcome::Passed),
+            Ok(Err(e)) => Err(Failure::Unavailable(e.to_string())),
+            Err(e) => Err(Failure::Unavailable(format!("the server task failed: {e}"))),
+        },
+    }
+}
+
+async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
+    let db = data.data_dir.join(server::DATABASE);
+    if !db.exists() {
+        return Err(Failure::Usage(format!("no identity provider data in {}", data.data_dir.display())));
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.map_err(|e| Failure::Usage(e.to_string()))?);
+    let now = SystemClock.now();
+    let keys = SigningKeys::load_or_create(store, now).await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let report = keys
+        .rotate(now, publish_lead, 24 * 3600)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    println!("{report:?}");
+    eprintln!("a running identity provider picks the new keys up when it restarts");
+    Ok(Outcome::Passed)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,157 @@
+//! The device authorization grant (RFC 8628; spec §1.6).
+
+use serde_json::{Value, json};
+
+use crate::directory::Directory;
+use crate::protocol::Provider;
+use crate::protocol::errors::OAuthError;
+use crate::protocol::grant::server_error;
+use crate::protocol::scope::ScopeSet;
+use crate::secret::{digest, random_token};
+use crate::store::{DeviceGrant, DeviceState};
+
+/// `POST /devicecode`: starts a device grant.
+pub async fn start(
+    p: &Provider,
+    dir: &Directory,
+    client_id: Option<&str>,
+    scope: Option<&str>,
+    verification_uri: &str,
+) -> Result<Value, OAuthError> {
+    let client_id = client_id.ok_or_else(|| OAuthError::missing("client_id"))?;
+    let app = dir.application(client_id).ok_or_else(|| {
+        OAuthError::unauthorized_client(
+            700_016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'.",
+                dir.tenant.domain
+            ),
+        )
+    })?;
+    if !app.is_fallback_public_client && !app.is_confidential() {
+        return Err(OAuthError::unauthorized_client(
+            7_000_218,
+            "The device code flow needs 'Allow public client flows' (is_fallback_public_client) on the application.",
+        ));
+    }
+    let scope = scope.unwrap_or("openid profile offline_access");
+    ScopeSet::parse(scope, dir)?;
+    let device_code = random_token(48);
+    let user_code = user_code();
+    let now = p.now();
+    let grant = DeviceGrant {
+        digest: digest(&device_code),
+        user_code: user_code.clone(),
+        client_id: app.app_id.clone(),
+        scope: scope.to_owned(),
+        expires_at: now + p.settings.device_code_lifetime,
+        state: DeviceState::Pending,
+    };
+    p.store.put_device(&grant).await.map_err(server_error)?;
+    Ok(json!({
+        "device_code": device_code,
+        "user_code": user_code,
+        "verification_uri": verification_uri,
+        "expires_in": p.settings.device_code_lifetime,
+        "interval": p.settings.device_code_interval,
+        "message": format!("To sign in, use a web browser to open the page {verification_uri} and enter the code {user_code} to authenticate."),
+    }))
+}
+
+/// A user's decision on the verification page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Sign the device in as this user.
+    Approve {
+        /// The user's object id.
+        user_id: String,
+    },
+    /// Refuse.
+    Decline,
+}
+
+/// Records the decision for `user_code`; returns the client's display name.
+/// Approving consents to the delegated scopes the device asked for.
+pub async fn decide(
+    p: &Provider,
+    dir: &Directory,
+    user_code: &str,
+    decision: Decision,
+) -> Result<String, String> {
+    let grant = p
+        .store
+        .device_by_user_code(user_code)
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(|g| g.expires_at >= p.now() && g.state == DeviceState::Pending)
+        .ok_or_else(|| "That code is not valid, has expired, or was already used. Check the code on your device.".to_owned())?;
+    let app_name = dir
+        .application(&grant.client_id)
+        .map_or_else(|| grant.client_id.clone(), |a| a.display_name.clone());
+    let state = match decision {
+        Decision::Decline => DeviceState::Declined,
+        Decision::Approve { user_id } => {
+            let user = dir
+                .user(&user_id)
+                .ok_or_else(|| "Unknown user.".to_owned())?;
+            let scopes = ScopeSet::parse(&grant.scope, dir).map_err(|e| e.coded_message())?;
+            for resource in scopes.api_resources() {
+                let Some(app) = dir.application(&resource.app_id) else {
+                    continue;
+                };
+                if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
+                    return Err(
+                        crate::protocol::grant::assignment_required(user, app).coded_message()
+                    );
+                }
+                let explicit: Vec<String> = resource
+                    .values
+                    .iter()
+                    .filter(|v| *v != ".default")
+                    .cloned()
+                    .collect();
+                if !explicit.is_empty() {
+                    p.store
+                        .grant_consent(&grant.client_id, &user.object_id, &app.app_id, &explicit)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            DeviceState::Approved {
+                user_id,
+                auth_time: p.now(),
+            }
+        }
+    };
+    p.store
+        .decide_device(user_code, &state)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(app_name)
+}
+
+/// `XXXX-XXXX` from an alphabet without look-alike characters.
+fn user_code() -> String {
+    const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ23456789";
+    let mut bytes = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        return random_token(6).to_ascii_uppercase();
+    }
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| {
+            char::from(
+                ALPHABET
+                    .get(usize::from(*b) % ALPHABET.len())
+                    .copied()
+                    .unwrap_or(b'X'),
+            )
+        })
+        .collect();
+    let (a, b) = chars.split_at(4);
+    format!(
+        "{}-{}",
+        a.iter().collect::<String>(),
+        b.iter().collect::<String>()
+    )
+}
