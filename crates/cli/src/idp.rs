@@ -161,7 +161,7 @@ async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
     println!("{report:?}");
-    eprintln!("a running identity provider picks the new keys up when it restarts");
+    eprintln!("a running identity provider picks the new keys up within 5 minutes, or at once on SIGHUP");
     Ok(Outcome::Passed)
 }
 

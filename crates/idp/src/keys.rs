@@ -267,7 +267,7 @@ impl SigningKeys {
     }
 
     /// Re-reads and re-parses every key from the store.
-    async fn reload(&self) -> Result<(), KeyError> {
+    pub async fn reload(&self) -> Result<(), KeyError> {
         let parsed = self
             .store
             .keys()

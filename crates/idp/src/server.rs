@@ -158,12 +158,17 @@ fn spawn_maintenance(provider: Arc<Provider>) {
             if let Err(e) = provider.store.purge_expired(provider.now()).await {
                 tracing::warn!(error = %e, "purging expired state failed");
             }
+            // Picks up rotations made with `rolegate idp rotate-keys`.
+            if let Err(e) = provider.keys.reload().await {
+                tracing::warn!(error = %e, "reloading signing keys failed");
+            }
         }
     });
 }
 
-/// SIGHUP re-reads the tenant file; a broken file keeps the old directory
-/// (and says why). Sessions, codes and tokens live in the store and survive.
+/// SIGHUP re-reads the tenant file (a broken file keeps the old directory,
+/// and says why) and the signing keys (after `rolegate idp rotate-keys`).
+/// Sessions, codes and tokens live in the store and survive.
 fn spawn_reload_on_hangup(provider: Arc<Provider>, path: PathBuf) {
     #[cfg(unix)]
     tokio::spawn(async move {
@@ -173,6 +178,9 @@ fn spawn_reload_on_hangup(provider: Arc<Provider>, path: PathBuf) {
             return;
         };
         while hangups.recv().await.is_some() {
+            if let Err(e) = provider.keys.reload().await {
+                tracing::error!(error = %e, "signing keys not reloaded");
+            }
             match config::load(&path) {
                 Ok(directory) => {
                     provider.replace_directory(directory);

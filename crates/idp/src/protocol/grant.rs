@@ -57,6 +57,7 @@ pub async fn token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError
         "client_credentials" => client_credentials(p, req).await,
         "password" => password(p, req).await,
         "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code(p, req).await,
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of(p, req).await,
         other => Err(OAuthError::new(
             "unsupported_grant_type",
             70_003,
@@ -513,6 +514,169 @@ async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthErr
             issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
         }
     }
+}
+
+/// On-behalf-of (spec §1.5): a middle-tier API exchanges the access token
+/// it received (whose `aud` is the middle tier) for a token to a downstream
+/// API, for the same user.
+async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let dir = p.directory();
+    let caller = authenticate(&dir, req, Credential::Required)?;
+    if req.get("requested_token_use") != Some("on_behalf_of") {
+        return Err(OAuthError::invalid_request(
+            900_144,
+            "The request body must contain the following parameter: 'requested_token_use' (value 'on_behalf_of').",
+        ));
+    }
+    let assertion = req.require("assertion")?;
+    let principal = verify_assertion(p, &dir, req, caller.app, assertion).await?;
+    if principal.is_app_only() {
+        return Err(OAuthError::invalid_grant(
+            50_013,
+            "Assertion is an app-only token: on-behalf-of needs a token issued for a signed-in user.",
+        ));
+    }
+    let user = principal
+        .object_id()
+        .and_then(|oid| dir.user(oid))
+        .ok_or_else(|| {
+            OAuthError::invalid_grant(
+                50_034,
+                "The user of the assertion does not exist in this directory.",
+            )
+        })?;
+    let scopes = ScopeSet::parse(req.require("scope")?, &dir)?;
+    let now = p.now();
+    let family = Family::new(caller.app, user, None, now, false);
+    let mut body =
+        issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await?;
+    // OBO answers carry no ID token or client_info.
+    if let Some(map) = body.as_object_mut() {
+        map.remove("id_token");
+        map.remove("client_info");
+    }
+    Ok(body)
+}
+
+/// Validates an OBO assertion with rolegate-token against this provider's
+/// own keys: it must be an access token for the calling middle tier.
+async fn verify_assertion(
+    p: &Provider,
+    dir: &Directory,
+    req: &TokenRequest,
+    middle_tier: &Application,
+    assertion: &str,
+) -> Result<rolegate_token::Principal, OAuthError> {
+    use rolegate_token::audience::AudiencePolicy;
+    use rolegate_token::id::Issuer;
+    use rolegate_token::issuer::IssuerPolicy;
+    use rolegate_token::keyset::RefreshSettings;
+    use rolegate_token::{Validator, ValidatorConfig};
+
+    let now = p.now();
+    let jwks = p.keys.jwks(None, now).to_string();
+    let issuers = IssuerPolicy::entra([
+        Issuer::new(req.issuer.v2_issuer()),
+        Issuer::new(req.issuer.v1_issuer()),
+    ]);
+    let audiences = AudiencePolicy::new(
+        std::iter::once(middle_tier.app_id.clone())
+            .chain(middle_tier.identifier_uris.iter().cloned()),
+    );
+    let config = ValidatorConfig::static_keys(jwks, issuers, audiences)
+        .clock(std::sync::Arc::clone(&p.clock))
+        .token_cache(0)
+        .refresh(RefreshSettings {
+            background: false,
+            ..RefreshSettings::default()
+        });
+    let validator = Validator::new(config).map_err(|e| {
+        tracing::error!(error = %e, "cannot build the assertion validator");
+        OAuthError::new(
+            "server_error",
+            500_002,
+            "The assertion could not be checked.",
+        )
+    })?;
+    let _ = dir;
+    validator.validate(assertion).await.map_err(|e| {
+        OAuthError::invalid_grant(
+            50_013,
+            format!("Assertion failed validation: {} ({}).", e, e.code()),
+        )
+    })
+}
+
+/// The UserInfo endpoint (spec §1.6): a Graph access token with `openid`
+/// in `scp` returns the user's claims, mirroring the ID token.
+pub async fn userinfo(
+    p: &Provider,
+    issuer: &IssuerContext,
+    bearer: &str,
+) -> Result<Value, OAuthError> {
+    use rolegate_token::audience::AudiencePolicy;
+    use rolegate_token::id::Issuer;
+    use rolegate_token::issuer::IssuerPolicy;
+    use rolegate_token::keyset::RefreshSettings;
+    use rolegate_token::{Validator, ValidatorConfig};
+
+    let dir = p.directory();
+    let jwks = p.keys.jwks(None, p.now()).to_string();
+    let issuers = IssuerPolicy::entra([
+        Issuer::new(issuer.v1_issuer()),
+        Issuer::new(issuer.v2_issuer()),
+    ]);
+    let audiences = AudiencePolicy::exact([
+        crate::protocol::scope::GRAPH_URI,
+        crate::protocol::scope::GRAPH_APP_ID,
+    ]);
+    let validator = Validator::new(
+        ValidatorConfig::static_keys(jwks, issuers, audiences)
+            .clock(std::sync::Arc::clone(&p.clock))
+            .token_cache(0)
+            .refresh(RefreshSettings {
+                background: false,
+                ..RefreshSettings::default()
+            }),
+    )
+    .map_err(|e| OAuthError::new("server_error", 500_002, e.to_string()))?;
+    let principal = validator
+        .validate(bearer)
+        .await
+        .map_err(|e| OAuthError::new("invalid_token", 80_001, format!("{e} ({})", e.code())))?;
+    if !principal.has_scope("openid") {
+        return Err(OAuthError::new(
+            "insufficient_scope",
+            80_002,
+            "The access token does not grant 'openid'.",
+        ));
+    }
+    let user = principal
+        .object_id()
+        .and_then(|oid| dir.user(oid))
+        .ok_or_else(|| {
+            OAuthError::new(
+                "invalid_token",
+                80_001,
+                "The token's user no longer exists.",
+            )
+        })?;
+    let client = principal
+        .client_id()
+        .map(|c| c.as_str().to_owned())
+        .unwrap_or_default();
+    let (given, family) = user
+        .display_name
+        .split_once(' ')
+        .unwrap_or((user.display_name.as_str(), ""));
+    Ok(json!({
+        "sub": tokens::pairwise_subject(&dir.tenant.id, &user.object_id, &client),
+        "name": user.display_name,
+        "given_name": given,
+        "family_name": family,
+        "email": user.user_principal_name,
+        "picture": format!("{}/oidc/userinfo/picture", issuer.origin),
+    }))
 }
 
 /// The refresh-token family a response belongs to.

@@ -92,6 +92,7 @@ pub fn routes(state: WebState) -> Router {
         .route(paths::V2_LOGOUT, get(logout).post(logout))
         .route(paths::V2_DEVICECODE, post(device_code))
         .route(paths::DEVICE_LOGIN, get(device_page).post(device_decide))
+        .route(paths::USERINFO, get(userinfo).post(userinfo))
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
         .route(paths::INSTANCE_DISCOVERY, get(instance_discovery))
@@ -349,6 +350,47 @@ fn no_store() -> [(header::HeaderName, &'static str); 2] {
         (header::CACHE_CONTROL, "no-store, no-cache"),
         (header::PRAGMA, "no-cache"),
     ]
+}
+
+// ----- userinfo -----
+
+async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let Some(bearer) = bearer else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response();
+    };
+    let issuer = IssuerContext {
+        origin: state.origin(&headers),
+        tenant_id: state.provider.directory().tenant.id.clone(),
+    };
+    match grant::userinfo(&state.provider, &issuer, &bearer).await {
+        Ok(body) => (no_store(), axum::Json(body)).into_response(),
+        Err(e) => {
+            let status = if e.error == "insufficient_scope" {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let challenge = format!(
+                "Bearer error=\"{}\", error_description=\"AADSTS{}\"",
+                e.error, e.code
+            );
+            let mut response = status.into_response();
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            response
+        }
+    }
 }
 
 // ----- device code -----

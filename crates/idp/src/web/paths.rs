@@ -18,6 +18,8 @@ pub const V2_LOGOUT: &str = "/{tenant}/oauth2/v2.0/logout";
 pub const V2_DEVICECODE: &str = "/{tenant}/oauth2/v2.0/devicecode";
 /// The device-code verification page (`verification_uri`).
 pub const DEVICE_LOGIN: &str = "/devicelogin";
+/// UserInfo (Graph-hosted in Entra; served locally here).
+pub const USERINFO: &str = "/oidc/userinfo";
 /// The sign-in form target.
 pub const LOGIN: &str = "/{tenant}/rolegate/login";
 /// The consent form target.

@@ -183,3 +183,52 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(status, 400, "{after}");
     assert_eq!(aadsts(&after), 70_008);
 }
+
+#[tokio::test]
+async fn userinfo_with_a_graph_token() {
+    let idp = Idp::start().await;
+    let (_, body) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", "openid profile User.Read"),
+        ])
+        .await;
+    let graph = body["access_token"].as_str().unwrap();
+    assert_eq!(claims(graph)["aud"], "https://graph.microsoft.com");
+    let info: serde_json::Value = idp
+        .client
+        .get(format!("{}/oidc/userinfo", idp.running.origin))
+        .bearer_auth(graph)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["name"], "Alice Smith");
+    assert_eq!(
+        info["sub"],
+        claims(body["id_token"].as_str().unwrap())["sub"]
+    );
+    // An API token is not a Graph token.
+    let (_, api) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", &format!("api://{API}/access_as_user")),
+        ])
+        .await;
+    let resp = idp
+        .client
+        .get(format!("{}/oidc/userinfo", idp.running.origin))
+        .bearer_auth(api["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+}

@@ -14,6 +14,7 @@ mod device;
 mod errors;
 mod grants;
 mod metadata;
+mod obo;
 mod restart;
 
 use std::path::PathBuf;
