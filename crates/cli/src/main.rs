@@ -5,6 +5,7 @@
 //! [`exit`] for what each code means).
 
 mod exit;
+mod demo;
 mod explain;
 mod idp;
 mod time;
@@ -42,6 +43,8 @@ enum Command {
     /// Decode, check and obtain access tokens.
     #[command(subcommand, after_help = EXIT_CODES)]
     Token(token::TokenCommand),
+    /// Run the whole system: identity provider, Orders API and browser app.
+    Demo(demo::DemoArgs),
     /// Run the local Entra-compatible identity provider.
     Idp(idp::IdpArgs),
 }
@@ -66,6 +69,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
     };
     match cli.command {
         Command::Token(command) => token::run(command, clock),
+        Command::Demo(args) => demo::run(args),
         Command::Idp(args) => idp::run(args),
     }
 }

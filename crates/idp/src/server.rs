@@ -75,6 +75,27 @@ pub async fn start(
     cfg: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, RunError> {
+    start_with(cfg, |_| axum::Router::new(), shutdown).await
+}
+
+/// What extra routes may need to know about the started provider.
+#[derive(Debug, Clone)]
+pub struct StartInfo {
+    /// `https://localhost:{port}`.
+    pub origin: String,
+    /// The local CA certificate (PEM file).
+    pub ca_path: PathBuf,
+    /// The provider.
+    pub provider: Arc<Provider>,
+}
+
+/// [`start`], merging the routes `extra` builds (e.g. the demo's API and
+/// single-page app) into the same HTTPS origin.
+pub async fn start_with(
+    cfg: ServerConfig,
+    extra: impl FnOnce(&StartInfo) -> axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, RunError> {
     let directory = config::load(&cfg.config_path).map_err(|e| RunError::Config {
         path: cfg.config_path.clone(),
         problems: e.to_string(),
@@ -127,7 +148,12 @@ pub async fn start(
     ));
     spawn_maintenance(Arc::clone(&provider));
     spawn_reload_on_hangup(Arc::clone(&provider), cfg.config_path.clone());
-    let app = web::routes(WebState::new(Arc::clone(&provider), &origin));
+    let info = StartInfo {
+        origin: origin.clone(),
+        ca_path: material.ca_pem_path.clone(),
+        provider: Arc::clone(&provider),
+    };
+    let app = web::routes(WebState::new(Arc::clone(&provider), &origin)).merge(extra(&info));
     let task = tokio::spawn(async move {
         tls::serve_tls(listener, tls_config, app, shutdown)
             .await
