@@ -187,9 +187,25 @@ python_time=$((SECONDS - python_started))
 
 stop_idp
 
+# ---------------------------------------------------------------- browser tests
+# Each starts its own `rolegate demo` and drives Debian's Chromium (installed
+# with apt-get when missing; never downloaded).
+browser_status=0
+browser_summary=""
+for suite in msal-browser browser; do
+  if [ -f "$E2E_DIR/$suite/run.sh" ]; then
+    say "browser suite: e2e/$suite/run.sh"
+    suite_started=$SECONDS
+    suite_status=0
+    ROLEGATE_E2E_BIN="$ROLEGATE" bash "$E2E_DIR/$suite/run.sh" || suite_status=$?
+    browser_summary="$browser_summary, $suite $([ "$suite_status" -eq 0 ] && echo passed || echo "FAILED (exit $suite_status)") in $((SECONDS - suite_started))s"
+    [ "$suite_status" -eq 0 ] || browser_status=$suite_status
+  fi
+done
+
 say "summary: msal-node $([ "$node_status" -eq 0 ] && echo passed || echo "FAILED (exit $node_status)") in ${node_time}s," \
-  "MSAL Python $([ "$python_status" -eq 0 ] && echo passed || echo "FAILED (exit $python_status)") in ${python_time}s; total ${SECONDS}s"
-if [ "$node_status" -ne 0 ] || [ "$python_status" -ne 0 ]; then
-  say "the provider's log: e2e/out/idp.log"
+  "MSAL Python $([ "$python_status" -eq 0 ] && echo passed || echo "FAILED (exit $python_status)") in ${python_time}s${browser_summary}; total ${SECONDS}s"
+if [ "$node_status" -ne 0 ] || [ "$python_status" -ne 0 ] || [ "$browser_status" -ne 0 ]; then
+  say "logs: e2e/out/"
   exit 1
 fi
