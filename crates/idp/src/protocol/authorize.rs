@@ -231,11 +231,21 @@ pub fn check_request(
             format!("The code_challenge_method '{method}' is not supported; use S256."),
         ));
     }
-    if client.kind == RedirectKind::Spa && req.get("code_challenge").is_none() {
-        return Err(OAuthError::invalid_request(
-            9_002_325,
-            "Proof Key for Code Exchange is required for cross-origin authorization code redemption (SPA redirect URIs).",
-        ));
+    // Public clients (SPA and native redirect URIs) cannot keep a secret:
+    // PKCE with S256 is mandatory for them (RFC 9700 §2.1.1).
+    if matches!(client.kind, RedirectKind::Spa | RedirectKind::PublicClient) {
+        if req.get("code_challenge").is_none() {
+            return Err(OAuthError::invalid_request(
+                9_002_325,
+                "Proof Key for Code Exchange is required for public clients (SPA and native redirect URIs): send code_challenge with code_challenge_method=S256.",
+            ));
+        }
+        if req.get("code_challenge_method") != Some("S256") {
+            return Err(OAuthError::invalid_request(
+                9_002_325,
+                "Public clients must use code_challenge_method=S256; 'plain' (or a missing method) is not accepted.",
+            ));
+        }
     }
     let scope = req.get("scope").ok_or_else(|| {
         OAuthError::invalid_request(

@@ -98,6 +98,7 @@ pub fn routes(state: WebState) -> Router {
         .route(paths::INSTANCE_DISCOVERY, get(instance_discovery))
         .route(paths::USER_REALM, get(user_realm))
         .route(paths::ERROR_PAGE, get(error_page))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .with_state(state)
 }
 

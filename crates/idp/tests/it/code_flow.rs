@@ -373,3 +373,24 @@ async fn login_form_needs_the_csrf_cookie() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn public_clients_need_s256() {
+    let idp = Idp::start().await;
+    for extra in [
+        vec![("code_challenge_method", "plain")],
+        vec![("code_challenge_method", "")],
+    ] {
+        let resp = idp
+            .client
+            .get(authorize_url(&idp, &extra))
+            .send()
+            .await
+            .unwrap();
+        let loc = resp.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            fragment(&loc)["error_description"].starts_with("AADSTS9002325"),
+            "{loc}"
+        );
+    }
+}
