@@ -10,6 +10,7 @@
 mod check;
 mod decode;
 mod get;
+mod idp;
 
 use std::process::{Output, Stdio};
 

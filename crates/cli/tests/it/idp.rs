@@ -1,0 +1,106 @@
+//! `rolegate token get` and `token check` against the real local identity
+//! provider (rolegate-idp over HTTPS with its generated CA).
+
+use std::path::PathBuf;
+
+use rolegate_idp::protocol::Settings;
+use rolegate_idp::server::{self, ServerConfig};
+
+use crate::{code, rolegate, stdout};
+
+const TID: &str = "7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b";
+const API: &str = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
+
+async fn start_idp() -> (server::Running, tokio::sync::oneshot::Sender<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let data_dir = std::env::temp_dir().join(format!(
+        "rolegate-cli-idp-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    let config = ServerConfig {
+        config_path: PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/tenant.toml"
+        )),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        tls_files: None,
+        settings: Settings::default(),
+    };
+    let running = server::start(config, async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    (running, tx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_from_the_local_identity_provider() {
+    let (idp, _stop) = start_idp().await;
+    let authority = format!("{}/{TID}", idp.origin);
+    let ca = idp.ca_path.to_string_lossy().into_owned();
+    let scope = format!("api://{API}/.default");
+    let out = rolegate(
+        &[
+            "token",
+            "get",
+            "--authority",
+            &authority,
+            "--client-credentials",
+            "--client-id",
+            "7fbf04bb-64db-4661-a8cd-d2d07d250ad8",
+            "--client-secret",
+            "daemon-secret-8Qx3vT7pLm2Zr9Wc",
+            "--scope",
+            &scope,
+            "--ca-file",
+            &ca,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let token = stdout(&out).trim().to_owned();
+    assert_eq!(token.split('.').count(), 3);
+    let out = rolegate(
+        &[
+            "token",
+            "check",
+            &token,
+            "--authority",
+            &authority,
+            "--audience",
+            API,
+            "--require-role",
+            "Orders.Read",
+            "--ca-file",
+            &ca,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // A wrong secret: the provider's AADSTS error, exit 1.
+    let out = rolegate(
+        &[
+            "token",
+            "get",
+            "--authority",
+            &authority,
+            "--client-credentials",
+            "--client-id",
+            "7fbf04bb-64db-4661-a8cd-d2d07d250ad8",
+            "--client-secret",
+            "wrong",
+            "--scope",
+            &scope,
+            "--ca-file",
+            &ca,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AADSTS7000215"));
+}
