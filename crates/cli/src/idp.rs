@@ -97,15 +97,20 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
             println!("{}", absolute.display());
             Ok(Outcome::Passed)
         }
-        Some(IdpCommand::RotateKeys { data, publish_lead }) => runtime()?.block_on(rotate(data, publish_lead)),
+        Some(IdpCommand::RotateKeys { data, publish_lead }) => {
+            runtime()?.block_on(rotate(data, publish_lead))
+        }
         None => runtime()?.block_on(serve(args)),
     }
 }
 
 async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
-    let config_path = args
-        .config
-        .ok_or_else(|| Failure::Usage("give the tenant file: rolegate idp --config <tenant.toml> (see examples/tenant.toml)".to_owned()))?;
+    let config_path = args.config.ok_or_else(|| {
+        Failure::Usage(
+            "give the tenant file: rolegate idp --config <tenant.toml> (see examples/tenant.toml)"
+                .to_owned(),
+        )
+    })?;
     let config = ServerConfig {
         config_path,
         listen: args.listen,
@@ -124,12 +129,32 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
     .map_err(|e| Failure::Usage(e.to_string()))?;
     let dir = running.provider.directory();
     let authority = format!("{}/{}", running.origin, dir.tenant.id);
-    eprintln!("rolegate identity provider for {} ({})", dir.tenant.domain, dir.tenant.id);
+    eprintln!(
+        "rolegate identity provider for {} ({})",
+        dir.tenant.domain, dir.tenant.id
+    );
     eprintln!("  authority:  {authority}");
     eprintln!("  discovery:  {authority}/v2.0/.well-known/openid-configuration");
-    eprintln!("  local CA:   {}  (export NODE_EXTRA_CA_CERTS=… / REQUESTS_CA_BUNDLE=…)", running.ca_path.display());
-    eprintln!("  users:      {}", dir.users.iter().map(|u| u.user_principal_name.as_str()).collect::<Vec<_>>().join(", "));
-    eprintln!("  apps:       {}", dir.applications.iter().map(|a| format!("{} ({})", a.display_name, a.app_id)).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "  local CA:   {}  (export NODE_EXTRA_CA_CERTS=… / REQUESTS_CA_BUNDLE=…)",
+        running.ca_path.display()
+    );
+    eprintln!(
+        "  users:      {}",
+        dir.users
+            .iter()
+            .map(|u| u.user_principal_name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!(
+        "  apps:       {}",
+        dir.applications
+            .iter()
+            .map(|a| format!("{} ({})", a.display_name, a.app_id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     eprintln!("Ctrl-C stops it.");
     drop(dir);
     let mut task = running.task;
@@ -151,17 +176,28 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
 async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
     let db = data.data_dir.join(server::DATABASE);
     if !db.exists() {
-        return Err(Failure::Usage(format!("no identity provider data in {}", data.data_dir.display())));
+        return Err(Failure::Usage(format!(
+            "no identity provider data in {}",
+            data.data_dir.display()
+        )));
     }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.map_err(|e| Failure::Usage(e.to_string()))?);
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&db)
+            .await
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+    );
     let now = SystemClock.now();
-    let keys = SigningKeys::load_or_create(store, now).await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let keys = SigningKeys::load_or_create(store, now)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let report = keys
         .rotate(now, publish_lead, 24 * 3600)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
     println!("{report:?}");
-    eprintln!("a running identity provider picks the new keys up within 5 minutes, or at once on SIGHUP");
+    eprintln!(
+        "a running identity provider picks the new keys up within 5 minutes, or at once on SIGHUP"
+    );
     Ok(Outcome::Passed)
 }
 

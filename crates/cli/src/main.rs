@@ -4,8 +4,8 @@
 //! [`run`] into an exit code; every command returns a `Result` (see
 //! [`exit`] for what each code means).
 
-mod exit;
 mod demo;
+mod exit;
 mod explain;
 mod idp;
 mod time;

@@ -28,9 +28,8 @@ pub(crate) fn for_error(error: &ValidationError) -> String {
             "send a signed (JWS) access token; if the authority encrypts tokens, decrypt them before validation".to_owned()
         }
         ValidationError::IdToken { audience, .. } => format!(
-            "send an access token instead: have the client request a token for the API (scope api://{}/.default, or a named scope such as api://{}/access_as_user) and put that in the Authorization header; the ID token only tells the client who signed in",
-            api_id(audience),
-            api_id(audience)
+            "send an access token instead: have the client request a token for the API (scope api://{id}/.default, or a named scope such as api://{id}/access_as_user; when the client and the API are one app registration, write it with the client id: {id}/.default) and put that in the Authorization header; the ID token only tells the client who signed in",
+            id = api_id(audience),
         ),
         ValidationError::InvalidAudience { found, expected } => audience_hint(found, expected),
         ValidationError::InvalidClaimType { claim, .. } => format!(

@@ -64,8 +64,12 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Failure> {
 }
 
 async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| Failure::Usage(format!("cannot create the data folder {}: {e}", args.data_dir.display())))?;
+    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
+        Failure::Usage(format!(
+            "cannot create the data folder {}: {e}",
+            args.data_dir.display()
+        ))
+    })?;
     let tenant_file = args.data_dir.join("tenant.toml");
     if !tenant_file.exists() {
         std::fs::write(&tenant_file, TENANT)
@@ -147,7 +151,8 @@ fn print_banner(origin: &str, ca: &std::path::Path, tenant_file: &std::path::Pat
 
 /// The API under `/api`, the app under `/demo/`, and the app's helpers.
 fn demo_routes(info: &StartInfo, access_token_lifetime: i64) -> Result<Router, Failure> {
-    let ca = std::fs::read(&info.ca_path).map_err(|e| Failure::Usage(format!("cannot read the local CA: {e}")))?;
+    let ca = std::fs::read(&info.ca_path)
+        .map_err(|e| Failure::Usage(format!("cannot read the local CA: {e}")))?;
     let fetcher = HttpFetcher::with_options(std::time::Duration::from_secs(10), 1 << 20, &[&ca])
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let validator = Validator::new(
@@ -171,7 +176,9 @@ fn demo_routes(info: &StartInfo, access_token_lifetime: i64) -> Result<Router, F
             "single": {
                 "label": "One registration for SPA and API (ID token carries roles)",
                 "clientId": SINGLE,
-                "scope": format!("api://{SINGLE}/access_as_user"),
+                // An app asking for a token for itself must name itself by
+                // app id, not App ID URI (Entra: AADSTS90009 otherwise).
+                "scope": format!("{SINGLE}/access_as_user"),
             },
         },
         "users": [
@@ -190,21 +197,44 @@ fn demo_routes(info: &StartInfo, access_token_lifetime: i64) -> Result<Router, F
     });
     Ok(Router::new()
         .nest("/api", orders_api::router(validator))
-        .route("/demo", get(|| async { axum::response::Redirect::permanent("/demo/") }))
-        .route("/demo/", get(|| async { static_file("text/html; charset=utf-8", INDEX_HTML) }))
-        .route("/demo/app.js", get(|| async { static_file("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/demo/style.css", get(|| async { static_file("text/css; charset=utf-8", STYLE_CSS) }))
-        .route("/demo/config.json", get(move || async move { axum::Json(config) }))
+        .route(
+            "/demo",
+            get(|| async { axum::response::Redirect::permanent("/demo/") }),
+        )
+        .route(
+            "/demo/",
+            get(|| async { static_file("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/demo/app.js",
+            get(|| async { static_file("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/demo/style.css",
+            get(|| async { static_file("text/css; charset=utf-8", STYLE_CSS) }),
+        )
+        .route(
+            "/demo/config.json",
+            get(move || async move { axum::Json(config) }),
+        )
         .route("/demo/daemon-token", daemon))
 }
 
 /// The daemon's client-credentials token, obtained server-side so the
 /// secret never reaches the browser.
-async fn daemon_token(provider: &rolegate_idp::protocol::Provider, origin: &str, headers: &HeaderMap) -> Response {
+async fn daemon_token(
+    provider: &rolegate_idp::protocol::Provider,
+    origin: &str,
+    headers: &HeaderMap,
+) -> Response {
     // Only the demo page itself may ask (a plain same-origin POST).
     let same_origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) == Some(origin);
     if !same_origin {
-        return (StatusCode::FORBIDDEN, "the daemon token is for the demo page only").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "the daemon token is for the demo page only",
+        )
+            .into_response();
     }
     let params = [
         ("grant_type", "client_credentials".to_owned()),

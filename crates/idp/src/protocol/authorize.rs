@@ -288,6 +288,17 @@ pub async fn next_step(
         let Some(app) = dir.application(&resource.app_id) else {
             continue;
         };
+        if app.app_id == client.app.app_id && resource.written != app.app_id {
+            // Refused here rather than at redemption: a code the token
+            // endpoint must refuse would only waste the sign-in.
+            return Err(OAuthError::invalid_request(
+                90_009,
+                format!(
+                    "Application '{}' is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.",
+                    app.app_id
+                ),
+            ));
+        }
         if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
             return Err(assignment_required(user, app));
         }
