@@ -16,6 +16,7 @@ mod grants;
 mod metadata;
 mod obo;
 mod restart;
+mod strict;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,12 +57,19 @@ impl Idp {
     }
 
     pub async fn start_in(data_dir: PathBuf, listen: &str) -> Idp {
+        Self::start_with(
+            data_dir,
+            listen,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tenant.toml"),
+        )
+        .await
+    }
+
+    /// A provider for the tenant file at `config`.
+    pub async fn start_with(data_dir: PathBuf, listen: &str, config: &str) -> Idp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let config = ServerConfig {
-            config_path: PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../examples/tenant.toml"
-            )),
+            config_path: PathBuf::from(config),
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,

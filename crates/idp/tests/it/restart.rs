@@ -38,3 +38,78 @@ async fn keys_and_refresh_tokens_survive_a_restart() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn rotation_keeps_old_tokens_valid_and_signs_with_the_new_key() {
+    let idp = Idp::start().await;
+    let scope = format!("api://{API}/.default");
+    let daemon = |idp: &Idp| {
+        let scope = scope.clone();
+        let client = idp.client.clone();
+        let url = idp.token_url();
+        async move {
+            let body: serde_json::Value = client
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", crate::DAEMON),
+                    ("client_secret", crate::DAEMON_SECRET),
+                    ("scope", scope.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let kid_of = |jwt: &str| {
+        use base64::Engine as _;
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(jwt.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    let before = daemon(&idp).await;
+    let now = idp.running.provider.now();
+    let report = idp
+        .running
+        .provider
+        .keys
+        .rotate(now, 0, 3600)
+        .await
+        .unwrap();
+    let after = daemon(&idp).await;
+    assert_ne!(kid_of(&before), kid_of(&after), "{report:?}");
+    let jwks: serde_json::Value = idp
+        .client
+        .get(format!("{}/discovery/v2.0/keys", idp.authority()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&kid_of(&before).as_str()) && kids.contains(&kid_of(&after).as_str()),
+        "{kids:?}"
+    );
+    assert!(
+        kids.len() >= 3,
+        "retired, current and a new next key are published: {kids:?}"
+    );
+    let v = idp.api_validator();
+    v.validate(&before).await.unwrap();
+    v.validate(&after).await.unwrap();
+}

@@ -1,0 +1,152 @@
+//! Refusals that need a stricter tenant (tests/it/strict.toml): role
+//! assignment required, no consent, a confidential web app.
+
+use crate::{Idp, aadsts};
+
+const LOCKED: &str = "api://locked";
+const NATIVE: &str = "22222222-bbbb-4bbb-8bbb-222222222222";
+const WEB: &str = "33333333-cccc-4ccc-8ccc-333333333333";
+const WEB_SECRET: &str = "web-app-secret-123456";
+
+async fn strict() -> Idp {
+    let dir = std::env::temp_dir().join(format!(
+        "rolegate-idp-strict-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    Idp::start_with(
+        dir,
+        "127.0.0.1:0",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/strict.toml"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn assignment_and_consent_are_enforced() {
+    let idp = strict().await;
+    let scope = format!("{LOCKED}/use");
+    let ropc = |user: &'static str, password: &'static str| {
+        let scope = scope.clone();
+        let idp = &idp;
+        async move {
+            idp.post_token(&[
+                ("grant_type", "password"),
+                ("client_id", NATIVE),
+                ("username", user),
+                ("password", password),
+                ("scope", &scope),
+            ])
+            .await
+        }
+    };
+    let (_, body) = ropc("dave@contoso.test", "dave-Passw0rd").await;
+    assert_eq!(
+        (body["error"].as_str(), aadsts(&body)),
+        (Some("access_denied"), 50_105),
+        "{body}"
+    );
+    let (_, body) = ropc("erin@contoso.test", "erin-Passw0rd").await;
+    assert_eq!(
+        (
+            body["error"].as_str(),
+            aadsts(&body),
+            body["suberror"].as_str()
+        ),
+        (Some("invalid_grant"), 65_001, Some("consent_required")),
+        "{body}"
+    );
+    // An app with no role on an assignment-required resource.
+    let (_, body) = idp
+        .post_token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", WEB),
+            ("client_secret", WEB_SECRET),
+            ("scope", "api://locked/.default"),
+        ])
+        .await;
+    assert_eq!(aadsts(&body), 501_051, "{body}");
+}
+
+#[tokio::test]
+async fn web_app_code_flow_with_form_post_and_no_cross_origin_redemption() {
+    let idp = strict().await;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", WEB),
+            ("response_type", "code"),
+            ("redirect_uri", "https://app.test/cb"),
+            ("scope", "openid profile"),
+            ("response_mode", "form_post"),
+            ("state", "s1"),
+        ])
+        .finish();
+    let html = idp
+        .client
+        .get(format!("{}/oauth2/v2.0/authorize?{query}", idp.authority()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let field = |page: &str, name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = page.find(&marker).unwrap() + marker.len();
+        page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
+    };
+    let form = [
+        ("csrf", field(&html, "csrf")),
+        ("request", field(&html, "request")),
+        ("username", "erin@contoso.test".to_owned()),
+        ("password", "erin-Passw0rd".to_owned()),
+    ];
+    let posted = idp
+        .client
+        .post(format!("{}/rolegate/login", idp.authority()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 200);
+    let page = posted.text().await.unwrap();
+    assert!(page.contains("action=\"https://app.test/cb\""), "{page}");
+    let code = field(&page, "code");
+    assert_eq!(field(&page, "state"), "s1");
+    // A confidential web app never redeems from a browser (Origin present).
+    let (_, body) = idp
+        .post_token_with(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", WEB),
+                ("client_secret", WEB_SECRET),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            Some("https://app.test"),
+        )
+        .await;
+    assert_eq!(aadsts(&body), 9_002_326, "{body}");
+    // Without a secret the web app is refused.
+    let (_, body) = idp
+        .post_token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", WEB),
+            ("code", &code),
+            ("redirect_uri", "https://app.test/cb"),
+        ])
+        .await;
+    assert_eq!(aadsts(&body), 7_000_218, "{body}");
+    // With it (server side), the code works; it was not consumed by the refusals above.
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", WEB),
+            ("client_secret", WEB_SECRET),
+            ("code", &code),
+            ("redirect_uri", "https://app.test/cb"),
+            ("scope", "openid profile"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["id_token"].is_string());
+}
