@@ -311,6 +311,7 @@ proptest! {
         let token = format!("{}.{}.{}", b64url(HEADER.as_bytes()), b64url(payload.as_bytes()), b64url(&signature));
         let err = jws::parse(&token, Limits::default()).unwrap_err();
         prop_assert_eq!(err.code(), ErrorCode::MalformedToken, "{}", err);
+        prop_assert!(err.to_string().contains("duplicate member"), "{}", err);
         let err = validate(&FIXTURE.uncached, &token).unwrap_err();
         prop_assert_eq!(err.code(), ErrorCode::MalformedToken, "{}", err);
     }

@@ -1,0 +1,30 @@
+//! `json::parse_object` (depth limit 16) against serde_json.
+//!
+//! Whatever the strict parser accepts, serde_json accepts with the same
+//! value; whatever it calls a syntax error, serde_json refuses too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rolegate_token::json::{self, JsonError};
+use serde_json::{Map, Value};
+
+fuzz_target!(|data: &[u8]| {
+    match json::parse_object(data, 16) {
+        Ok(ours) => {
+            let theirs: Map<String, Value> =
+                serde_json::from_slice(data).expect("serde_json accepts what we accept");
+            assert_eq!(ours, theirs);
+        }
+        Err(JsonError::Syntax(why)) => {
+            assert!(
+                serde_json::from_slice::<Value>(data).is_err(),
+                "we call it invalid JSON ({why}) but serde_json parses it"
+            );
+        }
+        Err(JsonError::NotAnObject(_)) => {
+            let theirs = serde_json::from_slice::<Value>(data).expect("valid JSON");
+            assert!(!theirs.is_object());
+        }
+        Err(_) => {}
+    }
+});
