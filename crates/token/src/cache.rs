@@ -1,9 +1,14 @@
 //! The verified-token cache.
 //!
-//! A token that validated once is remembered under the SHA-256 digest of its
-//! compact form (the token itself is not stored), until it expires, until
-//! its signing key leaves the key set, or until it is evicted to keep the
-//! cache within its bound. A hit skips parsing and signature verification.
+//! A token that validated once is remembered until it expires, until its
+//! signing key leaves the key set, or until it is evicted to keep the cache
+//! within its bound. A hit skips parsing and signature verification.
+//!
+//! Entries are keyed by the SHA-256 of the token's signature segment, and a
+//! hit also requires the rest of the token (`header.payload`, kept in the
+//! entry) to be byte-for-byte identical, so a hit is exactly the same token.
+//! Hashing only the signature keeps a hit fast whatever the token's size; the
+//! stored `header.payload` is not a credential without its signature.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -43,6 +48,8 @@ type Shard = HashMap<TokenDigest, Entry, BuildHasherDefault<DigestHasher>>;
 #[derive(Debug)]
 struct Entry {
     principal: Principal,
+    /// `header.payload`: not a credential without the signature.
+    signing_input: Box<[u8]>,
     valid_until: i64,
     kid: String,
 }
@@ -59,15 +66,27 @@ impl TokenCache {
     }
 
     pub(crate) fn digest(token: &str) -> TokenDigest {
+        let signature = token.rsplit_once('.').map_or(token, |(_, s)| s);
         let mut out = [0u8; 32];
-        out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+        out.copy_from_slice(digest::digest(&digest::SHA256, signature.as_bytes()).as_ref());
         out
     }
 
+    fn signing_input(token: &str) -> &[u8] {
+        token.rsplit_once('.').map_or(token, |(h, _)| h).as_bytes()
+    }
+
     /// A cached principal still valid at `now` whose key is still published.
-    pub(crate) fn get(&self, digest: &TokenDigest, now: i64, keys: &KeyState) -> Option<Principal> {
+    pub(crate) fn get(
+        &self,
+        digest: &TokenDigest,
+        token: &str,
+        now: i64,
+        keys: &KeyState,
+    ) -> Option<Principal> {
         let mut shard = self.shard(digest).lock().ok()?;
         let found = match shard.get(digest) {
+            Some(entry) if *entry.signing_input != *Self::signing_input(token) => None,
             Some(entry) if entry.valid_until >= now && keys.key(&entry.kid).is_some() => {
                 Some(entry.principal.clone())
             }
@@ -90,6 +109,7 @@ impl TokenCache {
     pub(crate) fn insert(
         &self,
         digest: TokenDigest,
+        token: &str,
         principal: Principal,
         valid_until: i64,
         kid: &str,
@@ -115,6 +135,7 @@ impl TokenCache {
             digest,
             Entry {
                 principal,
+                signing_input: Self::signing_input(token).into(),
                 valid_until,
                 kid: kid.to_owned(),
             },

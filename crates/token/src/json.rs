@@ -175,11 +175,17 @@ impl<'de> Visitor<'de> for StrictSeed {
         self.enter()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("{DUPLICATE_PREFIX}{key:?}")));
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(e) => {
+                    return Err(de::Error::custom(format_args!(
+                        "{DUPLICATE_PREFIX}{:?}",
+                        e.key()
+                    )));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(access.next_value_seed(self.child())?);
+                }
             }
-            let value = access.next_value_seed(self.child())?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

@@ -453,7 +453,7 @@ impl Validator {
         let now = inner.clock.now();
         let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
         if let (Some(cache), Some(digest)) = (&inner.cache, &digest)
-            && let Some(principal) = cache.get(digest, now, &inner.keys.snapshot())
+            && let Some(principal) = cache.get(digest, token, now, &inner.keys.snapshot())
         {
             return Ok(principal);
         }
@@ -479,6 +479,7 @@ impl Validator {
         if let (Some(cache), Some(digest), Some(kid)) = (&inner.cache, digest, key.kid()) {
             cache.insert(
                 digest,
+                token,
                 principal.clone(),
                 exp.saturating_add(inner.skew),
                 kid,
@@ -776,16 +777,19 @@ fn verify(
 ) -> Result<Arc<VerifyingKey>, ValidationError> {
     let mut last = None;
     for key in candidates {
-        let kid = key.kid().unwrap_or("(no kid)").to_owned();
-        match key.verify(alg, jws.signing_input, &jws.signature) {
+        let result = key.verify(alg, jws.signing_input, &jws.signature);
+        let kid = || key.kid().unwrap_or("(no kid)").to_owned();
+        match result {
             Ok(()) => return Ok(Arc::clone(key)),
             Err(VerifyError::BadSignature) => {
-                last = Some(ValidationError::InvalidSignature { kid, alg })
+                last = Some(ValidationError::InvalidSignature { kid: kid(), alg })
             }
-            Err(VerifyError::WeakKey(bits)) => last = Some(ValidationError::WeakKey { kid, bits }),
+            Err(VerifyError::WeakKey(bits)) => {
+                last = Some(ValidationError::WeakKey { kid: kid(), bits })
+            }
             Err(VerifyError::TypeMismatch) => {
                 last = Some(ValidationError::KeyTypeMismatch {
-                    kid,
+                    kid: kid(),
                     kty: key.key_type().to_string(),
                     alg,
                 });
