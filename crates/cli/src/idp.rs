@@ -203,7 +203,6 @@ async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))

@@ -56,7 +56,6 @@ const DAEMON_SECRET: &str = "daemon-secret-8Qx3vT7pLm2Zr9Wc";
 /// Runs `rolegate demo` until Ctrl-C.
 pub fn run(args: DemoArgs) -> Result<Outcome, Failure> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))?

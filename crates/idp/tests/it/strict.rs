@@ -150,3 +150,126 @@ async fn web_app_code_flow_with_form_post_and_no_cross_origin_redemption() {
     assert_eq!(status, 200, "{body}");
     assert!(body["id_token"].is_string());
 }
+
+#[tokio::test]
+async fn v1_resources_get_v1_tokens() {
+    let idp = strict().await;
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", NATIVE),
+            ("username", "erin@contoso.test"),
+            ("password", "erin-Passw0rd"),
+            ("scope", "api://legacy/read"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let at = body["access_token"].as_str().unwrap();
+    let c = crate::claims(at);
+    assert_eq!(c["ver"], "1.0");
+    assert_eq!(c["iss"], format!("https://sts.windows.net/{}/", crate::TID));
+    assert_eq!(
+        c["aud"], "api://legacy",
+        "v1 aud is the identifier as requested"
+    );
+    assert_eq!(
+        (c["appid"].as_str(), c["appidacr"].as_str()),
+        (Some(NATIVE), Some("0"))
+    );
+    assert!(c.get("azp").is_none() && c.get("preferred_username").is_none());
+    assert_eq!(c["upn"], "erin@contoso.test");
+    use base64::Engine as _;
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(at.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["x5t"], header["kid"], "v1 tokens carry x5t");
+}
+
+#[tokio::test]
+async fn cors_only_for_registered_spa_origins() {
+    let idp = Idp::start().await;
+    for (origin, allowed) in [
+        (crate::SPA_ORIGIN, true),
+        ("https://evil.example", false),
+        ("http://localhost:5174", false),
+    ] {
+        let resp = idp
+            .client
+            .request(reqwest::Method::OPTIONS, idp.token_url())
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        let acao = resp
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(acao.is_some(), allowed, "{origin}: {acao:?}");
+        if allowed {
+            assert_eq!(acao.as_deref(), Some(origin));
+        }
+    }
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_tenant_file_and_keeps_sessions() {
+    let dir = std::env::temp_dir().join(format!(
+        "rolegate-idp-reload-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenant.toml");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/strict.toml"),
+        &file,
+    )
+    .unwrap();
+    let idp = Idp::start_with(dir.join("data"), "127.0.0.1:0", file.to_str().unwrap()).await;
+    let ropc = |user: &'static str, password: &'static str| {
+        let idp = &idp;
+        async move {
+            idp.post_token(&[
+                ("grant_type", "password"),
+                ("client_id", NATIVE),
+                ("username", user),
+                ("password", password),
+                ("scope", "api://legacy/read"),
+            ])
+            .await
+        }
+    };
+    let (_, body) = ropc("frank@contoso.test", "frank-Passw0rd").await;
+    assert_eq!(aadsts(&body), 50_034, "frank does not exist yet");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\n[[users]]\nuser_principal_name = \"frank@contoso.test\"\ndisplay_name = \"Frank\"\npassword = \"frank-Passw0rd\"\n");
+    std::fs::write(&file, text).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut reloaded = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (status, _) = ropc("frank@contoso.test", "frank-Passw0rd").await;
+        if status == 200 {
+            reloaded = true;
+            break;
+        }
+    }
+    assert!(reloaded, "the new user can sign in after SIGHUP");
+    // A broken file is refused and the previous directory stays.
+    std::fs::write(&file, "[tenant]\nid = \"not-a-guid\"\n").unwrap();
+    std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (status, _) = ropc("frank@contoso.test", "frank-Passw0rd").await;
+    assert_eq!(status, 200);
+}
