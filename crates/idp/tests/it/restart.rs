@@ -113,3 +113,32 @@ async fn rotation_keeps_old_tokens_valid_and_signs_with_the_new_key() {
     v.validate(&before).await.unwrap();
     v.validate(&after).await.unwrap();
 }
+
+#[tokio::test]
+async fn consents_and_sessions_survive_a_restart() {
+    let idp = Idp::start().await;
+    let store = &idp.running.provider.store;
+    let alice = idp
+        .running
+        .provider
+        .directory()
+        .user_by_upn(crate::ALICE.0)
+        .unwrap()
+        .object_id
+        .clone();
+    store
+        .grant_consent(crate::CLI, &alice, API, &["access_as_user".to_owned()])
+        .await
+        .unwrap();
+    let addr = idp.running.addr;
+    let data_dir = idp.stop().await;
+    let idp = Idp::start_in(data_dir, &addr.to_string()).await;
+    let granted = idp
+        .running
+        .provider
+        .store
+        .consented_scopes(crate::CLI, &alice, API)
+        .await
+        .unwrap();
+    assert_eq!(granted, vec!["access_as_user".to_owned()]);
+}
