@@ -790,9 +790,7 @@ async fn issue_user_tokens(
         let (record, token) = match &family.preissued {
             Some((record, token)) => (record.clone(), token.clone()),
             None => {
-                let mut fresh = Family {
-                    ..clone_family(family)
-                };
+                let mut fresh = clone_family(family);
                 fresh.lifetime = if family.spa {
                     p.settings.spa_refresh_token_lifetime
                 } else {
