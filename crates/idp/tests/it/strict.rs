@@ -273,3 +273,109 @@ async fn sighup_reloads_the_tenant_file_and_keeps_sessions() {
     let (status, _) = ropc("frank@contoso.test", "frank-Passw0rd").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn consent_page_for_a_permission_nobody_granted_yet() {
+    let idp = strict().await;
+    let verifier = crate::code_flow::VERIFIER;
+    let authorize = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", NATIVE),
+            ("response_type", "code"),
+            ("redirect_uri", "http://localhost:51234/"),
+            ("scope", "api://locked/use offline_access"),
+            ("code_challenge", crate::code_flow::CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let url = format!("{}/oauth2/v2.0/authorize?{authorize}", idp.authority());
+    let field = |page: &str, name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name}: {page}"))
+            + marker.len();
+        page[start..start + page[start..].find('"').unwrap()]
+            .replace("&amp;", "&")
+            .replace("&quot;", "\"")
+    };
+    let login = idp
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", field(&login, "csrf")),
+        ("request", field(&login, "request")),
+        ("username", "erin@contoso.test".to_owned()),
+        ("password", "erin-Passw0rd".to_owned()),
+    ];
+    let consent = idp
+        .client
+        .post(format!("{}/rolegate/login", idp.authority()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        consent.contains("Use the locked API") && consent.contains("Native app"),
+        "{consent}"
+    );
+    let form = [
+        ("csrf", field(&consent, "csrf")),
+        ("request", field(&consent, "request")),
+        ("resource", field(&consent, "resource")),
+        ("scopes", field(&consent, "scopes")),
+        ("decision", "accept".to_owned()),
+    ];
+    let resp = idp
+        .client
+        .post(format!("{}/rolegate/consent", idp.authority()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("http://localhost:51234/?code="),
+        "{location}"
+    );
+    let code: String = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", NATIVE),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:51234/"),
+            ("code_verifier", verifier),
+            ("scope", "api://locked/use offline_access"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let c = crate::claims(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        (c["scp"].as_str(), c["roles"][0].as_str()),
+        (Some("use"), Some("Locked.Use"))
+    );
+    // The consent is remembered: the next sign-in goes straight to the code.
+    let resp = idp.client.get(&url).send().await.unwrap();
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("code=")
+    );
+}
