@@ -36,7 +36,7 @@ pub fn authorize_url(idp: &Idp, extra: &[(&str, &str)]) -> String {
     format!("{}/oauth2/v2.0/authorize?{query}", idp.authority())
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)

@@ -1,6 +1,7 @@
 //! Refusals that need a stricter tenant (tests/it/strict.toml): role
 //! assignment required, no consent, a confidential web app.
 
+use crate::code_flow::hidden;
 use crate::{Idp, aadsts};
 
 const LOCKED: &str = "api://locked";
@@ -89,14 +90,9 @@ async fn web_app_code_flow_with_form_post_and_no_cross_origin_redemption() {
         .text()
         .await
         .unwrap();
-    let field = |page: &str, name: &str| {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = page.find(&marker).unwrap() + marker.len();
-        page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
-    };
     let form = [
-        ("csrf", field(&html, "csrf")),
-        ("request", field(&html, "request")),
+        ("csrf", hidden(&html, "csrf")),
+        ("request", hidden(&html, "request")),
         ("username", "erin@contoso.test".to_owned()),
         ("password", "erin-Passw0rd".to_owned()),
     ];
@@ -110,8 +106,8 @@ async fn web_app_code_flow_with_form_post_and_no_cross_origin_redemption() {
     assert_eq!(posted.status().as_u16(), 200);
     let page = posted.text().await.unwrap();
     assert!(page.contains("action=\"https://app.test/cb\""), "{page}");
-    let code = field(&page, "code");
-    assert_eq!(field(&page, "state"), "s1");
+    let code = hidden(&page, "code");
+    assert_eq!(hidden(&page, "state"), "s1");
     // A confidential web app never redeems from a browser (Origin present).
     let (_, body) = idp
         .post_token_with(
@@ -289,16 +285,6 @@ async fn consent_page_for_a_permission_nobody_granted_yet() {
         ])
         .finish();
     let url = format!("{}/oauth2/v2.0/authorize?{authorize}", idp.authority());
-    let field = |page: &str, name: &str| {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = page
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no {name}: {page}"))
-            + marker.len();
-        page[start..start + page[start..].find('"').unwrap()]
-            .replace("&amp;", "&")
-            .replace("&quot;", "\"")
-    };
     let login = idp
         .client
         .get(&url)
@@ -309,8 +295,8 @@ async fn consent_page_for_a_permission_nobody_granted_yet() {
         .await
         .unwrap();
     let form = [
-        ("csrf", field(&login, "csrf")),
-        ("request", field(&login, "request")),
+        ("csrf", hidden(&login, "csrf")),
+        ("request", hidden(&login, "request")),
         ("username", "erin@contoso.test".to_owned()),
         ("password", "erin-Passw0rd".to_owned()),
     ];
@@ -329,10 +315,10 @@ async fn consent_page_for_a_permission_nobody_granted_yet() {
         "{consent}"
     );
     let form = [
-        ("csrf", field(&consent, "csrf")),
-        ("request", field(&consent, "request")),
-        ("resource", field(&consent, "resource")),
-        ("scopes", field(&consent, "scopes")),
+        ("csrf", hidden(&consent, "csrf")),
+        ("request", hidden(&consent, "request")),
+        ("resource", hidden(&consent, "resource")),
+        ("scopes", hidden(&consent, "scopes")),
         ("decision", "accept".to_owned()),
     ];
     let resp = idp
