@@ -145,21 +145,29 @@ fn metadata_json(body: Value) -> Response {
         .into_response()
 }
 
+/// Answers a per-tenant metadata request: `build` gets the origin and the
+/// tenant alias; an unknown tenant is AADSTS90002.
+fn tenant_metadata(
+    state: &WebState,
+    tenant: &str,
+    headers: &HeaderMap,
+    build: impl FnOnce(&str, &Directory, TenantAlias) -> Value,
+) -> Response {
+    let dir = state.provider.directory();
+    match tenant_alias(&dir, tenant) {
+        Ok(alias) => metadata_json(build(&state.origin(headers), &dir, alias)),
+        Err(e) => json_error(state, headers, &e),
+    }
+}
+
 async fn v2_discovery(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let dir = state.provider.directory();
-    match tenant_alias(&dir, &tenant) {
-        Ok(alias) => metadata_json(discovery::v2_document(
-            &state.origin(&headers),
-            &tenant,
-            &dir.tenant.id,
-            alias,
-        )),
-        Err(e) => json_error(&state, &headers, &e),
-    }
+    tenant_metadata(&state, &tenant, &headers, |origin, dir, alias| {
+        discovery::v2_document(origin, &tenant, &dir.tenant.id, alias)
+    })
 }
 
 async fn v1_discovery(
@@ -167,34 +175,24 @@ async fn v1_discovery(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let dir = state.provider.directory();
-    match tenant_alias(&dir, &tenant) {
-        Ok(alias) => metadata_json(discovery::v1_document(
-            &state.origin(&headers),
-            &tenant,
-            &dir.tenant.id,
-            alias,
-        )),
-        Err(e) => json_error(&state, &headers, &e),
-    }
+    tenant_metadata(&state, &tenant, &headers, |origin, dir, alias| {
+        discovery::v1_document(origin, &tenant, &dir.tenant.id, alias)
+    })
 }
 
+/// v2 keys carry the `{tenantid}` issuer template (spec §1.3).
 async fn v2_keys(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let dir = state.provider.directory();
-    if let Err(e) = tenant_alias(&dir, &tenant) {
-        return json_error(&state, &headers, &e);
-    }
-    let issuer = format!("{}/{{tenantid}}/v2.0", state.origin(&headers));
-    metadata_json(
+    let now = state.provider.now();
+    tenant_metadata(&state, &tenant, &headers, |origin, _, _| {
         state
             .provider
             .keys
-            .jwks(Some(&issuer), state.provider.now()),
-    )
+            .jwks(Some(&format!("{origin}/{{tenantid}}/v2.0")), now)
+    })
 }
 
 async fn v1_keys(
@@ -202,11 +200,10 @@ async fn v1_keys(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let dir = state.provider.directory();
-    if let Err(e) = tenant_alias(&dir, &tenant) {
-        return json_error(&state, &headers, &e);
-    }
-    metadata_json(state.provider.keys.jwks(None, state.provider.now()))
+    let now = state.provider.now();
+    tenant_metadata(&state, &tenant, &headers, |_, _, _| {
+        state.provider.keys.jwks(None, now)
+    })
 }
 
 async fn instance_discovery(State(state): State<WebState>, headers: HeaderMap) -> Response {
