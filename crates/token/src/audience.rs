@@ -5,9 +5,9 @@
 //! custom URI) or the GUID. A configured GUID therefore also accepts
 //! `api://{guid}`; every other value must match exactly.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-use crate::claims;
+use crate::claims::ClaimSet;
 use crate::error::ValidationError;
 use crate::id::Audience;
 
@@ -53,15 +53,15 @@ impl AudiencePolicy {
     }
 
     /// Checks `aud`; any one accepted audience in the claim suffices.
-    pub fn check(&self, claims: &Map<String, Value>, errors: &mut Vec<ValidationError>) {
-        match claims::audiences(claims) {
+    pub fn check(&self, claims: &ClaimSet<'_>, errors: &mut Vec<ValidationError>) {
+        match claims.audiences() {
             Ok(Some(found)) => {
                 if !found
-                    .iter()
-                    .any(|aud| self.accepted.iter().any(|a| a == *aud))
+                    .clone()
+                    .any(|aud| self.accepted.iter().any(|a| a == aud.as_ref()))
                 {
                     errors.push(ValidationError::InvalidAudience {
-                        found: found.iter().map(|s| (*s).to_owned()).collect(),
+                        found: found.map(Cow::into_owned).collect(),
                         expected: self.accepted.iter().map(ToString::to_string).collect(),
                     });
                 }
@@ -74,7 +74,7 @@ impl AudiencePolicy {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -82,7 +82,7 @@ mod tests {
 
     fn errors(p: &AudiencePolicy, v: Value) -> Vec<ValidationError> {
         let mut e = Vec::new();
-        p.check(v.as_object().unwrap(), &mut e);
+        p.check(&ClaimSet::from_map(v.as_object().unwrap()), &mut e);
         e
     }
 

@@ -14,9 +14,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
-
-use crate::claims;
+use crate::claims::{Claim, ClaimSet};
 use crate::error::ValidationError;
 use crate::id::{Issuer, TenantId};
 
@@ -145,27 +143,27 @@ impl IssuerPolicy {
     /// `discovered` are issuers learned from the authority's metadata.
     pub fn check(
         &self,
-        claims: &Map<String, Value>,
+        claims: &ClaimSet<'_>,
         discovered: &[Issuer],
         errors: &mut Vec<ValidationError>,
     ) {
-        let iss = match claims::string(claims, "iss") {
+        let iss = match claims.string(Claim::Iss) {
             Ok(Some(iss)) => iss,
             Ok(None) => return errors.push(ValidationError::MissingClaim { claim: "iss" }),
             Err(e) => return errors.push(e),
         };
-        let tid = match claims::string(claims, "tid") {
+        let tid = match claims.string(Claim::Tid) {
             Ok(tid) => tid,
             Err(e) => {
                 errors.push(e);
                 None
             }
         };
-        if self.entra && tid.is_none() && claims.get("tid").is_none_or(|v| v.is_string()) {
+        if self.entra && !claims.contains(Claim::Tid) {
             errors.push(ValidationError::MissingClaim { claim: "tid" });
         }
         if self.entra {
-            let ver = claims::string(claims, "ver").ok().flatten();
+            let ver = claims.str(Claim::Ver);
             if let Some(version) = TokenVersion::from_claims(ver, Some(iss))
                 && !self.versions.contains(&version)
             {
@@ -218,16 +216,52 @@ impl IssuerPolicy {
 
 /// Whether `candidate` (exact or template) accepts `iss` for tenant `tid`.
 pub fn issuer_matches(candidate: &Issuer, iss: &str, tid: Option<&str>) -> bool {
-    if candidate.is_template() {
-        tid.is_some_and(|tid| !tid.is_empty() && candidate.for_tenant(tid) == iss)
-    } else {
-        candidate == iss
+    if candidate == iss {
+        return !candidate.is_template();
     }
+    // `prefix{tenantid}suffix` against `iss`, without building the string.
+    let Some((prefix, suffix)) = split_template(candidate.as_str()) else {
+        return false;
+    };
+    let Some(tid) = tid.filter(|t| !t.is_empty()) else {
+        return false;
+    };
+    if split_template(suffix).is_some() {
+        return candidate.for_tenant(tid) == iss;
+    }
+    iss.len() == prefix.len() + tid.len() + suffix.len()
+        && iss.starts_with(prefix)
+        && iss.ends_with(suffix)
+        && iss.get(prefix.len()..prefix.len() + tid.len()) == Some(tid)
+}
+
+/// The parts of a template issuer around its first `{tenantid}`.
+fn split_template(template: &str) -> Option<(&str, &str)> {
+    memchr::memchr_iter(b'{', template.as_bytes()).find_map(|at| {
+        let rest = template.get(at..)?;
+        rest.starts_with(Issuer::TENANT_TEMPLATE).then(|| {
+            (
+                template.get(..at).unwrap_or_default(),
+                rest.get(Issuer::TENANT_TEMPLATE.len()..)
+                    .unwrap_or_default(),
+            )
+        })
+    })
 }
 
 /// Whether the Entra issuer `iss` names tenant `tid` as a path segment.
 pub fn issuer_names_tenant(iss: &str, tid: &str) -> bool {
-    !tid.is_empty() && iss.split('/').any(|segment| segment == tid)
+    if tid.is_empty() || tid.contains('/') {
+        return false;
+    }
+    let (iss, tid) = (iss.as_bytes(), tid.as_bytes());
+    // Each segment starts at the beginning or after a slash.
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'/', iss).map(|slash| slash + 1))
+        .any(|start| {
+            iss.get(start..start + tid.len()) == Some(tid)
+                && matches!(iss.get(start + tid.len()), None | Some(b'/'))
+        })
 }
 
 /// The v1 Entra issuer for a tenant.
@@ -239,7 +273,47 @@ const V1_ISSUER_PREFIX: &str = "https://sts.windows.net/";
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    #[test]
+    fn issuer_matching_without_allocation_agrees_with_substitution() {
+        let template = Issuer::new("https://login.microsoftonline.com/{tenantid}/v2.0");
+        let iss = format!("https://login.microsoftonline.com/{TID}/v2.0");
+        for (candidate, iss, tid) in [
+            (&template, iss.as_str(), Some(TID)),
+            (&template, iss.as_str(), Some("other")),
+            (&template, iss.as_str(), None),
+            (&template, iss.as_str(), Some("")),
+            (&template, template.as_str(), Some(TID)),
+            (
+                &template,
+                "https://login.microsoftonline.com//v2.0",
+                Some(""),
+            ),
+        ] {
+            let substituted = tid.is_some_and(|t| !t.is_empty() && template.for_tenant(t) == iss);
+            assert_eq!(
+                issuer_matches(candidate, iss, tid),
+                substituted,
+                "{iss} {tid:?}"
+            );
+        }
+        let twice = Issuer::new("https://{tenantid}.example/{tenantid}/");
+        assert!(issuer_matches(&twice, "https://t.example/t/", Some("t")));
+        assert!(!issuer_matches(&twice, "https://t.example/u/", Some("t")));
+        for (iss, tid, named) in [
+            ("https://sts.windows.net/t1/", "t1", true),
+            ("https://sts.windows.net/t1x/", "t1", false),
+            ("https://x/t1", "t1", true),
+            ("t1/x", "t1", true),
+            ("https://x/a/b/", "a/b", false),
+            ("https://x/aaa/", "aa", false),
+        ] {
+            let by_segments = iss.split('/').any(|s| s == tid);
+            assert_eq!(issuer_names_tenant(iss, tid), named, "{iss} {tid}");
+            assert_eq!(named, by_segments, "{iss} {tid}");
+        }
+    }
+
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -247,7 +321,11 @@ mod tests {
 
     fn check(policy: &IssuerPolicy, claims: Value) -> Vec<ValidationError> {
         let mut errors = Vec::new();
-        policy.check(claims.as_object().unwrap(), &[], &mut errors);
+        policy.check(
+            &ClaimSet::from_map(claims.as_object().unwrap()),
+            &[],
+            &mut errors,
+        );
         errors
     }
 

@@ -1,27 +1,33 @@
-//! Strict JSON for JOSE headers and claim sets.
+//! Strict JSON for JOSE headers, claim sets, JWKS and discovery documents.
 //!
 //! RFC 7515 §5.2 and RFC 8725 §3.9 leave duplicate member names to the
 //! implementation; we refuse them, because two parsers that pick different
 //! duplicates can disagree about what a token says. Nesting depth is bounded
 //! so that a hostile payload cannot exhaust the stack.
+//!
+//! The grammar is RFC 8259's, exactly as `serde_json` reads it (no comments,
+//! no trailing commas, no `NaN`, UTF-8 only, unpaired surrogate escapes
+//! refused). One reader serves two purposes: [`parse_object`] builds a
+//! `serde_json` map for display and metadata documents, and
+//! [`ClaimSet`](crate::claims::ClaimSet) reads a token's payload in one pass
+//! without building anything but the claims validation looks at. Both refuse
+//! exactly the same documents.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// Parses `bytes` as a JSON object, refusing duplicate member names and
 /// nesting deeper than `max_depth` (the top-level object is depth 1).
 pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>, JsonError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictSeed {
-        depth: 1,
-        max_depth,
-    }
-    .deserialize(&mut de)
-    .map_err(|e| JsonError::from_serde(&e))?;
-    de.end().map_err(|e| JsonError::from_serde(&e))?;
-    match value {
+    let read = || -> Result<Value, Fail> {
+        let mut reader = Reader::new(bytes, max_depth)?;
+        let value = reader.value(1)?;
+        reader.end()?;
+        Ok(value)
+    };
+    match read().map_err(|e| *e)? {
         Value::Object(map) => Ok(map),
         other => Err(JsonError::NotAnObject(type_name(&other))),
     }
@@ -39,25 +45,6 @@ pub enum JsonError {
     NotAnObject(&'static str),
     /// The document is not valid JSON.
     Syntax(String),
-}
-
-impl JsonError {
-    fn from_serde(e: &serde_json::Error) -> Self {
-        let text = e.to_string();
-        if let Some(rest) = text.strip_prefix(DUPLICATE_PREFIX) {
-            let name = rest.split(" at line").next().unwrap_or(rest);
-            return JsonError::DuplicateMember(name.to_owned());
-        }
-        if let Some(rest) = text.strip_prefix(DEPTH_PREFIX) {
-            let depth = rest
-                .split_whitespace()
-                .next()
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(0);
-            return JsonError::TooDeep(depth);
-        }
-        JsonError::Syntax(text)
-    }
 }
 
 impl fmt::Display for JsonError {
@@ -87,108 +74,607 @@ pub fn type_name(value: &Value) -> &'static str {
     }
 }
 
-const DUPLICATE_PREFIX: &str = "duplicate member ";
-const DEPTH_PREFIX: &str = "nesting deeper than ";
+/// The reader's error: boxed, so that results on the hot path stay small.
+pub(crate) type Fail = Box<JsonError>;
 
-struct StrictSeed {
-    depth: usize,
+/// The deepest nesting the reader ever follows, whatever the configured
+/// limit (the recursion bound `serde_json` also applies).
+const HARD_DEPTH_LIMIT: usize = 128;
+
+/// A JSON number as written: integers keep their exact value when they fit
+/// 64 bits, everything else is a finite `f64`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    /// A non-negative integer.
+    Unsigned(u64),
+    /// A negative integer.
+    Signed(i64),
+    /// A number with a fraction or exponent, or an integer beyond 64 bits.
+    Float(f64),
+}
+
+impl Num {
+    fn into_value(self) -> Value {
+        match self {
+            Num::Unsigned(u) => Value::Number(u.into()),
+            Num::Signed(i) => Value::Number(i.into()),
+            Num::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        }
+    }
+}
+
+/// What comes next in the document, judged from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peek {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Peek {
+    /// The type's name for messages, as [`type_name`] gives it.
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            Peek::Null => "null",
+            Peek::Bool => "a boolean",
+            Peek::Number => "a number",
+            Peek::String => "a string",
+            Peek::Array => "an array",
+            Peek::Object => "an object",
+        }
+    }
+}
+
+/// A strict, single-pass JSON reader over a byte slice. Strings without
+/// escapes are borrowed from the input.
+#[derive(Clone)]
+pub(crate) struct Reader<'a> {
+    /// The document, checked to be UTF-8 up front (JSON text must be).
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
     max_depth: usize,
 }
 
-impl StrictSeed {
-    fn child(&self) -> StrictSeed {
-        StrictSeed {
-            depth: self.depth + 1,
-            max_depth: self.max_depth,
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`, which must be UTF-8.
+    pub(crate) fn new(bytes: &'a [u8], max_depth: usize) -> Result<Self, Fail> {
+        let mut reader = Reader {
+            text: "",
+            bytes,
+            pos: 0,
+            max_depth: max_depth.min(HARD_DEPTH_LIMIT),
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                reader.text = text;
+                Ok(reader)
+            }
+            Err(e) => {
+                reader.pos = e.valid_up_to();
+                Err(reader.syntax("invalid unicode code point"))
+            }
         }
     }
 
-    /// Called on entering an object or array.
-    fn enter<E: de::Error>(&self) -> Result<(), E> {
-        if self.depth > self.max_depth {
-            return Err(E::custom(format_args!(
-                "{DEPTH_PREFIX}{} levels",
-                self.max_depth
-            )));
+    /// A reader at the start of `text` (UTF-8 already).
+    pub(crate) fn from_str(text: &'a str, max_depth: usize) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            max_depth: max_depth.min(HARD_DEPTH_LIMIT),
+        }
+    }
+
+    /// The current byte offset.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The document text between two offsets the reader stopped at.
+    pub(crate) fn text_between(&self, start: usize, end: usize) -> &'a str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    /// Refuses anything but whitespace after the document.
+    pub(crate) fn end(&mut self) -> Result<(), Fail> {
+        self.skip_ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.syntax("trailing characters"));
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn byte(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline(always)]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.byte() {
+            self.pos += 1;
+        }
+    }
+
+    /// A syntax error at the current position, with line and column as
+    /// editors count them (1-based).
+    fn syntax(&self, what: &str) -> Fail {
+        let upto = self.bytes.get(..self.pos).unwrap_or(self.bytes);
+        let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = upto.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        Box::new(JsonError::Syntax(format!(
+            "{what} at line {line} column {column}"
+        )))
+    }
+
+    /// Skips whitespace and classifies the next value.
+    #[inline(always)]
+    pub(crate) fn peek(&mut self) -> Result<Peek, Fail> {
+        self.skip_ws();
+        match self.byte() {
+            Some(b'n') => Ok(Peek::Null),
+            Some(b't' | b'f') => Ok(Peek::Bool),
+            Some(b'-' | b'0'..=b'9') => Ok(Peek::Number),
+            Some(b'"') => Ok(Peek::String),
+            Some(b'[') => Ok(Peek::Array),
+            Some(b'{') => Ok(Peek::Object),
+            Some(_) => Err(self.syntax("expected value")),
+            None => Err(self.syntax("EOF while parsing a value")),
+        }
+    }
+
+    /// Consumes `null`, `true` or `false` (after [`peek`](Self::peek)).
+    pub(crate) fn literal(&mut self) -> Result<Option<bool>, Fail> {
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        let (word, value): (&[u8], _) = match rest.first() {
+            Some(b'n') => (b"null", None),
+            Some(b't') => (b"true", Some(true)),
+            _ => (b"false", Some(false)),
+        };
+        if !rest.starts_with(word) {
+            // Point at the first byte that differs, as other parsers do.
+            let same = rest.iter().zip(word).take_while(|(a, b)| a == b).count();
+            self.pos += same;
+            return Err(self.syntax("expected ident"));
+        }
+        self.pos += word.len();
+        Ok(value)
+    }
+
+    /// Consumes a number (after [`peek`](Self::peek)).
+    pub(crate) fn number(&mut self) -> Result<Num, Fail> {
+        let start = self.pos;
+        let negative = self.byte() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        // The integer part, accumulated as it is scanned (`None` once it
+        // no longer fits 64 bits).
+        let mut magnitude = Some(0u64);
+        match self.byte() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(d @ b'0'..=b'9') = self.byte() {
+                    magnitude = magnitude
+                        .and_then(|m| m.checked_mul(10))
+                        .and_then(|m| m.checked_add(u64::from(d - b'0')));
+                    self.pos += 1;
+                }
+            }
+            _ => return Err(self.syntax("invalid number")),
+        }
+        let mut integral = true;
+        if self.byte() == Some(b'.') {
+            self.pos += 1;
+            if !matches!(self.byte(), Some(b'0'..=b'9')) {
+                return Err(self.syntax("invalid number"));
+            }
+            self.digits();
+            integral = false;
+        }
+        if let Some(b'e' | b'E') = self.byte() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.byte() {
+                self.pos += 1;
+            }
+            if !matches!(self.byte(), Some(b'0'..=b'9')) {
+                return Err(self.syntax("invalid number"));
+            }
+            self.digits();
+            integral = false;
+        }
+        if integral {
+            match (negative, magnitude) {
+                (false, Some(u)) => return Ok(Num::Unsigned(u)),
+                // `-0` is a float, as serde_json reads it.
+                (true, Some(0)) => return Ok(Num::Float(-0.0)),
+                (true, Some(u)) => {
+                    if let Some(i) = 0i64.checked_sub_unsigned(u) {
+                        return Ok(Num::Signed(i));
+                    }
+                }
+                (_, None) => {}
+            }
+        }
+        let text = self.bytes.get(start..self.pos).unwrap_or_default();
+        // The grammar above admits only ASCII digits, signs, '.', 'e'/'E'.
+        let parsed = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok());
+        match parsed {
+            Some(f) if f.is_finite() => Ok(Num::Float(f)),
+            _ => {
+                self.pos = start;
+                Err(self.syntax("number out of range"))
+            }
+        }
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.byte() {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes a string (after [`peek`](Self::peek)); borrowed when it has
+    /// no escapes.
+    #[inline(always)]
+    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
+        let bytes = self.bytes;
+        let start = self.pos + 1;
+        let end = skip_plain(bytes, start);
+        match bytes.get(end) {
+            Some(b'"') => {
+                let text = self.slice(start, end)?;
+                self.pos = end + 1;
+                Ok(Cow::Borrowed(text))
+            }
+            Some(b'\\') => {
+                let prefix = self.slice(start, end)?;
+                self.pos = end;
+                self.escaped_string(prefix).map(Cow::Owned)
+            }
+            Some(_) => {
+                self.pos = end;
+                Err(self.syntax("control character (\\u0000-\\u001F) found while parsing a string"))
+            }
+            None => {
+                self.pos = bytes.len();
+                Err(self.syntax("EOF while parsing a string"))
+            }
+        }
+    }
+
+    /// The text between two positions that sit on ASCII delimiters.
+    #[inline(always)]
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, Fail> {
+        self.text
+            .get(start..end)
+            .ok_or_else(|| self.syntax("invalid unicode code point"))
+    }
+
+    /// The rest of a string that has escapes; `self.pos` is at the first
+    /// backslash.
+    fn escaped_string(&mut self, prefix: &str) -> Result<String, Fail> {
+        let bytes = self.bytes;
+        let mut out = String::with_capacity(prefix.len() + 16);
+        out.push_str(prefix);
+        loop {
+            let run_start = self.pos;
+            let run_end = skip_plain(bytes, run_start);
+            out.push_str(self.slice(run_start, run_end)?);
+            self.pos = run_end;
+            match self.byte() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(_) => {
+                    return Err(self.syntax(
+                        "control character (\\u0000-\\u001F) found while parsing a string",
+                    ));
+                }
+                None => return Err(self.syntax("EOF while parsing a string")),
+            }
+        }
+    }
+
+    /// One escape sequence, after its backslash.
+    fn escape(&mut self, out: &mut String) -> Result<(), Fail> {
+        let Some(b) = self.byte() else {
+            return Err(self.syntax("EOF while parsing a string"));
+        };
+        self.pos += 1;
+        let c = match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode_escape()?,
+            _ => {
+                self.pos -= 1;
+                return Err(self.syntax("invalid escape"));
+            }
+        };
+        out.push(c);
+        Ok(())
+    }
+
+    /// `\uXXXX`, after the `u`; a leading surrogate must be followed by an
+    /// escaped trailing one.
+    fn unicode_escape(&mut self) -> Result<char, Fail> {
+        let first = self.hex4()?;
+        let code = match first {
+            0xD800..=0xDBFF => {
+                let rest = self.bytes.get(self.pos..).unwrap_or_default();
+                if !rest.starts_with(b"\\u") {
+                    return Err(self.syntax("lone leading surrogate in hex escape"));
+                }
+                self.pos += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return Err(self.syntax("lone leading surrogate in hex escape"));
+                }
+                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+            }
+            0xDC00..=0xDFFF => return Err(self.syntax("lone trailing surrogate in hex escape")),
+            other => other,
+        };
+        char::from_u32(code).ok_or_else(|| self.syntax("invalid unicode code point"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, Fail> {
+        let mut value = 0u32;
+        for _ in 0..4 {
+            let digit = match self.byte() {
+                Some(b) => (b as char).to_digit(16),
+                None => return Err(self.syntax("EOF while parsing a string")),
+            };
+            let Some(digit) = digit else {
+                return Err(self.syntax("invalid escape"));
+            };
+            value = value * 16 + digit;
+            self.pos += 1;
+        }
+        Ok(value)
+    }
+
+    /// Enters an array or object at `depth` (after [`peek`](Self::peek)).
+    fn open(&mut self, depth: usize) -> Result<(), Fail> {
+        if depth > self.max_depth {
+            return Err(JsonError::TooDeep(self.max_depth).into());
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Starts reading an array's elements: `Ok(true)` when an element
+    /// follows.
+    pub(crate) fn array_start(&mut self, depth: usize) -> Result<bool, Fail> {
+        self.open(depth)?;
+        self.skip_ws();
+        if self.byte() == Some(b']') {
+            self.pos += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// After an element: `Ok(true)` when another follows.
+    #[inline]
+    pub(crate) fn array_next(&mut self) -> Result<bool, Fail> {
+        self.skip_ws();
+        match self.byte() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b']') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(_) => Err(self.syntax("expected ',' or ']'")),
+            None => Err(self.syntax("EOF while parsing a list")),
+        }
+    }
+
+    /// Starts reading an object: its first member name, if any.
+    pub(crate) fn object_start(&mut self, depth: usize) -> Result<Option<Cow<'a, str>>, Fail> {
+        self.open(depth)?;
+        self.skip_ws();
+        if self.byte() == Some(b'}') {
+            self.pos += 1;
+            return Ok(None);
+        }
+        self.member_name().map(Some)
+    }
+
+    /// After a member's value: the next member name, if any.
+    #[inline(always)]
+    pub(crate) fn object_next(&mut self) -> Result<Option<Cow<'a, str>>, Fail> {
+        self.skip_ws();
+        match self.byte() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                self.member_name().map(Some)
+            }
+            Some(b'}') => {
+                self.pos += 1;
+                Ok(None)
+            }
+            Some(_) => Err(self.syntax("expected ',' or '}'")),
+            None => Err(self.syntax("EOF while parsing an object")),
+        }
+    }
+
+    /// A member name and the colon after it.
+    #[inline(always)]
+    fn member_name(&mut self) -> Result<Cow<'a, str>, Fail> {
+        match self.byte() {
+            Some(b'"') => {}
+            Some(_) => return Err(self.syntax("key must be a string")),
+            None => return Err(self.syntax("EOF while parsing an object")),
+        }
+        let name = self.string()?;
+        self.skip_ws();
+        match self.byte() {
+            Some(b':') => {
+                self.pos += 1;
+                Ok(name)
+            }
+            Some(_) => Err(self.syntax("expected ':'")),
+            None => Err(self.syntax("EOF while parsing an object")),
+        }
+    }
+
+    /// Reads any value at `depth`, building it.
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Value, Fail> {
+        Ok(match self.peek()? {
+            Peek::Null | Peek::Bool => self.literal()?.map_or(Value::Null, Value::Bool),
+            Peek::Number => self.number()?.into_value(),
+            Peek::String => Value::String(self.string()?.into_owned()),
+            Peek::Array => {
+                let mut items = Vec::new();
+                let mut more = self.array_start(depth)?;
+                while more {
+                    items.push(self.value(depth + 1)?);
+                    more = self.array_next()?;
+                }
+                Value::Array(items)
+            }
+            Peek::Object => {
+                let mut map = Map::new();
+                let mut next = self.object_start(depth)?;
+                while let Some(name) = next {
+                    match map.entry(name.into_owned()) {
+                        serde_json::map::Entry::Occupied(e) => {
+                            return Err(JsonError::DuplicateMember(format!("{:?}", e.key())).into());
+                        }
+                        serde_json::map::Entry::Vacant(slot) => {
+                            slot.insert(self.value(depth + 1)?);
+                        }
+                    }
+                    next = self.object_next()?;
+                }
+                Value::Object(map)
+            }
+        })
+    }
+
+    /// Reads any value at `depth` without building it, with the same
+    /// refusals as [`value`](Self::value).
+    pub(crate) fn skip(&mut self, depth: usize) -> Result<(), Fail> {
+        match self.peek()? {
+            Peek::Null | Peek::Bool => {
+                self.literal()?;
+            }
+            Peek::Number => {
+                self.number()?;
+            }
+            Peek::String => {
+                self.string()?;
+            }
+            Peek::Array => {
+                let mut more = self.array_start(depth)?;
+                while more {
+                    self.skip(depth + 1)?;
+                    more = self.array_next()?;
+                }
+            }
+            Peek::Object => {
+                let mut names = Names::default();
+                let mut next = self.object_start(depth)?;
+                while let Some(name) = next {
+                    names.insert(name)?;
+                    self.skip(depth + 1)?;
+                    next = self.object_next()?;
+                }
+            }
         }
         Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for StrictSeed {
-    type Value = Value;
+/// Member names seen so far in one object, for duplicate detection. The
+/// first names borrowed from the document need no allocation.
+#[derive(Default)]
+pub(crate) struct Names<'a> {
+    inline: [&'a str; INLINE_NAMES],
+    inline_len: usize,
+    spilled: Vec<Cow<'a, str>>,
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
+const INLINE_NAMES: usize = 16;
+
+impl<'a> Names<'a> {
+    /// Records `name`, refusing it when already seen.
+    #[inline]
+    pub(crate) fn insert(&mut self, name: Cow<'a, str>) -> Result<(), Fail> {
+        let seen = self
+            .inline
+            .iter()
+            .take(self.inline_len)
+            .any(|seen| *seen == name)
+            || self.spilled.contains(&name);
+        if seen {
+            return Err(JsonError::DuplicateMember(format!("{name:?}")).into());
+        }
+        match (name, self.inline.get_mut(self.inline_len)) {
+            (Cow::Borrowed(name), Some(slot)) => {
+                *slot = name;
+                self.inline_len += 1;
+            }
+            (name, _) => self.spilled.push(name),
+        }
+        Ok(())
     }
 }
 
-impl<'de> Visitor<'de> for StrictSeed {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.enter()?;
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element_seed(self.child())? {
-            items.push(item);
+/// The index of the first byte at or after `i` that ends a run of plain
+/// string content: a quote, a backslash or a control character (or the end
+/// of `bytes`). Eight bytes at a time.
+#[inline(always)]
+fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        // A byte is flagged when it is zero after the XOR (quote,
+        // backslash) or below 0x20; the lowest flag is always exact.
+        let flags = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGHS;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
         }
-        Ok(Value::Array(items))
+        i += 8;
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        self.enter()?;
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            match map.entry(key) {
-                serde_json::map::Entry::Occupied(e) => {
-                    return Err(de::Error::custom(format_args!(
-                        "{DUPLICATE_PREFIX}{:?}",
-                        e.key()
-                    )));
-                }
-                serde_json::map::Entry::Vacant(slot) => {
-                    slot.insert(access.next_value_seed(self.child())?);
-                }
-            }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
         }
-        Ok(Value::Object(map))
+        i += 1;
     }
+    i
 }
 
 #[cfg(test)]
@@ -234,6 +720,11 @@ mod tests {
             parse_object(deep.as_bytes(), 32),
             Err(JsonError::TooDeep(32))
         ));
+        // A configured limit beyond the hard bound still stops there.
+        assert!(matches!(
+            parse_object(deep.as_bytes(), 100_000),
+            Err(JsonError::TooDeep(HARD_DEPTH_LIMIT))
+        ));
     }
 
     #[test]
@@ -247,5 +738,75 @@ mod tests {
             Err(JsonError::Syntax(_))
         ));
         assert!(matches!(parse_object(b"{", 8), Err(JsonError::Syntax(_))));
+    }
+
+    #[test]
+    fn reads_every_value_kind_like_serde_json() {
+        let doc = r#" { "s" : "a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00" , "n": [0, -0, -1, 1.5, 1e3, -2E-2,
+            18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809],
+            "l": [true, false, null], "o": {"": {}}, "u": "h\u00e9llo wörld" } "#;
+        let ours = parse_object(doc.as_bytes(), 8).unwrap();
+        let theirs: Map<String, Value> = serde_json::from_str(doc).unwrap();
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn refuses_what_serde_json_refuses() {
+        for doc in [
+            &br#"{"a":01}"#[..],
+            br#"{"a":1.}"#,
+            br#"{"a":.5}"#,
+            br#"{"a":1e}"#,
+            br#"{"a":+1}"#,
+            br#"{"a":1e400}"#,
+            br#"{"a":NaN}"#,
+            br#"{"a":tru}"#,
+            br#"{"a":"\x"}"#,
+            br#"{"a":"\u12"}"#,
+            br#"{"a":"\ud800"}"#,
+            br#"{"a":"\ud800\u0041"}"#,
+            br#"{"a":"\udc00"}"#,
+            b"{\"a\":\"\x01\"}",
+            b"{\"a\":\"\xff\"}",
+            br#"{"a":1,}"#,
+            br#"{"a":[1,]}"#,
+            br#"{a:1}"#,
+            br#"{"a" 1}"#,
+            br#"{"a":1"b":2}"#,
+            b"\xef\xbb\xbf{}",
+            b"",
+        ] {
+            assert!(
+                serde_json::from_slice::<Value>(doc).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(doc)
+            );
+            assert!(
+                matches!(parse_object(doc, 8), Err(JsonError::Syntax(_))),
+                "{:?}: {:?}",
+                String::from_utf8_lossy(doc),
+                parse_object(doc, 8)
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let err = parse_object(b"{\n  \"a\": x}", 8).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid JSON: expected value at line 2 column 8"
+        );
+    }
+
+    #[test]
+    fn plain_runs_stop_at_the_first_special_byte() {
+        let text = b"abcdefghijklmnopqrstuvwxyz\"";
+        assert_eq!(skip_plain(text, 0), 26);
+        assert_eq!(skip_plain(b"abc\\defghijkl", 0), 3);
+        assert_eq!(skip_plain(b"abcdefghij\x1fkl", 0), 10);
+        // Non-ASCII bytes are content, never terminators.
+        assert_eq!(skip_plain("ééééé\"".as_bytes(), 0), 10);
+        assert_eq!(skip_plain(b"abc", 0), 3);
     }
 }

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::algorithm::{Algorithm, AlgorithmPolicy};
-use crate::id::Issuer;
+use crate::id::{Issuer, KeyId};
 use crate::json;
 
 /// A parsed key set.
@@ -31,7 +31,7 @@ pub struct JwkSet {
 
 /// One public key ready to verify signatures.
 pub struct VerifyingKey {
-    kid: Option<String>,
+    kid: Option<KeyId>,
     key_type: KeyType,
     issuer: Option<Issuer>,
     parsed: Vec<(Algorithm, ParsedPublicKey)>,
@@ -121,8 +121,8 @@ impl VerifyingKey {
                 Some(_) => Err(format!("member \"{name}\" is not a string")),
             }
         };
-        let kid = text("kid")?.map(str::to_owned);
-        let label = kid.as_deref().unwrap_or("(no kid)").to_owned();
+        let kid = text("kid")?.map(KeyId::new);
+        let label = kid.as_ref().map_or("(no kid)", KeyId::as_str).to_owned();
         if let Some(usage) = text("use")?
             && usage != "sig"
         {
@@ -233,7 +233,12 @@ impl VerifyingKey {
 
     /// The key id.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.kid.as_ref().map(KeyId::as_str)
+    }
+
+    /// The key id, typed.
+    pub fn key_id(&self) -> Option<&KeyId> {
+        self.kid.as_ref()
     }
 
     /// The key's type.

@@ -15,7 +15,6 @@
 //! - Keys come only from the configured authority: nothing in a token
 //!   (`jku`, `x5u`, `jwk`, `x5c`) is ever fetched or used.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -78,7 +77,9 @@ impl Default for RefreshSettings {
 /// An immutable snapshot of the loaded keys and discovered issuers.
 #[derive(Debug, Default)]
 pub struct KeyState {
-    keys: HashMap<String, Arc<VerifyingKey>>,
+    /// Keys with a `kid`, sorted by it (a key set holds a handful of keys:
+    /// a binary search beats hashing the token's `kid`).
+    keys: Vec<Arc<VerifyingKey>>,
     unnamed: Vec<Arc<VerifyingKey>>,
     issuers: Vec<Issuer>,
     jwks_uri: Option<Url>,
@@ -90,12 +91,15 @@ pub struct KeyState {
 impl KeyState {
     /// The key with `kid`.
     pub fn key(&self, kid: &str) -> Option<&Arc<VerifyingKey>> {
-        self.keys.get(kid)
+        self.keys
+            .binary_search_by(|key| key.kid().unwrap_or_default().cmp(kid))
+            .ok()
+            .and_then(|at| self.keys.get(at))
     }
 
     /// Keys without a `kid` plus, when `kid` is absent from the token, every key.
     pub fn all_keys(&self) -> impl Iterator<Item = &Arc<VerifyingKey>> {
-        self.keys.values().chain(self.unnamed.iter())
+        self.keys.iter().chain(self.unnamed.iter())
     }
 
     /// Number of keys.
@@ -125,7 +129,13 @@ impl KeyState {
 
     /// Some known key ids, for messages.
     pub fn sample_kids(&self) -> Vec<String> {
-        let mut kids: Vec<String> = self.keys.keys().take(5).cloned().collect();
+        let mut kids: Vec<String> = self
+            .keys
+            .iter()
+            .filter_map(|key| key.kid())
+            .take(5)
+            .map(str::to_owned)
+            .collect();
         kids.sort();
         kids
     }
@@ -433,16 +443,13 @@ fn state_from(
     now: i64,
     generation: u64,
 ) -> KeyState {
-    let mut keys = HashMap::new();
-    let mut unnamed = Vec::new();
-    for key in set.keys() {
-        match key.kid() {
-            Some(kid) => {
-                keys.insert(kid.to_owned(), Arc::clone(key));
-            }
-            None => unnamed.push(Arc::clone(key)),
-        }
-    }
+    let (mut keys, unnamed): (Vec<_>, Vec<_>) = set
+        .keys()
+        .iter()
+        .cloned()
+        .partition(|key| key.kid().is_some());
+    // Key ids are unique within a set (duplicates are skipped when parsing).
+    keys.sort_by(|a, b| a.kid().cmp(&b.kid()));
     KeyState {
         keys,
         unnamed,

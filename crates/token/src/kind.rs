@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use crate::claims::{Claim, ClaimSet};
 
 /// What a token is, judged from its claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,85 +53,139 @@ pub struct Classification {
 }
 
 /// Classifies a token from its header `typ` and its claims.
-pub fn classify(header_typ: Option<&str>, claims: &Map<String, Value>) -> Classification {
-    let mut id_signals: Vec<&str> = Vec::new();
-    let mut access_signals: Vec<&str> = Vec::new();
-    let has = |name: &str| claims.get(name).is_some_and(|v| !v.is_null());
-    if has("nonce") {
-        id_signals.push("it carries a \"nonce\" claim (only ID tokens echo the sign-in nonce)");
+pub fn classify(header_typ: Option<&str>, claims: &ClaimSet<'_>) -> Classification {
+    let signals = Signals::read(header_typ, claims);
+    let kind = signals.kind();
+    Classification {
+        kind,
+        reason: signals.reason(kind),
     }
-    if has("at_hash") || has("c_hash") {
-        id_signals.push("it carries \"at_hash\"/\"c_hash\" (ID-token-only hashes)");
-    }
-    if claims.get("typ").and_then(Value::as_str) == Some("ID") {
-        id_signals.push("its \"typ\" claim is \"ID\"");
-    }
-    match claims.get("idtyp").and_then(Value::as_str) {
-        Some("app") | Some("user") => {
-            access_signals.push("its \"idtyp\" claim marks an access token")
+}
+
+/// The kind alone, without the words (validation's path: no allocation).
+pub(crate) fn kind_of(header_typ: Option<&str>, claims: &ClaimSet<'_>) -> TokenKind {
+    Signals::read(header_typ, claims).kind()
+}
+
+/// The signals a token carries, in the order they are explained.
+#[derive(Debug, Clone, Copy, Default)]
+struct Signals {
+    // ID-token signals.
+    nonce: bool,
+    hashes: bool,
+    typ_id: bool,
+    // Access-token signals; the first four are strong.
+    idtyp: bool,
+    scopes: bool,
+    at_jwt: bool,
+    typ_bearer: bool,
+    // Weak: OpenID Connect ID tokens may carry `azp` too (Keycloak always
+    // does), so a client claim cannot outweigh an ID signal.
+    client: bool,
+    client_id: bool,
+    // The Entra shape without any signal: an ID token from /token.
+    entra_shaped: bool,
+}
+
+const ID_REASONS: [&str; 3] = [
+    "it carries a \"nonce\" claim (only ID tokens echo the sign-in nonce)",
+    "it carries \"at_hash\"/\"c_hash\" (ID-token-only hashes)",
+    "its \"typ\" claim is \"ID\"",
+];
+
+const ACCESS_REASONS: [&str; 6] = [
+    "its \"idtyp\" claim marks an access token",
+    "it carries delegated scopes (\"scp\")",
+    "its header \"typ\" is \"at+jwt\" (RFC 9068)",
+    "its \"typ\" claim is \"Bearer\"",
+    "it names the calling client (\"azp\"/\"appid\")",
+    "it names the calling client (\"client_id\")",
+];
+
+impl Signals {
+    fn read(header_typ: Option<&str>, claims: &ClaimSet<'_>) -> Signals {
+        let has = |claim: Claim| claims.has(claim);
+        let client = has(Claim::Azp) || has(Claim::Appid);
+        Signals {
+            nonce: has(Claim::Nonce),
+            hashes: has(Claim::AtHash) || has(Claim::CHash),
+            typ_id: claims.str(Claim::Typ) == Some("ID"),
+            idtyp: matches!(claims.str(Claim::Idtyp), Some("app" | "user")),
+            scopes: has(Claim::Scp) || has(Claim::Scope),
+            at_jwt: header_typ.is_some_and(|t| {
+                t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+            }),
+            typ_bearer: claims.str(Claim::Typ) == Some("Bearer"),
+            client,
+            client_id: !client && (has(Claim::ClientId) || has(Claim::Cid)),
+            entra_shaped: has(Claim::Aud) && (has(Claim::Tid) || has(Claim::Ver)),
         }
-        Some(_) => {}
-        None => {}
     }
-    if has("scp") || has("scope") {
-        access_signals.push("it carries delegated scopes (\"scp\")");
+
+    fn id(&self) -> [bool; 3] {
+        [self.nonce, self.hashes, self.typ_id]
     }
-    if header_typ.is_some_and(|t| {
-        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-    }) {
-        access_signals.push("its header \"typ\" is \"at+jwt\" (RFC 9068)");
+
+    fn access(&self) -> [bool; 6] {
+        [
+            self.idtyp,
+            self.scopes,
+            self.at_jwt,
+            self.typ_bearer,
+            self.client,
+            self.client_id,
+        ]
     }
-    if claims.get("typ").and_then(Value::as_str) == Some("Bearer") {
-        access_signals.push("its \"typ\" claim is \"Bearer\"");
+
+    fn strong_access(&self) -> bool {
+        self.idtyp || self.scopes || self.at_jwt || self.typ_bearer
     }
-    // A client claim is weaker evidence: OpenID Connect ID tokens may carry
-    // `azp` too (Keycloak always does), so it cannot outweigh an ID signal.
-    let strong_access = !access_signals.is_empty();
-    if has("azp") || has("appid") {
-        access_signals.push("it names the calling client (\"azp\"/\"appid\")");
-    } else if has("client_id") || has("cid") {
-        access_signals.push("it names the calling client (\"client_id\")");
+
+    fn kind(&self) -> TokenKind {
+        let id = self.id().contains(&true);
+        let access = self.access().contains(&true);
+        match (id, access) {
+            (true, false) => TokenKind::IdToken,
+            (true, true) if !self.strong_access() => TokenKind::IdToken,
+            (false, true) => TokenKind::AccessToken,
+            (true, true) => TokenKind::Unknown,
+            (false, false) if self.entra_shaped => TokenKind::IdToken,
+            (false, false) => TokenKind::Unknown,
+        }
     }
-    match (id_signals.is_empty(), access_signals.is_empty()) {
-        (false, true) => Classification {
-            kind: TokenKind::IdToken,
-            reason: id_signals.join("; "),
-        },
-        (false, false) if !strong_access => Classification {
-            kind: TokenKind::IdToken,
-            reason: id_signals.join("; "),
-        },
-        (true, false) => Classification {
-            kind: TokenKind::AccessToken,
-            reason: access_signals.join("; "),
-        },
-        (false, false) => Classification {
-            kind: TokenKind::Unknown,
-            reason: format!(
-                "conflicting signals: {}; but {}",
-                access_signals.join("; "),
-                id_signals.join("; ")
-            ),
-        },
-        (true, true) if has("aud") && (has("tid") || has("ver")) => Classification {
-            kind: TokenKind::IdToken,
-            reason: "it has no \"azp\"/\"appid\" claim naming a calling client and no \"scp\"; every Entra access token names its client, ID tokens never do".to_owned(),
-        },
-        (true, true) => Classification {
-            kind: TokenKind::Unknown,
-            reason: "it names no calling client (\"azp\", \"appid\", \"client_id\"), carries no scopes and no \"at+jwt\" type".to_owned(),
-        },
+
+    fn reason(&self, kind: TokenKind) -> String {
+        let list = |flags: &[bool], reasons: &[&str]| {
+            flags
+                .iter()
+                .zip(reasons)
+                .filter(|(on, _)| **on)
+                .map(|(_, reason)| *reason)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let id = list(&self.id(), &ID_REASONS);
+        let access = list(&self.access(), &ACCESS_REASONS);
+        match kind {
+            TokenKind::IdToken if !id.is_empty() => id,
+            TokenKind::IdToken => "it has no \"azp\"/\"appid\" claim naming a calling client and no \"scp\"; every Entra access token names its client, ID tokens never do".to_owned(),
+            TokenKind::AccessToken => access,
+            TokenKind::Unknown if !id.is_empty() => {
+                format!("conflicting signals: {access}; but {id}")
+            }
+            TokenKind::Unknown => "it names no calling client (\"azp\", \"appid\", \"client_id\"), carries no scopes and no \"at+jwt\" type".to_owned(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
     fn kind(v: Value) -> TokenKind {
-        classify(None, v.as_object().unwrap()).kind
+        classify(None, &ClaimSet::from_map(v.as_object().unwrap())).kind
     }
 
     #[test]
@@ -168,7 +222,11 @@ mod tests {
     #[test]
     fn generic_shapes() {
         assert_eq!(
-            classify(Some("at+jwt"), json!({"sub":"s"}).as_object().unwrap()).kind,
+            classify(
+                Some("at+jwt"),
+                &ClaimSet::from_map(json!({"sub":"s"}).as_object().unwrap())
+            )
+            .kind,
             TokenKind::AccessToken
         );
         assert_eq!(kind(json!({"typ":"ID","azp":"c"})), TokenKind::IdToken);

@@ -1,37 +1,148 @@
 //! The validated caller.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::claims;
+use crate::claims::{Claim, ClaimSet, Strings};
 use crate::id::{AppRole, ClientId, Issuer, KeyId, Scope, TenantId};
 use crate::issuer::TokenVersion;
+use crate::json;
+use crate::jwk::VerifyingKey;
 
 /// Who called, as established by a fully validated access token.
 ///
 /// Only [`Validator`](crate::Validator) constructs a `Principal`, and only
 /// after the signature, issuer, audience, lifetime and token kind checked
-/// out. Cloning is cheap (the claims are shared).
-#[derive(Debug, Clone, PartialEq)]
+/// out. Cloning is cheap (everything is shared).
+///
+/// A principal keeps the validated payload and the positions of the claims
+/// it exposes, so building one costs a single allocation; typed values
+/// (`&TenantId`, `&[AppRole]`, ...) are made on first use, and
+/// [`has_role`](Self::has_role) / [`has_scope`](Self::has_scope) never
+/// allocate.
+#[derive(Clone)]
 pub struct Principal(Arc<Inner>);
 
-#[derive(Debug, PartialEq)]
 struct Inner {
-    issuer: Issuer,
-    tenant_id: Option<TenantId>,
-    object_id: Option<String>,
-    subject: Option<String>,
-    name: Option<String>,
-    preferred_username: Option<String>,
-    roles: Vec<AppRole>,
-    scopes: Vec<Scope>,
-    client_id: Option<ClientId>,
+    /// The validated payload (JSON text).
+    text: Box<str>,
+    fields: Fields,
+    key: Option<Arc<VerifyingKey>>,
+    issuer: OnceLock<Issuer>,
+    tenant_id: OnceLock<Option<TenantId>>,
+    client_id: OnceLock<Option<ClientId>>,
+    roles: OnceLock<Vec<AppRole>>,
+    scopes: OnceLock<Vec<Scope>>,
+    claims: OnceLock<Map<String, Value>>,
+}
+
+/// A string claim's place: a span of the payload text, or (when the JSON
+/// string had escapes) its unescaped value.
+#[derive(Debug, Clone, PartialEq)]
+enum Text {
+    Span(usize, usize),
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// Where `value`, read from `payload`, lives: a span when it is a
+    /// slice of the payload, else (an unescaped copy) its own value.
+    fn of(value: &str, payload: &[u8]) -> Text {
+        let start = value.as_ptr().addr().wrapping_sub(payload.as_ptr().addr());
+        if start <= payload.len() && value.len() <= payload.len() - start {
+            return Text::Span(start, start + value.len());
+        }
+        Text::Owned(value.into())
+    }
+
+    fn get<'t>(&'t self, text: &'t str) -> &'t str {
+        match self {
+            Text::Span(start, end) => text.get(*start..*end).unwrap_or_default(),
+            Text::Owned(value) => value,
+        }
+    }
+}
+
+/// The typed parts of a principal, read from validated claims: positions
+/// in the payload and scalars.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Fields {
+    issuer: Option<Text>,
+    tenant_id: Option<Text>,
+    object_id: Option<Text>,
+    subject: Option<Text>,
+    name: Option<Text>,
+    preferred_username: Option<Text>,
+    client_id: Option<Text>,
+    /// The JSON text of `roles`, an array of strings.
+    roles: Option<Text>,
+    scopes: Option<Text>,
     app_only: bool,
     version: Option<TokenVersion>,
     expires_at: i64,
-    key_id: Option<KeyId>,
-    claims: Map<String, Value>,
+}
+
+impl Fields {
+    /// Reads the fields from claims that have passed validation; `payload`
+    /// is the buffer the claims were read from.
+    pub(crate) fn read(claims: &ClaimSet<'_>, payload: &[u8]) -> Fields {
+        let text = |claim: Claim| claims.raw_str(claim).map(|v| Text::of(v, payload));
+        let roles = claims.raw_array(Claim::Roles).map(|v| Text::of(v, payload));
+        let has_scopes = claims.scopes().is_ok_and(|mut s| s.next().is_some());
+        Fields {
+            version: TokenVersion::from_claims(claims.str(Claim::Ver), claims.str(Claim::Iss)),
+            issuer: text(Claim::Iss),
+            tenant_id: text(Claim::Tid),
+            object_id: text(Claim::Oid),
+            subject: text(Claim::Sub),
+            name: text(Claim::Name),
+            preferred_username: text(Claim::PreferredUsername).or_else(|| text(Claim::Upn)),
+            client_id: text(Claim::Azp)
+                .or_else(|| text(Claim::Appid))
+                .or_else(|| text(Claim::ClientId)),
+            roles,
+            scopes: text(Claim::Scp),
+            app_only: app_only(claims, has_scopes),
+            expires_at: claims.numeric_date(Claim::Exp).ok().flatten().unwrap_or(0),
+        }
+    }
+}
+
+/// App-only: `idtyp` is `app`, or (without `idtyp`) there is no `scp`.
+fn app_only(claims: &ClaimSet<'_>, has_scopes: bool) -> bool {
+    match claims.str(Claim::Idtyp) {
+        Some("app") => true,
+        Some("user") => false,
+        _ => !has_scopes && !claims.contains(Claim::Scp),
+    }
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.fields == other.0.fields
+                && self.key_id() == other.key_id()
+                && self.0.text == other.0.text)
+    }
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("issuer", &self.issuer().as_str())
+            .field("tenant_id", &self.text(&self.0.fields.tenant_id))
+            .field("object_id", &self.object_id())
+            .field("client_id", &self.text(&self.0.fields.client_id))
+            .field("roles", &self.role_names().collect::<Vec<_>>())
+            .field("scopes", &self.scope_names().collect::<Vec<_>>())
+            .field("app_only", &self.is_app_only())
+            .field("version", &self.version())
+            .field("expires_at", &self.expires_at())
+            .field("key_id", &self.key_id())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The permission-bearing parts of a token, for authorization checks. Both
@@ -43,127 +154,151 @@ pub trait Permissions {
     fn scopes(&self) -> &[Scope];
     /// Whether the token is app-only (no signed-in user).
     fn is_app_only(&self) -> bool;
+    /// Whether app role `role` is held.
+    fn has_role(&self, role: &str) -> bool {
+        self.roles().iter().any(|r| r == role)
+    }
+    /// Whether delegated scope `scope` is held.
+    fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().iter().any(|s| s == scope)
+    }
 }
 
 impl Principal {
-    /// Builds the principal from claims that have passed validation.
-    pub(crate) fn from_validated(claims: Map<String, Value>, key_id: Option<&str>) -> Principal {
-        let grants = Grants::from_claims(&claims);
-        let text = |name: &str| {
-            claims::string(&claims, name)
-                .ok()
-                .flatten()
-                .map(str::to_owned)
-        };
-        let iss = text("iss").unwrap_or_default();
-        let version =
-            TokenVersion::from_claims(claims::string(&claims, "ver").ok().flatten(), Some(&iss));
-        let client_id = text("azp")
-            .or_else(|| text("appid"))
-            .or_else(|| text("client_id"))
-            .map(ClientId::new);
+    /// Builds the principal from the fields of validated claims, the
+    /// payload they were read from, and the key whose signature verified.
+    pub(crate) fn new(
+        fields: Fields,
+        payload: String,
+        key: Option<&Arc<VerifyingKey>>,
+    ) -> Principal {
         Principal(Arc::new(Inner {
-            tenant_id: text("tid").map(TenantId::new),
-            object_id: text("oid"),
-            subject: text("sub"),
-            name: text("name"),
-            preferred_username: text("preferred_username").or_else(|| text("upn")),
-            roles: grants.roles,
-            scopes: grants.scopes,
-            app_only: grants.app_only,
-            client_id,
-            version,
-            expires_at: claims::numeric_date(&claims, "exp")
-                .ok()
-                .flatten()
-                .unwrap_or(0),
-            key_id: key_id.map(KeyId::new),
-            issuer: Issuer::new(iss),
-            claims,
+            text: payload.into_boxed_str(),
+            fields,
+            key: key.cloned(),
+            issuer: OnceLock::new(),
+            tenant_id: OnceLock::new(),
+            client_id: OnceLock::new(),
+            roles: OnceLock::new(),
+            scopes: OnceLock::new(),
+            claims: OnceLock::new(),
         }))
+    }
+
+    fn text<'t>(&'t self, field: &'t Option<Text>) -> Option<&'t str> {
+        field.as_ref().map(|t| t.get(&self.0.text))
+    }
+
+    fn role_names(&self) -> impl Iterator<Item = Cow<'_, str>> {
+        self.text(&self.0.fields.roles)
+            .map(Strings::array)
+            .into_iter()
+            .flatten()
+    }
+
+    fn scope_names(&self) -> impl Iterator<Item = &str> {
+        self.text(&self.0.fields.scopes)
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
     }
 
     /// `iss`.
     pub fn issuer(&self) -> &Issuer {
-        &self.0.issuer
+        self.0
+            .issuer
+            .get_or_init(|| Issuer::new(self.text(&self.0.fields.issuer).unwrap_or_default()))
     }
 
     /// `tid`: the tenant the token was issued in.
     pub fn tenant_id(&self) -> Option<&TenantId> {
-        self.0.tenant_id.as_ref()
+        self.0
+            .tenant_id
+            .get_or_init(|| self.text(&self.0.fields.tenant_id).map(TenantId::new))
+            .as_ref()
     }
 
     /// `oid`: the immutable object id of the user (or, for app-only tokens,
     /// of the client's service principal). Authorize on `(tid, oid)`.
     pub fn object_id(&self) -> Option<&str> {
-        self.0.object_id.as_deref()
+        self.text(&self.0.fields.object_id)
     }
 
     /// `sub`: pairwise subject (differs per application).
     pub fn subject(&self) -> Option<&str> {
-        self.0.subject.as_deref()
+        self.text(&self.0.fields.subject)
     }
 
     /// `name`: display name, for display only.
     pub fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
+        self.text(&self.0.fields.name)
     }
 
     /// `preferred_username` (or v1 `upn`): mutable; never authorize on it.
     pub fn preferred_username(&self) -> Option<&str> {
-        self.0.preferred_username.as_deref()
+        self.text(&self.0.fields.preferred_username)
     }
 
     /// The calling client application (`azp` in v2, `appid` in v1).
     pub fn client_id(&self) -> Option<&ClientId> {
-        self.0.client_id.as_ref()
+        self.0
+            .client_id
+            .get_or_init(|| self.text(&self.0.fields.client_id).map(ClientId::new))
+            .as_ref()
     }
 
     /// The token version, when it could be determined.
     pub fn version(&self) -> Option<TokenVersion> {
-        self.0.version
+        self.0.fields.version
     }
 
     /// `exp`.
     pub fn expires_at(&self) -> i64 {
-        self.0.expires_at
+        self.0.fields.expires_at
     }
 
     /// The `kid` of the key that signed the token.
     pub fn key_id(&self) -> Option<&KeyId> {
-        self.0.key_id.as_ref()
+        self.0.key.as_ref().and_then(|k| k.key_id())
     }
 
     /// Every claim, as validated. Prefer the typed accessors.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.0.claims
+        self.0.claims.get_or_init(|| {
+            // The payload passed the same parser during validation.
+            json::parse_object(self.0.text.as_bytes(), usize::MAX).unwrap_or_default()
+        })
     }
 
     /// App roles (`roles`): the user's assignments, or for app-only tokens
     /// the application permissions granted to the client.
     pub fn roles(&self) -> &[AppRole] {
-        &self.0.roles
+        self.0
+            .roles
+            .get_or_init(|| self.role_names().map(AppRole::new).collect())
     }
 
     /// Delegated scopes (`scp`), split.
     pub fn scopes(&self) -> &[Scope] {
-        &self.0.scopes
+        self.0
+            .scopes
+            .get_or_init(|| self.scope_names().map(Scope::new).collect())
     }
 
     /// Whether the token is app-only (no signed-in user): `idtyp` is `app`,
     /// or, without `idtyp`, the token has no `scp`.
     pub fn is_app_only(&self) -> bool {
-        self.0.app_only
+        self.0.fields.app_only
     }
 
     /// Whether the principal holds app role `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.0.roles.iter().any(|r| r == role)
+        self.role_names().any(|r| r == role)
     }
 
     /// Whether the principal holds delegated scope `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.0.scopes.iter().any(|s| s == scope)
+        self.scope_names().any(|s| s == scope)
     }
 }
 
@@ -178,6 +313,14 @@ impl Permissions for Principal {
 
     fn is_app_only(&self) -> bool {
         Principal::is_app_only(self)
+    }
+
+    fn has_role(&self, role: &str) -> bool {
+        Principal::has_role(self, role)
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        Principal::has_scope(self, scope)
     }
 }
 
@@ -194,25 +337,24 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// Reads the grants from claims.
+    /// Reads the grants from a claims map.
     pub fn from_claims(claims: &Map<String, Value>) -> Grants {
-        let roles: Vec<AppRole> = claims::string_array(claims, "roles")
+        Grants::from_claim_set(&ClaimSet::from_map(claims))
+    }
+
+    /// Reads the grants from a claim set.
+    pub fn from_claim_set(claims: &ClaimSet<'_>) -> Grants {
+        let roles: Vec<AppRole> = claims
+            .string_array(Claim::Roles)
             .ok()
             .flatten()
-            .unwrap_or_default()
-            .into_iter()
-            .map(AppRole::from)
-            .collect();
-        let scopes: Vec<Scope> = claims::scopes(claims)
-            .unwrap_or_default()
-            .into_iter()
-            .map(Scope::from)
-            .collect();
-        let app_only = match claims.get("idtyp").and_then(Value::as_str) {
-            Some("app") => true,
-            Some("user") => false,
-            _ => scopes.is_empty() && !claims.contains_key("scp"),
-        };
+            .map(|roles| roles.map(AppRole::new).collect())
+            .unwrap_or_default();
+        let scopes: Vec<Scope> = claims
+            .scopes()
+            .map(|scopes| scopes.map(Scope::from).collect())
+            .unwrap_or_default();
+        let app_only = app_only(claims, !scopes.is_empty());
         Grants {
             roles,
             scopes,

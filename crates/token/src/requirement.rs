@@ -136,7 +136,7 @@ impl Requirement {
             Requirement::AllRoles(required) => {
                 let missing: Vec<String> = required
                     .iter()
-                    .filter(|r| !caller.roles().contains(r))
+                    .filter(|r| !caller.has_role(r.as_str()))
                     .map(ToString::to_string)
                     .collect();
                 if missing.is_empty() {
@@ -150,7 +150,7 @@ impl Requirement {
                 }
             }
             Requirement::AnyRole(required) => {
-                if required.iter().any(|r| caller.roles().contains(r)) {
+                if required.iter().any(|r| caller.has_role(r.as_str())) {
                     Ok(())
                 } else {
                     Err(AuthorizationError::MissingRole {
@@ -161,7 +161,7 @@ impl Requirement {
                 }
             }
             Requirement::AnyScope(required) => {
-                if required.iter().any(|s| caller.scopes().contains(s)) {
+                if required.iter().any(|s| caller.has_scope(s.as_str())) {
                     Ok(())
                 } else {
                     Err(AuthorizationError::MissingScope {
@@ -179,9 +179,9 @@ impl Requirement {
                 app_permissions,
             } => {
                 let by_scope = !caller.is_app_only()
-                    && accepted_scopes.iter().any(|s| caller.scopes().contains(s));
+                    && accepted_scopes.iter().any(|s| caller.has_scope(s.as_str()));
                 let by_role = caller.is_app_only()
-                    && app_permissions.iter().any(|r| caller.roles().contains(r));
+                    && app_permissions.iter().any(|r| caller.has_role(r.as_str()));
                 if by_scope || by_role {
                     Ok(())
                 } else {

@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::algorithm::{Algorithm, AlgorithmPolicy};
 use crate::audience::AudiencePolicy;
-use crate::cache::{CacheStats, TokenCache};
-use crate::claims;
+use crate::cache::{CacheStats, TokenCache, TokenDigest};
+use crate::claims::{Claim, ClaimSet};
 use crate::clock::{Clock, SystemClock};
 use crate::discovery::{AuthorityKind, check_transport};
 use crate::error::ValidationError;
@@ -17,10 +17,10 @@ use crate::fetch::Fetcher;
 use crate::id::{Audience, Issuer, KeyId, TenantId};
 use crate::issuer::{IssuerPolicy, TenantRule, TokenVersion, issuer_matches, issuer_names_tenant};
 use crate::jwk::{JwkSet, VerifyError, VerifyingKey};
-use crate::jws::{self, Header, Limits, UnverifiedJws};
+use crate::jws::{self, DecodedJws, Header, Limits};
 use crate::keyset::{self, KeyManager, KeySource, KeyState, KeyStats, RefreshSettings};
-use crate::kind::{Classification, TokenKind, classify};
-use crate::principal::Principal;
+use crate::kind::{Classification, TokenKind, classify, kind_of};
+use crate::principal::{Fields, Principal};
 
 /// How to validate tokens. Build one with [`ValidatorConfig::entra`],
 /// [`ValidatorConfig::entra_multi_tenant`], [`ValidatorConfig::oidc`] or
@@ -449,44 +449,114 @@ impl Validator {
     /// the authority), lifetime, issuer, tenant, audience and token kind.
     /// Returns the first problem found.
     pub async fn validate(&self, token: &str) -> Result<Principal, ValidationError> {
+        match self.validate_now(token) {
+            Ok(principal) => Ok(principal),
+            Err(Pending::Refused(e)) => Err(e),
+            // Keys must be loaded or refetched first. The rare path is boxed
+            // so that the common one stays a small, allocation-free future.
+            Err(Pending::NeedKeys) => Box::pin(self.validate_fetching(token)).await,
+        }
+    }
+
+    /// Validation with the keys at hand, without waiting: the common path.
+    fn validate_now(&self, token: &str) -> Result<Principal, Pending> {
         let inner = &self.inner;
         let now = inner.clock.now();
+        let state = inner.keys.snapshot();
         let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
         if let (Some(cache), Some(digest)) = (&inner.cache, &digest)
-            && let Some(principal) = cache.get(digest, token, now, &inner.keys.snapshot())
+            && let Some(principal) = cache.get(digest, token, now, &state)
         {
             return Ok(principal);
         }
-        let jws = jws::parse(token, inner.limits)?;
+        let jws = jws::decode(token, inner.limits)?;
+        let claims = jws.claims()?;
         let alg = self.algorithm(&jws.header)?;
+        if state.loaded_at().is_none() {
+            return Err(Pending::NeedKeys);
+        }
+        let candidates = match jws.header.kid() {
+            Some(kid) => Candidates::One(Arc::clone(state.key(kid).ok_or(Pending::NeedKeys)?)),
+            None => keyless_candidates(&state, alg)?,
+        };
+        let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;
+        Ok(self.accept(token, verdict, jws.payload, now, digest))
+    }
+
+    /// Validation that first loads the keys, or refetches them for an
+    /// unknown `kid` (throttled).
+    async fn validate_fetching(&self, token: &str) -> Result<Principal, ValidationError> {
+        let inner = &self.inner;
+        // Refuse what does not parse before any network activity.
+        let (kid, alg) = {
+            let jws = jws::decode(token, inner.limits)?;
+            jws.claims()?;
+            let alg = self.algorithm(&jws.header)?;
+            (jws.header.kid().map(str::to_owned), alg)
+        };
         let state = inner
             .keys
             .loaded()
             .await
             .map_err(|detail| ValidationError::KeysUnavailable { detail })?;
-        let (state, candidates) = self.candidates(state, &jws.header, alg).await?;
-        let key = verify(&jws, alg, &candidates)?;
+        let (state, candidates) = self.candidates(state, kid.as_deref(), alg).await?;
+        let now = inner.clock.now();
+        let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
+        let jws = jws::decode(token, inner.limits)?;
+        let claims = jws.claims()?;
+        let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;
+        Ok(self.accept(token, verdict, jws.payload, now, digest))
+    }
+
+    /// Signature and claims, with the candidate keys chosen.
+    fn judge(
+        &self,
+        jws: &DecodedJws<'_>,
+        claims: &ClaimSet<'_>,
+        alg: Algorithm,
+        state: &KeyState,
+        candidates: &Candidates,
+        now: i64,
+    ) -> Result<Verdict, ValidationError> {
+        let key = verify(jws, alg, candidates)?;
         let mut errors = Vec::new();
-        self.check_claims(&jws, &key, &state, now, &mut errors);
+        self.check_claims(jws, claims, &key, state, now, &mut errors);
         if let Some(first) = errors.into_iter().next() {
             return Err(first);
         }
-        let exp = claims::numeric_date(&jws.claims, "exp")
-            .ok()
-            .flatten()
-            .unwrap_or(now);
-        let principal = Principal::from_validated(jws.claims, key.kid());
-        if let (Some(cache), Some(digest), Some(kid)) = (&inner.cache, digest, key.kid()) {
+        Ok(Verdict {
+            fields: Fields::read(claims, jws.payload.as_bytes()),
+            expires: claims
+                .numeric_date(Claim::Exp)
+                .ok()
+                .flatten()
+                .unwrap_or(now),
+            key,
+        })
+    }
+
+    /// The principal of a token that passed, remembered in the cache.
+    fn accept(
+        &self,
+        token: &str,
+        verdict: Verdict,
+        payload: String,
+        now: i64,
+        digest: Option<TokenDigest>,
+    ) -> Principal {
+        let inner = &self.inner;
+        let principal = Principal::new(verdict.fields, payload, Some(&verdict.key));
+        if let (Some(cache), Some(digest), Some(kid)) = (&inner.cache, digest, verdict.key.kid()) {
             cache.insert(
                 digest,
                 token,
                 principal.clone(),
-                exp.saturating_add(inner.skew),
+                verdict.expires.saturating_add(inner.skew),
                 kid,
                 now,
             );
         }
-        Ok(principal)
+        principal
     }
 
     /// Judges a token completely, collecting every problem instead of
@@ -494,23 +564,26 @@ impl Validator {
     pub async fn diagnose(&self, token: &str) -> Diagnosis {
         let inner = &self.inner;
         let now = inner.clock.now();
-        let jws = match jws::parse(token, inner.limits) {
-            Ok(jws) => jws,
-            Err(e) => {
-                return Diagnosis {
-                    header: None,
-                    claims: None,
-                    classification: Classification {
-                        kind: TokenKind::Unknown,
-                        reason: "the token could not be parsed".to_owned(),
-                    },
-                    errors: vec![e],
-                    signer: None,
-                    principal: None,
-                };
-            }
+        let unparsed = |e| Diagnosis {
+            header: None,
+            claims: None,
+            classification: Classification {
+                kind: TokenKind::Unknown,
+                reason: "the token could not be parsed".to_owned(),
+            },
+            errors: vec![e],
+            signer: None,
+            principal: None,
         };
-        let classification = classify(jws.header.typ.as_deref(), &jws.claims);
+        let jws = match jws::decode(token, inner.limits) {
+            Ok(jws) => jws,
+            Err(e) => return unparsed(e),
+        };
+        let (claims, claims_map) = match (jws.claims(), jws.claims_map()) {
+            (Ok(claims), Ok(map)) => (claims, map),
+            (Err(e), _) | (_, Err(e)) => return unparsed(e),
+        };
+        let classification = classify(jws.header.typ(), &claims);
         let mut errors = Vec::new();
         let alg = self.algorithm(&jws.header).map_err(|e| errors.push(e)).ok();
         let mut signer = None;
@@ -518,7 +591,7 @@ impl Validator {
         match (alg, inner.keys.loaded().await) {
             (_, Err(detail)) => errors.push(ValidationError::KeysUnavailable { detail }),
             (None, Ok(loaded)) => state = loaded,
-            (Some(alg), Ok(loaded)) => match self.candidates(loaded, &jws.header, alg).await {
+            (Some(alg), Ok(loaded)) => match self.candidates(loaded, jws.header.kid(), alg).await {
                 Ok((found, candidates)) => {
                     state = found;
                     match verify(&jws, alg, &candidates) {
@@ -530,19 +603,21 @@ impl Validator {
             },
         }
         match &signer {
-            Some(key) => self.check_claims(&jws, key, &state, now, &mut errors),
-            None => self.check_unsigned_claims(&jws, &state, now, &mut errors),
+            Some(key) => self.check_claims(&jws, &claims, key, &state, now, &mut errors),
+            None => self.check_unsigned_claims(&jws, &claims, &state, now, &mut errors),
         }
-        let principal = (errors.is_empty())
-            .then(|| {
-                signer
-                    .as_ref()
-                    .map(|key| Principal::from_validated(jws.claims.clone(), key.kid()))
-            })
-            .flatten();
+        let principal = match (&signer, errors.is_empty()) {
+            // Fields hold offsets into the payload, valid in its copy.
+            (Some(key), true) => Some(Principal::new(
+                Fields::read(&claims, jws.payload.as_bytes()),
+                jws.payload.clone(),
+                Some(key),
+            )),
+            _ => None,
+        };
         Diagnosis {
-            header: Some(jws.header.members.clone()),
-            claims: Some(jws.claims),
+            header: Some(jws.header.members()),
+            claims: Some(claims_map),
             classification,
             errors,
             signer: signer.as_ref().and_then(|k| k.kid()).map(KeyId::new),
@@ -597,10 +672,10 @@ impl Validator {
     }
 
     fn algorithm(&self, header: &Header) -> Result<Algorithm, ValidationError> {
-        Algorithm::from_name(&header.alg)
+        Algorithm::from_name(header.alg())
             .filter(|a| self.inner.algorithms.allows(*a))
             .ok_or_else(|| ValidationError::AlgorithmNotAllowed {
-                alg: header.alg.clone(),
+                alg: header.alg().to_owned(),
                 allowed: self.inner.algorithms.allowed().to_vec(),
             })
     }
@@ -611,33 +686,22 @@ impl Validator {
     async fn candidates(
         &self,
         state: Arc<KeyState>,
-        header: &Header,
+        kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<(Arc<KeyState>, Vec<Arc<VerifyingKey>>), ValidationError> {
-        let Some(kid) = header.kid.as_deref() else {
-            let all: Vec<_> = state
-                .all_keys()
-                .filter(|k| {
-                    k.supports(alg)
-                        || matches!(k.key_type(), crate::jwk::KeyType::Rsa(b) if b < 2048)
-                })
-                .take(MAX_KEYLESS_CANDIDATES)
-                .cloned()
-                .collect();
-            if all.is_empty() {
-                return Err(key_not_found(None, &state));
-            }
+    ) -> Result<(Arc<KeyState>, Candidates), ValidationError> {
+        let Some(kid) = kid else {
+            let all = keyless_candidates(&state, alg)?;
             return Ok((state, all));
         };
         if let Some(key) = state.key(kid) {
             let key = Arc::clone(key);
-            return Ok((state, vec![key]));
+            return Ok((state, Candidates::One(key)));
         }
         let state = self.inner.keys.refresh_for_unknown_kid(&state).await;
         match state.key(kid) {
             Some(key) => {
                 let key = Arc::clone(key);
-                Ok((state, vec![key]))
+                Ok((state, Candidates::One(key)))
             }
             None => Err(key_not_found(Some(kid), &state)),
         }
@@ -645,39 +709,40 @@ impl Validator {
 
     fn check_claims(
         &self,
-        jws: &UnverifiedJws<'_>,
+        jws: &DecodedJws<'_>,
+        claims: &ClaimSet<'_>,
         key: &VerifyingKey,
         state: &KeyState,
         now: i64,
         errors: &mut Vec<ValidationError>,
     ) {
-        self.check_unsigned_claims(jws, state, now, errors);
+        self.check_unsigned_claims(jws, claims, state, now, errors);
         if self.inner.issuers.is_entra()
             && let Some(key_issuer) = key.issuer()
         {
-            self.check_key_issuer(key, key_issuer, &jws.claims, state, errors);
+            self.check_key_issuer(key, key_issuer, claims, state, errors);
         }
     }
 
     /// Every claim check that does not depend on which key signed.
     fn check_unsigned_claims(
         &self,
-        jws: &UnverifiedJws<'_>,
+        jws: &DecodedJws<'_>,
+        c: &ClaimSet<'_>,
         state: &KeyState,
         now: i64,
         errors: &mut Vec<ValidationError>,
     ) {
         let inner = &self.inner;
-        let c = &jws.claims;
-        for name in STRING_CLAIMS {
-            if let Err(e) = claims::string(c, name) {
+        for claim in STRING_CLAIMS {
+            if let Err(e) = c.string(claim) {
                 errors.push(e);
             }
         }
-        if let Err(e) = claims::string_array(c, "roles") {
+        if let Err(e) = c.string_array(Claim::Roles) {
             errors.push(e);
         }
-        match claims::numeric_date(c, "exp") {
+        match c.numeric_date(Claim::Exp) {
             Ok(Some(exp)) if exp.saturating_add(inner.skew) < now => {
                 errors.push(ValidationError::Expired {
                     exp,
@@ -689,7 +754,7 @@ impl Validator {
             Ok(None) => errors.push(ValidationError::MissingClaim { claim: "exp" }),
             Err(e) => errors.push(e),
         }
-        match claims::numeric_date(c, "nbf") {
+        match c.numeric_date(Claim::Nbf) {
             Ok(Some(nbf)) if nbf.saturating_sub(inner.skew) > now => {
                 errors.push(ValidationError::NotYetValid {
                     nbf,
@@ -700,7 +765,7 @@ impl Validator {
             Ok(_) => {}
             Err(e) => errors.push(e),
         }
-        if let Err(e) = claims::numeric_date(c, "iat") {
+        if let Err(e) = c.numeric_date(Claim::Iat) {
             errors.push(e);
         }
         // Before any key set loaded, discovered issuers are unknown: an issuer
@@ -710,23 +775,24 @@ impl Validator {
             inner.issuers.check(c, state.issuers(), errors);
         }
         inner.audiences.check(c, errors);
-        let classification = classify(jws.header.typ.as_deref(), c);
-        match classification.kind {
+        match kind_of(jws.header.typ(), c) {
             TokenKind::AccessToken => {}
+            TokenKind::Unknown if inner.accept_unclassified => {}
+            // The words are only needed for the refusal.
             TokenKind::IdToken => errors.push(ValidationError::IdToken {
-                audience: claims::audiences(c)
+                audience: c
+                    .audiences()
                     .ok()
                     .flatten()
-                    .and_then(|a| a.first().map(|s| (*s).to_owned()))
+                    .and_then(|mut a| a.next().map(|s| s.into_owned()))
                     .unwrap_or_default(),
-                reason: classification.reason,
+                reason: classify(jws.header.typ(), c).reason,
             }),
-            TokenKind::Unknown if inner.accept_unclassified => {}
             TokenKind::Unknown => errors.push(ValidationError::NotAnAccessToken {
-                reason: classification.reason,
+                reason: classify(jws.header.typ(), c).reason,
             }),
         }
-        if inner.require_scope_or_role && !c.contains_key("scp") && !c.contains_key("roles") {
+        if inner.require_scope_or_role && !c.contains(Claim::Scp) && !c.contains(Claim::Roles) {
             errors.push(ValidationError::NoPermissions);
         }
     }
@@ -738,14 +804,18 @@ impl Validator {
         &self,
         key: &VerifyingKey,
         key_issuer: &Issuer,
-        claims: &Map<String, Value>,
+        claims: &ClaimSet<'_>,
         state: &KeyState,
         errors: &mut Vec<ValidationError>,
     ) {
-        let Ok(Some(iss)) = claims::string(claims, "iss") else {
+        let Some(iss) = claims.str(Claim::Iss) else {
             return;
         };
-        let tid = claims::string(claims, "tid").ok().flatten();
+        let tid = claims.str(Claim::Tid);
+        // The usual case, without building the substituted issuer.
+        if issuer_matches(key_issuer, iss, tid) {
+            return;
+        }
         let substituted = key_issuer.for_tenant(tid.unwrap_or_default());
         if substituted == iss {
             return;
@@ -770,13 +840,70 @@ impl Validator {
     }
 }
 
+/// A token that passed every check, before its principal is built.
+struct Verdict {
+    /// Offsets into the payload and scalars.
+    fields: Fields,
+    /// `exp`.
+    expires: i64,
+    /// The key whose signature verified.
+    key: Arc<VerifyingKey>,
+}
+
+/// Why [`Validator::validate_now`] could not finish.
+enum Pending {
+    /// The token is refused.
+    Refused(ValidationError),
+    /// The keys must be loaded, or refetched for an unknown `kid`.
+    NeedKeys,
+}
+
+impl From<ValidationError> for Pending {
+    fn from(e: ValidationError) -> Self {
+        Pending::Refused(e)
+    }
+}
+
+/// For a token without `kid`: every key that supports `alg` (weak RSA keys
+/// included, so that they are refused by name).
+fn keyless_candidates(state: &KeyState, alg: Algorithm) -> Result<Candidates, ValidationError> {
+    let all: Vec<_> = state
+        .all_keys()
+        .filter(|k| {
+            k.supports(alg) || matches!(k.key_type(), crate::jwk::KeyType::Rsa(b) if b < 2048)
+        })
+        .take(MAX_KEYLESS_CANDIDATES)
+        .cloned()
+        .collect();
+    if all.is_empty() {
+        return Err(key_not_found(None, state));
+    }
+    Ok(Candidates::Many(all))
+}
+
+/// The keys that may have signed a token: the one its `kid` names (the
+/// usual case, without allocating), or several when it names none.
+enum Candidates {
+    One(Arc<VerifyingKey>),
+    Many(Vec<Arc<VerifyingKey>>),
+}
+
+impl Candidates {
+    fn as_slice(&self) -> &[Arc<VerifyingKey>] {
+        match self {
+            Candidates::One(key) => std::slice::from_ref(key),
+            Candidates::Many(keys) => keys,
+        }
+    }
+}
+
 fn verify(
-    jws: &UnverifiedJws<'_>,
+    jws: &DecodedJws<'_>,
     alg: Algorithm,
-    candidates: &[Arc<VerifyingKey>],
+    candidates: &Candidates,
 ) -> Result<Arc<VerifyingKey>, ValidationError> {
     let mut last = None;
-    for key in candidates {
+    for key in candidates.as_slice() {
         let result = key.verify(alg, jws.signing_input, &jws.signature);
         let kid = || key.kid().unwrap_or("(no kid)").to_owned();
         match result {
@@ -829,17 +956,17 @@ fn default_fetcher(problems: &mut Vec<String>) -> Option<Arc<dyn Fetcher>> {
 }
 
 /// Claims that must be strings when present.
-const STRING_CLAIMS: [&str; 10] = [
-    "sub",
-    "oid",
-    "azp",
-    "appid",
-    "ver",
-    "idtyp",
-    "scp",
-    "name",
-    "preferred_username",
-    "nonce",
+const STRING_CLAIMS: [Claim; 10] = [
+    Claim::Sub,
+    Claim::Oid,
+    Claim::Azp,
+    Claim::Appid,
+    Claim::Ver,
+    Claim::Idtyp,
+    Claim::Scp,
+    Claim::Name,
+    Claim::PreferredUsername,
+    Claim::Nonce,
 ];
 
 /// Upper bound on keys tried for a token without `kid`.

@@ -1,6 +1,7 @@
 //! `rolegate token decode`: header and claims, explained. Never verifies.
 
 use clap::Args;
+use rolegate_token::claims::ClaimSet;
 use rolegate_token::jws::{self, Limits};
 use rolegate_token::kind::{Classification, TokenKind, classify};
 use serde_json::{Map, Value, json};
@@ -28,12 +29,12 @@ pub fn run(args: &DecodeArgs, now: i64) -> Result<Outcome, Failure> {
     let jws = jws::parse(&token, DECODE_LIMITS).map_err(|e| {
         Failure::Refused(format!("cannot decode the token: {e}\n  fix: {}", e.hint()))
     })?;
-    let classification = classify(jws.header.typ.as_deref(), &jws.claims);
+    let classification = classify(jws.header.typ(), &ClaimSet::from_map(&jws.claims));
     let text = if args.json {
-        let document = json_report(&jws.header.members, &jws.claims, &classification, now);
+        let document = json_report(&jws.header.members(), &jws.claims, &classification, now);
         format!("{document:#}\n")
     } else {
-        human_report(&jws.header.members, &jws.claims, &classification, now)
+        human_report(&jws.header.members(), &jws.claims, &classification, now)
     };
     emit(&text)?;
     Ok(Outcome::Passed)

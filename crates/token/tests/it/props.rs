@@ -4,6 +4,9 @@
 //! - a duplicated member name anywhere in the payload is `malformed_token`;
 //! - `json::parse_object` agrees with serde_json on duplicate-free objects
 //!   and refuses nesting deeper than its limit;
+//! - `ClaimSet::parse` (validation's one-pass reader) refuses exactly what
+//!   `json::parse_object` refuses, with the same error, and reads every
+//!   claim as the parsed map holds it;
 //! - tokens signed with random claims validate, and the principal carries
 //!   exactly the generated roles, scopes and claims;
 //! - changing any single byte of a valid token makes validation fail.
@@ -22,6 +25,7 @@ use proptest::sample::Index;
 use rolegate_testkit::claims::{self, Tenant};
 use rolegate_testkit::{SigningKey, b64url, jwks};
 use rolegate_token::audience::AudiencePolicy;
+use rolegate_token::claims::{Claim, ClaimSet};
 use rolegate_token::id::Issuer;
 use rolegate_token::issuer::IssuerPolicy;
 use rolegate_token::json::{self, JsonError};
@@ -119,6 +123,29 @@ fn member_name() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[a-z_]{0,6}",
         1 => any::<String>(),
+    ]
+}
+
+type Strings = Result<Option<Vec<String>>, ValidationError>;
+
+fn strings_of(claims: &ClaimSet<'_>, claim: Claim) -> Strings {
+    claims
+        .string_array(claim)
+        .map(|a| a.map(|a| a.map(|s| s.into_owned()).collect()))
+}
+
+fn audiences_of(claims: &ClaimSet<'_>) -> Strings {
+    claims
+        .audiences()
+        .map(|a| a.map(|a| a.map(|s| s.into_owned()).collect()))
+}
+
+/// Member names for claim sets: mostly names validation reads, so that
+/// duplicates and wrong types of those claims come up often.
+fn claim_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(Claim::ALL).prop_map(|c| c.as_str().to_owned()),
+        1 => member_name(),
     ]
 }
 
@@ -325,6 +352,54 @@ proptest! {
         let theirs: Map<String, Value> = serde_json::from_str(&text).unwrap();
         prop_assert_eq!(ours.as_ref(), Ok::<_, &JsonError>(&theirs));
         prop_assert_eq!(ours, Ok(object));
+    }
+
+    /// The claim reader and the map parser agree on every document: valid
+    /// ones (claim names likely, duplicates possible, any style) and
+    /// damaged ones (a byte changed, inserted or removed).
+    #[test]
+    fn claim_set_agrees_with_parse_object(
+        object in prop::collection::vec((claim_name(), json_value(3)), 0..10),
+        style in style(),
+        damage in prop::option::of((any::<Index>(), 0u8..3, any::<u8>())),
+        max_depth in 1usize..6,
+    ) {
+        let mut text = String::from("{");
+        for (i, (name, value)) in object.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&name_literal(name, matches!(style, Style::EscapeAll)));
+            text.push(':');
+            text.push_str(&write_json(value, style));
+        }
+        text.push('}');
+        let mut bytes = text.into_bytes();
+        if let Some((at, how, byte)) = damage {
+            let at = at.index(bytes.len() + 1);
+            match how {
+                0 if at < bytes.len() => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ => {}
+            }
+        }
+        let full = json::parse_object(&bytes, max_depth);
+        let read = ClaimSet::parse(&bytes, max_depth);
+        prop_assert_eq!(read.as_ref().err(), full.as_ref().err());
+        if let (Ok(read), Ok(map)) = (read, full) {
+            let viewed = ClaimSet::from_map(&map);
+            for &claim in Claim::ALL {
+                prop_assert_eq!(read.has(claim), viewed.has(claim));
+                prop_assert_eq!(read.contains(claim), viewed.contains(claim));
+                prop_assert_eq!(read.string(claim), viewed.string(claim));
+                prop_assert_eq!(read.numeric_date(claim), viewed.numeric_date(claim));
+                prop_assert_eq!(strings_of(&read, claim), strings_of(&viewed, claim));
+            }
+            prop_assert_eq!(audiences_of(&read), audiences_of(&viewed));
+        }
     }
 
     /// Ok exactly when the nesting is within the limit; otherwise `TooDeep`

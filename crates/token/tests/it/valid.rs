@@ -129,3 +129,36 @@ impl NowForTest for rolegate_token::clock::ManualClock {
         self.now()
     }
 }
+
+/// The principal reads claims in place: pretty-printed JSON, escaped
+/// strings and every accessor give what the claims say.
+#[tokio::test]
+async fn principal_reads_pretty_and_escaped_payloads() {
+    let env = Env::start().await;
+    let claims = claims::access_v2(
+        &env.tenant,
+        API,
+        SPA,
+        "access_as_user  Orders.Read",
+        &["Orders.Admin", "Orders/Ä\"1"],
+    );
+    let mut payload = serde_json::to_string_pretty(&claims).unwrap();
+    // Escape a role and the name the long way: "\u004f" is "O".
+    payload = payload.replace("\"Orders.Admin\"", "\"\\u004frders.Admin\"");
+    let header = json!({"typ": "JWT", "alg": "RS256", "kid": env.key.kid()}).to_string();
+    let header = header.replace("\"RS256\"", "\"R\\u0053256\"");
+    let token = env.key.sign_raw(&header, &payload);
+    let p = env.validator().validate(&token).await.unwrap();
+    assert!(p.has_role("Orders.Admin"), "{p:?}");
+    assert!(p.has_role("Orders/Ä\"1"));
+    assert!(!p.has_role("Orders"));
+    let roles: Vec<&str> = p.roles().iter().map(|r| r.as_str()).collect();
+    assert_eq!(roles, ["Orders.Admin", "Orders/Ä\"1"]);
+    let scopes: Vec<&str> = p.scopes().iter().map(|s| s.as_str()).collect();
+    assert_eq!(scopes, ["access_as_user", "Orders.Read"]);
+    assert!(p.has_scope("Orders.Read") && !p.has_scope(""));
+    assert_eq!(p.object_id(), Some(USER_OID));
+    assert_eq!(p.client_id().unwrap().as_str(), SPA);
+    assert_eq!(p.claims()["roles"], json!(["Orders.Admin", "Orders/Ä\"1"]));
+    assert_eq!(p.issuer().as_str(), env.tenant.v2_issuer);
+}
