@@ -147,28 +147,32 @@ impl<'a> ClaimSet<'a> {
     /// nesting at most `max_depth` levels. Refuses exactly the documents
     /// [`json::parse_object`](crate::json::parse_object) refuses.
     pub fn parse(bytes: &'a [u8], max_depth: usize) -> Result<ClaimSet<'a>, JsonError> {
-        Reader::new(bytes, max_depth)
-            .and_then(Self::read)
-            .map_err(|e| *e)
+        let reader = Reader::new(bytes, max_depth).map_err(|e| *e)?;
+        let mut set = ClaimSet::default();
+        set.read(reader).map_err(|e| *e)?;
+        Ok(set)
     }
 
     /// [`parse`](Self::parse) for a payload already known to be UTF-8.
     pub fn parse_str(text: &'a str, max_depth: usize) -> Result<ClaimSet<'a>, JsonError> {
-        Self::read(Reader::from_str(text, max_depth)).map_err(|e| *e)
+        let mut set = ClaimSet::default();
+        set.read(Reader::from_str(text, max_depth))
+            .map_err(|e| *e)?;
+        Ok(set)
     }
 
-    fn read(mut reader: Reader<'a>) -> Result<ClaimSet<'a>, Fail> {
+    /// Fills the slots (in place: a claim set is large to move around).
+    fn read(&mut self, mut reader: Reader<'a>) -> Result<(), Fail> {
         let peek = reader.peek()?;
         if peek != Peek::Object {
             reader.skip(1)?;
             reader.end()?;
             return Err(JsonError::NotAnObject(peek.type_name()).into());
         }
-        let mut set = ClaimSet::default();
         let mut others = Names::default();
         let mut next = reader.object_start(1)?;
         while let Some(name) = next {
-            match Claim::from_name(&name).and_then(|c| set.slots.get_mut(c as usize)) {
+            match Claim::from_name(&name).and_then(|c| self.slots.get_mut(c as usize)) {
                 Some(slot) => {
                     if !matches!(slot, Slot::Absent) {
                         return Err(JsonError::DuplicateMember(format!("{name:?}")).into());
@@ -182,8 +186,7 @@ impl<'a> ClaimSet<'a> {
             }
             next = reader.object_next()?;
         }
-        reader.end()?;
-        Ok(set)
+        reader.end()
     }
 
     /// Views the claims of an already parsed payload.
@@ -209,6 +212,12 @@ impl<'a> ClaimSet<'a> {
     /// Whether the claim is present, even as `null`.
     pub fn contains(&self, claim: Claim) -> bool {
         !matches!(self.slot(claim), Slot::Absent)
+    }
+
+    /// Whether the claim is a string or absent (what [`string`](Self::string)
+    /// accepts), without building an error.
+    pub fn is_string_or_absent(&self, claim: Claim) -> bool {
+        matches!(self.slot(claim), Slot::Absent | Slot::String(_))
     }
 
     /// A string claim, if present.
@@ -464,6 +473,7 @@ mod tests {
         assert_eq!(Claim::from_name("is"), None);
         assert_eq!(Claim::from_name(""), None);
         assert_eq!(Claim::from_name("client_id"), Some(Claim::ClientId));
+        assert_eq!(Claim::from_name("\0\0\0"), None);
     }
 
     #[test]

@@ -251,7 +251,7 @@ fn split_template(template: &str) -> Option<(&str, &str)> {
 
 /// Whether the Entra issuer `iss` names tenant `tid` as a path segment.
 pub fn issuer_names_tenant(iss: &str, tid: &str) -> bool {
-    if tid.is_empty() || tid.contains('/') {
+    if tid.is_empty() || tid.bytes().any(|b| b == b'/') {
         return false;
     }
     let (iss, tid) = (iss.as_bytes(), tid.as_bytes());

@@ -7,7 +7,9 @@
 //!
 //! The grammar is RFC 8259's, exactly as `serde_json` reads it (no comments,
 //! no trailing commas, no `NaN`, UTF-8 only, unpaired surrogate escapes
-//! refused). One reader serves two purposes: [`parse_object`] builds a
+//! refused). Floats are correctly rounded (as `serde_json` with its
+//! `float_roundtrip` feature; without it, `serde_json` can be one unit in
+//! the last place off). One reader serves two purposes: [`parse_object`] builds a
 //! `serde_json` map for display and metadata documents, and
 //! [`ClaimSet`](crate::claims::ClaimSet) reads a token's payload in one pass
 //! without building anything but the claims validation looks at. Both refuse
@@ -247,27 +249,35 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes a number (after [`peek`](Self::peek)).
+    #[inline]
     pub(crate) fn number(&mut self) -> Result<Num, Fail> {
         let start = self.pos;
         let negative = self.byte() == Some(b'-');
         if negative {
             self.pos += 1;
         }
-        // The integer part, accumulated as it is scanned (`None` once it
-        // no longer fits 64 bits).
-        let mut magnitude = Some(0u64);
+        // The integer part, accumulated as it is scanned; up to 19 digits
+        // always fit 64 bits, longer runs are checked (`None`: too large).
+        let int_start = self.pos;
+        let mut value = 0u64;
         match self.byte() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
                 while let Some(d @ b'0'..=b'9') = self.byte() {
-                    magnitude = magnitude
-                        .and_then(|m| m.checked_mul(10))
-                        .and_then(|m| m.checked_add(u64::from(d - b'0')));
+                    value = value.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
                     self.pos += 1;
                 }
             }
             _ => return Err(self.syntax("invalid number")),
         }
+        let magnitude = if self.pos - int_start <= 19 {
+            Some(value)
+        } else {
+            let digits = self.bytes.get(int_start..self.pos).unwrap_or_default();
+            digits.iter().try_fold(0u64, |m, d| {
+                m.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })
+        };
         let mut integral = true;
         if self.byte() == Some(b'.') {
             self.pos += 1;
@@ -348,6 +358,18 @@ impl<'a> Reader<'a> {
                 Err(self.syntax("EOF while parsing a string"))
             }
         }
+    }
+
+    /// Consumes a string without producing it (after [`peek`](Self::peek)).
+    #[inline]
+    fn skip_string(&mut self) -> Result<(), Fail> {
+        let end = skip_plain(self.bytes, self.pos + 1);
+        if self.bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            return Ok(());
+        }
+        // Escapes, control characters, the end: the full path checks them.
+        self.string().map(drop)
     }
 
     /// The text between two positions that sit on ASCII delimiters.
@@ -585,9 +607,7 @@ impl<'a> Reader<'a> {
             Peek::Number => {
                 self.number()?;
             }
-            Peek::String => {
-                self.string()?;
-            }
+            Peek::String => self.skip_string()?,
             Peek::Array => {
                 let mut more = self.array_start(depth)?;
                 while more {
@@ -743,7 +763,8 @@ mod tests {
     #[test]
     fn reads_every_value_kind_like_serde_json() {
         let doc = r#" { "s" : "a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00" , "n": [0, -0, -1, 1.5, 1e3, -2E-2,
-            18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809],
+            18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809,
+            9999999999999999999, 10000000000000000000, 99999999999999999999],
             "l": [true, false, null], "o": {"": {}}, "u": "h\u00e9llo wörld" } "#;
         let ours = parse_object(doc.as_bytes(), 8).unwrap();
         let theirs: Map<String, Value> = serde_json::from_str(doc).unwrap();

@@ -15,8 +15,10 @@
 //! - Keys come only from the configured authority: nothing in a token
 //!   (`jku`, `x5u`, `jwk`, `x5c`) is ever fetched or used.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use url::Url;
@@ -160,7 +162,9 @@ pub(crate) struct KeyManager {
     settings: RefreshSettings,
     fetcher: Arc<dyn Fetcher>,
     clock: Arc<dyn Clock>,
-    state: RwLock<Arc<KeyState>>,
+    /// The current snapshot; read without locking (validation reads it on
+    /// every token, on every core).
+    state: ArcSwap<KeyState>,
     refresh_lock: tokio::sync::Mutex<()>,
     last_miss_refresh: AtomicI64,
     last_failure: AtomicI64,
@@ -187,7 +191,7 @@ impl KeyManager {
             settings,
             fetcher,
             clock,
-            state: RwLock::new(Arc::new(initial)),
+            state: ArcSwap::from_pointee(initial),
             refresh_lock: tokio::sync::Mutex::new(()),
             last_miss_refresh: AtomicI64::new(i64::MIN),
             last_failure: AtomicI64::new(i64::MIN),
@@ -198,10 +202,7 @@ impl KeyManager {
     }
 
     pub(crate) fn snapshot(&self) -> Arc<KeyState> {
-        match self.state.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.state.load_full()
     }
 
     pub(crate) fn stats(&self) -> KeyStats {
@@ -330,10 +331,13 @@ impl KeyManager {
     }
 
     fn store(&self, next: Arc<KeyState>) {
-        match self.state.write() {
-            Ok(mut guard) => *guard = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
+        self.state.store(next);
+    }
+
+    /// The current snapshot, borrowed (no reference count is touched on the
+    /// fast path): for the duration of one synchronous validation.
+    pub(crate) fn current(&self) -> arc_swap::Guard<Arc<KeyState>> {
+        self.state.load()
     }
 
     async fn fetch_all(

@@ -90,7 +90,10 @@ impl Fields {
     pub(crate) fn read(claims: &ClaimSet<'_>, payload: &[u8]) -> Fields {
         let text = |claim: Claim| claims.raw_str(claim).map(|v| Text::of(v, payload));
         let roles = claims.raw_array(Claim::Roles).map(|v| Text::of(v, payload));
-        let has_scopes = claims.scopes().is_ok_and(|mut s| s.next().is_some());
+        // A scope is a run of characters other than the separator.
+        let has_scopes = claims
+            .str(Claim::Scp)
+            .is_some_and(|scp| scp.bytes().any(|b| b != b' '));
         Fields {
             version: TokenVersion::from_claims(claims.str(Claim::Ver), claims.str(Claim::Iss)),
             issuer: text(Claim::Iss),
