@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Modules, from the wire up: [`jws`] (strict compact JWS parsing),
-//! [`jwk`] (keys), [`discovery`] and [`fetch`] (where keys come from),
+//! [`json`] (the strict JSON reader) and [`claims`] (the claims validation
+//! reads, in one pass), [`jwk`] (keys), [`discovery`] and [`fetch`] (where keys come from),
 //! [`keyset`] (caching and rotation), [`issuer`], [`audience`], [`kind`]
 //! (access vs ID token), [`principal`], [`requirement`] and [`error`].
 //!
