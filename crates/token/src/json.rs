@@ -16,6 +16,7 @@
 //! exactly the same documents.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
@@ -630,12 +631,14 @@ impl<'a> Reader<'a> {
 }
 
 /// Member names seen so far in one object, for duplicate detection. The
-/// first names borrowed from the document need no allocation.
+/// first names borrowed from the document are compared in place; beyond
+/// them (or escaped), names go to an ordered set, so that a document with
+/// thousands of members costs O(n log n), not O(n²).
 #[derive(Default)]
 pub(crate) struct Names<'a> {
     inline: [&'a str; INLINE_NAMES],
     inline_len: usize,
-    spilled: Vec<Cow<'a, str>>,
+    spilled: BTreeSet<Cow<'a, str>>,
 }
 
 const INLINE_NAMES: usize = 16;
@@ -658,7 +661,9 @@ impl<'a> Names<'a> {
                 *slot = name;
                 self.inline_len += 1;
             }
-            (name, _) => self.spilled.push(name),
+            (name, _) => {
+                self.spilled.insert(name);
+            }
         }
         Ok(())
     }
@@ -818,6 +823,27 @@ mod tests {
             err.to_string(),
             "invalid JSON: expected value at line 2 column 8"
         );
+    }
+
+    #[test]
+    fn many_members_cost_n_log_n() {
+        // 3,000 distinct names, then one repeated at the end: found, and
+        // quickly (a quadratic scan would take millions of comparisons).
+        let mut doc = String::from("{");
+        for i in 0..3000 {
+            doc.push_str(&format!("\"m{i}\":0,"));
+        }
+        doc.push_str("\"m2999\":1}");
+        assert_eq!(
+            parse_object(doc.as_bytes(), 4),
+            Err(JsonError::DuplicateMember("\"m2999\"".into()))
+        );
+        assert_eq!(
+            crate::claims::ClaimSet::parse(doc.as_bytes(), 4).err(),
+            Some(JsonError::DuplicateMember("\"m2999\"".into()))
+        );
+        let ok = doc.replace("\"m2999\":1}", "\"last\":1}");
+        assert!(crate::claims::ClaimSet::parse(ok.as_bytes(), 4).is_ok());
     }
 
     #[test]
