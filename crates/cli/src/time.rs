@@ -1,16 +1,20 @@
 //! Timestamps for people: UTC calendar dates and "in 42 min" / "3 h ago".
 
-/// `2026-11-30 09:44:52 UTC` for a Unix time in seconds.
+/// `2026-11-30 09:44:52 UTC` for a Unix time in seconds (years beyond
+/// ±9999 are shown as the number they are).
 pub fn utc(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(SECONDS_PER_DAY);
-    let second_of_day = unix_seconds.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
+    match time::OffsetDateTime::from_unix_timestamp(unix_seconds) {
+        Ok(at) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        ),
+        Err(_) => format!("{unix_seconds} s after 1970 (beyond the calendar)"),
+    }
 }
 
 /// How a time-valued claim relates to `now`, in words: `expires in 42 min`,
@@ -37,36 +41,9 @@ fn span(seconds: u64) -> String {
         s if s < 120 => format!("{s} s"),
         s if s < 120 * 60 => format!("{} min", s / 60),
         s if s < 48 * 3600 => format!("{} h", s / 3600),
-        s => format!("{} days", s / SECONDS_PER_DAY.unsigned_abs()),
+        s => format!("{} days", s / 86_400),
     }
 }
-
-/// The proleptic Gregorian date of a day count since 1970-01-01, after
-/// Howard Hinnant's `civil_from_days` (chrono-compatible algorithms).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // Both are small by construction: 1..=31 and 1..=12.
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
-}
-
-const SECONDS_PER_DAY: i64 = 86_400;
 
 #[cfg(test)]
 mod tests {
@@ -80,6 +57,10 @@ mod tests {
         assert_eq!(utc(1_795_945_492), "2026-11-29 09:44:52 UTC");
         assert_eq!(utc(-1), "1969-12-31 23:59:59 UTC");
         assert_eq!(utc(4_102_444_800), "2100-01-01 00:00:00 UTC");
+        assert_eq!(
+            utc(i64::MAX),
+            "9223372036854775807 s after 1970 (beyond the calendar)"
+        );
     }
 
     #[test]

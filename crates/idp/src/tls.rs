@@ -338,12 +338,22 @@ pub(crate) mod der {
             GENERALIZED_TIME => (text.get(..4)?.parse().ok()?, text.get(4..)?),
             _ => return None,
         };
-        let field = |range: std::ops::Range<usize>| rest.get(range)?.parse::<i64>().ok();
+        let field = |range: std::ops::Range<usize>| rest.get(range)?.parse::<u8>().ok();
         if rest.len() != 11 || !rest.ends_with('Z') {
             return None;
         }
-        let days = super::days_from_civil(year, field(0..2)?, field(2..4)?);
-        Some(days * 86_400 + field(4..6)? * 3600 + field(6..8)? * 60 + field(8..10)?)
+        let date = time::Date::from_calendar_date(
+            i32::try_from(year).ok()?,
+            time::Month::try_from(field(0..2)?).ok()?,
+            field(2..4)?,
+        )
+        .ok()?;
+        let at = time::Time::from_hms(field(4..6)?, field(6..8)?, field(8..10)?).ok()?;
+        Some(
+            time::PrimitiveDateTime::new(date, at)
+                .assume_utc()
+                .unix_timestamp(),
+        )
     }
 
     /// Splits one TLV off the front of `input`: (tag, content, rest).
@@ -457,40 +467,13 @@ fn leaf_not_after(chain_pem: &str) -> Option<i64> {
     der::certificate_not_after(&first)
 }
 
-/// (year, month, day) of a unix time, clamped to years X.509 can express
-/// (Howard Hinnant's `civil_from_days`).
+/// (year, month, day) of a unix time, clamped to years X.509 can express.
 fn civil_date(unix: i64) -> (i32, u8, u8) {
-    let days = unix.div_euclid(86_400) + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    match (i32::try_from(year), u8::try_from(month), u8::try_from(day)) {
-        (Ok(year @ 1970..=9999), Ok(month), Ok(day)) => (year, month, day),
-        _ if year < 1970 => (1970, 1, 1),
-        _ => (9999, 12, 31),
-    }
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    /// 9999-12-31T23:59:59Z.
+    const LAST: i64 = 253_402_300_799;
+    let at = time::OffsetDateTime::from_unix_timestamp(unix.clamp(0, LAST))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    (at.year(), u8::from(at.month()), at.day())
 }
 
 fn read(path: &Path) -> Result<String, TlsError> {

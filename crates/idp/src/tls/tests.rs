@@ -285,8 +285,12 @@ fn civil_dates_round_trip() {
     assert_eq!(civil_date(i64::MAX), (9999, 12, 31));
     for day in (0..2_900_000i64).step_by(997) {
         let (year, month, date) = civil_date(day * DAY + 123);
+        let civil =
+            time::Date::from_calendar_date(year, time::Month::try_from(month).unwrap(), date)
+                .unwrap();
+        let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1).unwrap();
         assert_eq!(
-            days_from_civil(i64::from(year), i64::from(month), i64::from(date)),
+            i64::from(civil.to_julian_day() - epoch.to_julian_day()),
             day
         );
     }
