@@ -630,30 +630,36 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Member names seen so far in one object, for duplicate detection. The
-/// first names borrowed from the document are compared in place; beyond
-/// them (or escaped), names go to an ordered set, so that a document with
-/// thousands of members costs O(n log n), not O(n²).
+/// Member names seen so far in one object, for duplicate detection. A
+/// 64-bit filter of every name's fingerprint skips the comparisons for most
+/// new names; the first names borrowed from the document are kept in
+/// place, the rest (or escaped ones) in an ordered set, so that a document
+/// with thousands of members costs O(n log n), not O(n²).
 #[derive(Default)]
 pub(crate) struct Names<'a> {
+    filter: u64,
     inline: [&'a str; INLINE_NAMES],
     inline_len: usize,
     spilled: BTreeSet<Cow<'a, str>>,
 }
 
-const INLINE_NAMES: usize = 16;
+const INLINE_NAMES: usize = 24;
 
 impl<'a> Names<'a> {
     /// Records `name`, refusing it when already seen.
     #[inline]
     pub(crate) fn insert(&mut self, name: Cow<'a, str>) -> Result<(), Fail> {
-        let seen = self
-            .inline
-            .iter()
-            .take(self.inline_len)
-            .any(|seen| *seen == name)
-            || self.spilled.contains(&name);
-        if seen {
+        let bit = fingerprint(&name);
+        let maybe_seen = self.filter & bit != 0;
+        self.filter |= bit;
+        if maybe_seen
+            && (self
+                .inline
+                .iter()
+                .take(self.inline_len)
+                .any(|seen| *seen == name)
+                || self.spilled.contains(&name))
+        {
             return Err(JsonError::DuplicateMember(format!("{name:?}")).into());
         }
         match (name, self.inline.get_mut(self.inline_len)) {
@@ -667,6 +673,18 @@ impl<'a> Names<'a> {
         }
         Ok(())
     }
+}
+
+/// One of 64 bits, from a name's length and first, middle and last bytes.
+#[inline]
+fn fingerprint(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+    let key = bytes.len() as u64
+        | at(0) << 16
+        | at(bytes.len() / 2) << 24
+        | at(bytes.len().wrapping_sub(1)) << 32;
+    1 << (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
 /// The index of the first byte at or after `i` that ends a run of plain
