@@ -163,14 +163,8 @@ impl<'a> ClaimSet<'a> {
 
     /// Fills the slots (in place: a claim set is large to move around).
     fn read(&mut self, mut reader: Reader<'a>) -> Result<(), Fail> {
-        let peek = reader.peek()?;
-        if peek != Peek::Object {
-            reader.skip(1)?;
-            reader.end()?;
-            return Err(JsonError::NotAnObject(peek.type_name()).into());
-        }
         let mut others = Names::default();
-        let mut next = reader.object_start(1)?;
+        let mut next = reader.document_object()?;
         while let Some(name) = next {
             match Claim::from_name(&name).and_then(|c| self.slots.get_mut(c as usize)) {
                 Some(slot) => {

@@ -514,6 +514,19 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Starts reading a document that must be an object: its first member
+    /// name, if any. Anything else is read to its end (so that a syntax
+    /// error still wins) and refused as `NotAnObject`.
+    pub(crate) fn document_object(&mut self) -> Result<Option<Cow<'a, str>>, Fail> {
+        let peek = self.peek()?;
+        if peek != Peek::Object {
+            self.skip(1)?;
+            self.end()?;
+            return Err(JsonError::NotAnObject(peek.type_name()).into());
+        }
+        self.object_start(1)
+    }
+
     /// Starts reading an object: its first member name, if any.
     pub(crate) fn object_start(&mut self, depth: usize) -> Result<Option<Cow<'a, str>>, Fail> {
         self.open(depth)?;
@@ -627,6 +640,35 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Where a string read from a document lives: a span of the document when
+/// it is a slice of it, else (the unescaped copy of an escaped string) its
+/// own value. Lets a struct keep the document and its strings without
+/// borrowing from itself.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Text {
+    Span(usize, usize),
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// Where `value`, read from `document`, lives.
+    pub(crate) fn of(value: &str, document: &[u8]) -> Text {
+        let start = value.as_ptr().addr().wrapping_sub(document.as_ptr().addr());
+        if start <= document.len() && value.len() <= document.len() - start {
+            return Text::Span(start, start + value.len());
+        }
+        Text::Owned(value.into())
+    }
+
+    /// The string, given the document it was read from.
+    pub(crate) fn get<'t>(&'t self, document: &'t str) -> &'t str {
+        match self {
+            Text::Span(start, end) => document.get(*start..*end).unwrap_or_default(),
+            Text::Owned(value) => value,
+        }
     }
 }
 

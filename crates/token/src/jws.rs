@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::claims::ClaimSet;
 use crate::error::{Segment, ValidationError};
-use crate::json::{self, Fail, JsonError, Names, Peek, Reader};
+use crate::json::{self, Fail, JsonError, Names, Peek, Reader, Text};
 
 /// Size and depth limits for parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,33 +91,6 @@ pub struct Header {
     alg: Text,
     kid: Option<Text>,
     typ: Option<Text>,
-}
-
-/// A header member's string: a span of the header text, or its unescaped
-/// value when the JSON string had escapes.
-#[derive(Debug, Clone, PartialEq)]
-enum Text {
-    Span(usize, usize),
-    Owned(String),
-}
-
-impl Text {
-    fn of(value: Cow<'_, str>, json: &[u8]) -> Text {
-        if let Cow::Borrowed(s) = &value {
-            let start = s.as_ptr().addr().wrapping_sub(json.as_ptr().addr());
-            if start <= json.len() && s.len() <= json.len() - start {
-                return Text::Span(start, start + s.len());
-            }
-        }
-        Text::Owned(value.into_owned())
-    }
-
-    fn get<'t>(&'t self, json: &'t str) -> &'t str {
-        match self {
-            Text::Span(start, end) => json.get(*start..*end).unwrap_or_default(),
-            Text::Owned(value) => value,
-        }
-    }
 }
 
 /// Parses a compact JWS without verifying it, claims included.
@@ -248,7 +221,7 @@ impl Header {
             return Err(ValidationError::Encrypted);
         }
         let alg = match members.alg {
-            Some(Member::String(alg)) => Text::of(alg, json.as_bytes()),
+            Some(Member::String(alg)) => Text::of(&alg, json.as_bytes()),
             Some(other) => return Err(header_type("alg", "a string", &other)),
             None => {
                 return Err(malformed(
@@ -307,15 +280,9 @@ impl Header {
 }
 
 fn read_header(mut reader: Reader<'_>) -> Result<HeaderMembers<'_>, Fail> {
-    let peek = reader.peek()?;
-    if peek != Peek::Object {
-        reader.skip(1)?;
-        reader.end()?;
-        return Err(JsonError::NotAnObject(peek.type_name()).into());
-    }
     let mut members = HeaderMembers::default();
     let mut names = Names::default();
-    let mut next = reader.object_start(1)?;
+    let mut next = reader.document_object()?;
     while let Some(name) = next {
         let slot = match name.as_ref() {
             "alg" => Some(&mut members.alg),
@@ -371,7 +338,7 @@ fn optional_string(
 ) -> Result<Option<Text>, ValidationError> {
     match member {
         None => Ok(None),
-        Some(Member::String(s)) => Ok(Some(Text::of(s, json))),
+        Some(Member::String(s)) => Ok(Some(Text::of(&s, json))),
         Some(other) => Err(header_type(name, "a string", &other)),
     }
 }

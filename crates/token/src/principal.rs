@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::claims::{Claim, ClaimSet, Strings};
 use crate::id::{AppRole, ClientId, Issuer, KeyId, Scope, TenantId};
 use crate::issuer::TokenVersion;
-use crate::json;
+use crate::json::{self, Text};
 use crate::jwk::VerifyingKey;
 
 /// Who called, as established by a fully validated access token.
@@ -36,33 +36,6 @@ struct Inner {
     roles: OnceLock<Vec<AppRole>>,
     scopes: OnceLock<Vec<Scope>>,
     claims: OnceLock<Map<String, Value>>,
-}
-
-/// A string claim's place: a span of the payload text, or (when the JSON
-/// string had escapes) its unescaped value.
-#[derive(Debug, Clone, PartialEq)]
-enum Text {
-    Span(usize, usize),
-    Owned(Box<str>),
-}
-
-impl Text {
-    /// Where `value`, read from `payload`, lives: a span when it is a
-    /// slice of the payload, else (an unescaped copy) its own value.
-    fn of(value: &str, payload: &[u8]) -> Text {
-        let start = value.as_ptr().addr().wrapping_sub(payload.as_ptr().addr());
-        if start <= payload.len() && value.len() <= payload.len() - start {
-            return Text::Span(start, start + value.len());
-        }
-        Text::Owned(value.into())
-    }
-
-    fn get<'t>(&'t self, text: &'t str) -> &'t str {
-        match self {
-            Text::Span(start, end) => text.get(*start..*end).unwrap_or_default(),
-            Text::Owned(value) => value,
-        }
-    }
 }
 
 /// The typed parts of a principal, read from validated claims: positions
