@@ -655,11 +655,14 @@ async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(&body)));
-    let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
-    if !csrf_ok(&headers, form.get("csrf")) {
-        return (StatusCode::FORBIDDEN, Html(pages::error(&OAuthError::invalid_request(90_015, "The sign-in form expired or was submitted from another site (CSRF check failed). Start the sign-in again."), &guid()))).into_response();
-    }
+    let (form, req) = match posted_form(
+        &headers,
+        &body,
+        "The sign-in form expired or was submitted from another site (CSRF check failed). Start the sign-in again.",
+    ) {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let p = &state.provider;
     let dir = p.directory();
     let client = match authorize::check_client(&dir, &req) {
@@ -721,11 +724,14 @@ async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(&body)));
-    let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
-    if !csrf_ok(&headers, form.get("csrf")) {
-        return (StatusCode::FORBIDDEN, Html(pages::error(&OAuthError::invalid_request(90_015, "The consent form expired or was submitted from another site (CSRF check failed)."), &guid()))).into_response();
-    }
+    let (form, req) = match posted_form(
+        &headers,
+        &body,
+        "The consent form expired or was submitted from another site (CSRF check failed).",
+    ) {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let p = &state.provider;
     let dir = p.directory();
     let client = match authorize::check_client(&dir, &req) {
@@ -906,6 +912,25 @@ fn csrf_token(headers: &HeaderMap) -> (String, Option<String>) {
             (token, Some(set))
         }
     }
+}
+
+/// A posted sign-in or consent form: its fields and the authorize request
+/// it carries, once its CSRF token matches the cookie; otherwise the 403
+/// page saying `csrf_failure`. (The refusal is a whole response, returned
+/// once per form post: its size does not matter.)
+#[allow(clippy::result_large_err)]
+fn posted_form(
+    headers: &HeaderMap,
+    body: &[u8],
+    csrf_failure: &str,
+) -> Result<(std::collections::HashMap<String, String>, AuthorizeRequest), Response> {
+    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(body)));
+    if !csrf_ok(headers, form.get("csrf")) {
+        let page = pages::error(&OAuthError::invalid_request(90_015, csrf_failure), &guid());
+        return Err((StatusCode::FORBIDDEN, Html(page)).into_response());
+    }
+    let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
+    Ok((form, req))
 }
 
 fn csrf_ok(headers: &HeaderMap, field: Option<&String>) -> bool {
