@@ -151,7 +151,7 @@ export async function signIn(authUrl, user) {
   const browser = new Browser();
   const page = await browser.request(authUrl);
   if (page.status !== 200) throw new Error(`GET authorization URL: expected 200, got ${describe(page)}`);
-  if (!browser.cookies.has("rolegate_csrf")) throw new Error("the sign-in page set no rolegate_csrf cookie");
+  if (!browser.cookies.has("__Host-rolegate_csrf")) throw new Error("the sign-in page set no __Host-rolegate_csrf cookie");
   const posted = await browser.request(`${AUTHORITY}/rolegate/login`, {
     method: "POST",
     form: {
@@ -168,12 +168,16 @@ export async function signIn(authUrl, user) {
   return new URL(location, posted.url);
 }
 
-/** Approves a device code on the verification page as `user`; returns that page's final HTML. */
+/**
+ * Approves a device code on the verification page as `user`, in its two
+ * steps (code and account, then the confirmation that names the app, the
+ * user and the scopes); returns the final page's HTML.
+ */
 export async function approveDeviceCode(verificationUri, userCode, user) {
   const browser = new Browser();
   const page = await browser.request(verificationUri);
   if (page.status !== 200) throw new Error(`GET ${verificationUri}: expected 200, got ${describe(page)}`);
-  const done = await browser.request(verificationUri, {
+  const confirm = await browser.request(verificationUri, {
     method: "POST",
     form: {
       csrf: hiddenInput(page.text, "csrf"),
@@ -181,6 +185,17 @@ export async function approveDeviceCode(verificationUri, userCode, user) {
       username: user.username,
       password: user.password,
       decision: "approve",
+    },
+  });
+  if (confirm.status !== 200 || !confirm.text.includes(user.username)) {
+    throw new Error(`POST ${verificationUri}: expected the confirmation page, got ${describe(confirm)}`);
+  }
+  const done = await browser.request(verificationUri, {
+    method: "POST",
+    form: {
+      csrf: hiddenInput(confirm.text, "csrf"),
+      user_code: hiddenInput(confirm.text, "user_code"),
+      decision: "confirm",
     },
   });
   if (done.status !== 200) throw new Error(`POST ${verificationUri}: expected 200, got ${describe(done)}`);

@@ -235,12 +235,25 @@ def _approve_device_code(verification_uri, user_code, user):
         urllib.request.HTTPCookieProcessor(CookieJar()))
     with opener.open(verification_uri, timeout=15) as page:
         html = page.read().decode()
-    m = re.search(r'<input\b[^>]*\bname="csrf"[^>]*\bvalue="([^"]*)"', html) or \
-        re.search(r'<input\b[^>]*\bvalue="([^"]*)"[^>]*\bname="csrf"', html)
-    assert m, f"no csrf field on {verification_uri}: {html[:2000]}"
+    def hidden(html, name):
+        m = re.search(r'<input\b[^>]*\bname="%s"[^>]*\bvalue="([^"]*)"' % name, html) or \
+            re.search(r'<input\b[^>]*\bvalue="([^"]*)"[^>]*\bname="%s"' % name, html)
+        assert m, f"no {name} field on {verification_uri}: {html[:2000]}"
+        return m.group(1).replace("&amp;", "&")
+
+    # Step 1: the code and the account.
     form = urllib.parse.urlencode({
-        "csrf": m.group(1).replace("&amp;", "&"), "user_code": user_code,
+        "csrf": hidden(html, "csrf"), "user_code": user_code,
         "username": user[0], "password": user[1], "decision": "approve",
+    }).encode()
+    with opener.open(verification_uri, data=form, timeout=15) as confirm:
+        assert confirm.status == 200
+        shown = confirm.read().decode()
+    assert user[0] in shown, f"the confirmation names the user: {shown[:2000]}"
+    # Step 2: confirm what the page showed (app, user, scopes).
+    form = urllib.parse.urlencode({
+        "csrf": hidden(shown, "csrf"), "user_code": hidden(shown, "user_code"),
+        "decision": "confirm",
     }).encode()
     with opener.open(verification_uri, data=form, timeout=15) as done:
         assert done.status == 200

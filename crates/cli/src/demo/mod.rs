@@ -175,9 +175,11 @@ fn demo_routes(info: &StartInfo, access_token_lifetime: i64) -> Result<Router, F
             "single": {
                 "label": "One registration for SPA and API (ID token carries roles)",
                 "clientId": SINGLE,
-                // An app asking for a token for itself must name itself by
-                // app id, not App ID URI (Entra: AADSTS90009 otherwise).
-                "scope": format!("{SINGLE}/access_as_user"),
+                // Like the seed and Microsoft's app-roles sample: the app
+                // names itself by App ID URI. Entra grants that at sign-in;
+                // a refresh that then names no resource scope gets
+                // AADSTS90009 (the app sends the scope on refresh).
+                "scope": format!("api://{SINGLE}/access_as_user"),
             },
         },
         "users": [
@@ -253,6 +255,7 @@ async fn daemon_token(
             origin: origin.to_owned(),
             tenant_id: TENANT_ID.to_owned(),
         },
+        source: None,
     };
     match grant::token(provider, &request).await {
         Ok(body) => axum::Json(body).into_response(),

@@ -30,6 +30,9 @@ use std::path::Path;
 
 use aws_lc_rs::digest;
 
+/// How many verified client secrets a directory remembers.
+const VERIFIED_SECRETS: usize = 4096;
+
 use self::applications::{AppDraft, NOT_AN_APPLICATION, find_application};
 use self::schema::{
     AdminConsentEntry, GroupEntry, RoleAssignmentEntry, TenantEntry, TenantFile, UserEntry,
@@ -119,7 +122,7 @@ pub fn from_toml(text: &str, base_dir: &Path) -> Result<Directory, ConfigErrors>
         applications,
         role_assignments,
         admin_consents,
-        verified_secrets: Default::default(),
+        verified_secrets: std::sync::Mutex::new(hashlink::LruCache::new(VERIFIED_SECRETS)),
     })
 }
 

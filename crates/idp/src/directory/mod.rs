@@ -8,8 +8,9 @@
 pub mod config;
 pub mod manifest;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
+
+use crate::secret::{Busy, HashPool};
 
 /// A validated, immutable directory for one tenant.
 #[derive(Debug)]
@@ -26,9 +27,10 @@ pub struct Directory {
     pub role_assignments: Vec<RoleAssignment>,
     /// Admin consents (delegated permissions granted for all users).
     pub admin_consents: Vec<AdminConsent>,
-    /// Client secrets already verified, by SHA-256 of `app_id \0 secret`:
-    /// argon2 runs once per distinct secret, not once per request.
-    pub(crate) verified_secrets: Mutex<HashMap<[u8; 32], bool>>,
+    /// Client secrets that verified, by SHA-256 of `app_id \0 secret`
+    /// (least recently used dropped first): argon2 runs once per right
+    /// secret, not once per request.
+    pub(crate) verified_secrets: Mutex<hashlink::LruCache<[u8; 32], ()>>,
 }
 
 /// The tenant.
@@ -299,37 +301,43 @@ impl Directory {
             .collect()
     }
 
-    /// Verifies a user's password (argon2). Users without a password never match.
-    pub fn verify_password(&self, user: &User, password: &str) -> bool {
-        user.password_hash
-            .as_deref()
-            .is_some_and(|hash| crate::secret::verify(hash, password))
+    /// Verifies a user's password (argon2, on `pool`). Users without a
+    /// password never match.
+    pub async fn verify_password(
+        &self,
+        pool: &HashPool,
+        user: &User,
+        password: &str,
+    ) -> Result<bool, Busy> {
+        match &user.password_hash {
+            Some(hash) => pool.verify_any(vec![hash.clone()], password).await,
+            None => Ok(false),
+        }
     }
 
-    /// Verifies a client secret. Each distinct (client, secret) pair is
-    /// checked with argon2 once; the verdict is then remembered under its
-    /// SHA-256 (the secret itself is not kept).
-    pub fn verify_client_secret(&self, app: &Application, secret: &str) -> bool {
+    /// Verifies a client secret. A (client, secret) pair that verified is
+    /// remembered under its SHA-256 (the secret itself is not kept) in a
+    /// bounded LRU, so a daemon's steady requests cost one hash lookup;
+    /// wrong secrets are never cached (they cannot crowd out right ones)
+    /// and each costs an argon2 run on `pool`, which bounds them.
+    pub async fn verify_client_secret(
+        &self,
+        pool: &HashPool,
+        app: &Application,
+        secret: &str,
+    ) -> Result<bool, Busy> {
         let key = crate::secret::cache_key(&app.app_id, secret);
-        if let Some(known) = self
-            .verified_secrets
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).copied())
+        if let Ok(mut cache) = self.verified_secrets.lock()
+            && cache.get(&key).is_some()
         {
-            return known;
+            return Ok(true);
         }
-        let ok = app
-            .secrets
-            .iter()
-            .any(|s| crate::secret::verify(&s.hash, secret));
-        if let Ok(mut cache) = self.verified_secrets.lock() {
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(key, ok);
+        let hashes = app.secrets.iter().map(|s| s.hash.clone()).collect();
+        let ok = pool.verify_any(hashes, secret).await?;
+        if ok && let Ok(mut cache) = self.verified_secrets.lock() {
+            cache.insert(key, ());
         }
-        ok
+        Ok(ok)
     }
 }
 

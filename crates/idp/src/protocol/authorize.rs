@@ -14,7 +14,7 @@ use url::Url;
 use crate::directory::{Application, Directory, RedirectKind, User};
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::{assignment_required, server_error};
+use crate::protocol::grant::{assignment_required, granted_scopes, server_error};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::tokens;
 use crate::secret::{digest, random_token};
@@ -270,9 +270,19 @@ pub enum Step {
         /// Scope values needing consent.
         scopes: Vec<String>,
     },
+    /// Scopes of type `Admin` that no admin granted: a user cannot consent
+    /// to them ("Need admin approval", AADSTS90094).
+    NeedsAdmin {
+        /// The resource's display name.
+        resource_name: String,
+        /// The admin-only scope values.
+        scopes: Vec<String>,
+    },
 }
 
-/// Checks assignment rules and consent for a signed-in user.
+/// Checks assignment rules and consent for a signed-in user. A client that
+/// names itself as the resource (by GUID or by App ID URI) is an ordinary
+/// request here, as in Entra (spec §7 "Self-requests").
 pub async fn next_step(
     p: &Provider,
     dir: &Directory,
@@ -288,34 +298,16 @@ pub async fn next_step(
         let Some(app) = dir.application(&resource.app_id) else {
             continue;
         };
-        if app.app_id == client.app.app_id && resource.written != app.app_id {
-            // Refused here rather than at redemption: a code the token
-            // endpoint must refuse would only waste the sign-in.
-            return Err(OAuthError::invalid_request(
-                90_009,
-                format!(
-                    "Application '{}' is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.",
-                    app.app_id
-                ),
-            ));
-        }
         if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
             return Err(assignment_required(user, app));
         }
-        let mut granted = dir.admin_consented_scopes(client.app, app);
-        granted.extend(
-            p.store
-                .consented_scopes(&client.app.app_id, &user.object_id, &app.app_id)
-                .await
-                .map_err(server_error)?,
-        );
+        let granted = granted_scopes(p, dir, client.app, user, app).await?;
         let wanted: Vec<String> = if resource.is_default() {
             if force_consent {
-                dir.applications
+                client
+                    .app
+                    .required_resource_access
                     .iter()
-                    .find(|a| a.app_id == client.app.app_id)
-                    .into_iter()
-                    .flat_map(|a| a.required_resource_access.iter())
                     .filter(|r| r.resource_app_id == app.app_id)
                     .flat_map(|r| r.scopes.iter().cloned())
                     .collect()
@@ -329,9 +321,24 @@ pub async fn next_step(
                 .filter_map(|v| app.scope(v).map(|s| s.value.clone()))
                 .collect()
         };
+        let is_granted = |w: &String| granted.iter().any(|g| g.eq_ignore_ascii_case(w));
+        let admin_only = |w: &String| app.scope(w).is_some_and(|s| s.admin_only);
+        let needs_admin: Vec<String> = wanted
+            .iter()
+            .filter(|w| admin_only(w) && !is_granted(w))
+            .cloned()
+            .collect();
+        if !needs_admin.is_empty() && !resource.is_default() {
+            return Ok(Step::NeedsAdmin {
+                resource_name: app.display_name.clone(),
+                scopes: needs_admin,
+            });
+        }
+        // Admin-only scopes are never put to the user; with prompt=consent
+        // the user re-confirms what a user may grant.
         let missing: Vec<String> = wanted
             .into_iter()
-            .filter(|w| force_consent || !granted.iter().any(|g| g.eq_ignore_ascii_case(w)))
+            .filter(|w| !admin_only(w) && (force_consent || !is_granted(w)))
             .collect();
         if !missing.is_empty() {
             return Ok(Step::Consent {
@@ -342,6 +349,23 @@ pub async fn next_step(
         }
     }
     Ok(Step::Issue)
+}
+
+/// AADSTS90094 for a user asking for admin-only scopes (shown as a page).
+pub fn needs_admin_error(
+    client: &Application,
+    resource_name: &str,
+    scopes: &[String],
+) -> OAuthError {
+    OAuthError::new(
+        "access_denied",
+        90_094,
+        format!(
+            "Need admin approval: {} needs permission to access resources in your organization that only an admin can grant ({resource_name}: {}). Ask an admin to grant permission to this app before you can use it.",
+            client.display_name,
+            scopes.join(", ")
+        ),
+    )
 }
 
 /// Issues an authorization code; returns the response parameters.
@@ -469,6 +493,30 @@ pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(text.as_bytes())
         .into_owned()
         .collect()
+}
+
+/// Parses form or query text, refusing a parameter sent twice (RFC 6749
+/// §3.1: "Request and response parameters MUST NOT be included more than
+/// once").
+pub fn unique_pairs(text: &str) -> Result<Vec<(String, String)>, OAuthError> {
+    let pairs = parse_pairs(text);
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|w| w.first() == w.get(1)) {
+        return Err(OAuthError::repeated(
+            pair.first().copied().unwrap_or_default(),
+        ));
+    }
+    Ok(pairs)
+}
+
+/// A form body as a map, refusing repeated parameters and bodies that are
+/// not UTF-8.
+pub fn unique_map(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        OAuthError::invalid_request(90_014, "The request body is not valid UTF-8 form data.")
+    })?;
+    Ok(unique_pairs(text)?.into_iter().collect())
 }
 
 /// Pairs into a map (first occurrence wins).

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::directory::Directory;
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::server_error;
+use crate::protocol::grant::{granted_scopes, server_error};
 use crate::protocol::scope::ScopeSet;
 use crate::secret::{digest, random_token};
 use crate::store::{DeviceGrant, DeviceState};
@@ -70,21 +70,71 @@ pub enum Decision {
     Decline,
 }
 
+/// What the confirmation page shows for a pending grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The user code, as issued.
+    pub user_code: String,
+    /// The client's display name.
+    pub client_name: String,
+    /// Requested delegated scopes: (qualified value, description).
+    pub scopes: Vec<(String, String)>,
+}
+
+/// Describes a pending, unexpired grant for the confirmation page.
+pub async fn describe(p: &Provider, dir: &Directory, user_code: &str) -> Result<Shown, String> {
+    let grant = pending(p, user_code).await?;
+    let client_name = dir
+        .application(&grant.client_id)
+        .map_or_else(|| grant.client_id.clone(), |a| a.display_name.clone());
+    let scopes = ScopeSet::parse(&grant.scope, dir).map_err(|e| e.coded_message())?;
+    let mut shown = Vec::new();
+    for resource in &scopes.resources {
+        let app = dir.application(&resource.app_id);
+        for value in &resource.values {
+            let text = app
+                .and_then(|a| a.scope(value))
+                .map(|s| s.admin_consent_display_name.clone())
+                .unwrap_or_else(|| match value.as_str() {
+                    ".default" => format!(
+                        "Everything already granted on {}",
+                        app.map_or(resource.written.as_str(), |a| a.display_name.as_str())
+                    ),
+                    other => other.to_owned(),
+                });
+            shown.push((resource.qualify(value), text));
+        }
+    }
+    Ok(Shown {
+        user_code: grant.user_code,
+        client_name,
+        scopes: shown,
+    })
+}
+
+async fn pending(p: &Provider, user_code: &str) -> Result<DeviceGrant, String> {
+    p.store
+        .device_by_user_code(user_code)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "store failure");
+            "A server error occurred; try again.".to_owned()
+        })?
+        .filter(|g| g.expires_at >= p.now() && g.state == DeviceState::Pending)
+        .ok_or_else(|| "That code is not valid, has expired, or was already used. Check the code on your device.".to_owned())
+}
+
 /// Records the decision for `user_code`; returns the client's display name.
-/// Approving consents to the delegated scopes the device asked for.
+/// Approving consents to the delegated scopes the device asked for (the
+/// stored request, as the confirmation page showed it); scopes only an
+/// admin may grant must already be granted, or approval is refused.
 pub async fn decide(
     p: &Provider,
     dir: &Directory,
     user_code: &str,
     decision: Decision,
 ) -> Result<String, String> {
-    let grant = p
-        .store
-        .device_by_user_code(user_code)
-        .await
-        .map_err(|e| e.to_string())?
-        .filter(|g| g.expires_at >= p.now() && g.state == DeviceState::Pending)
-        .ok_or_else(|| "That code is not valid, has expired, or was already used. Check the code on your device.".to_owned())?;
+    let grant = pending(p, user_code).await?;
     let app_name = dir
         .application(&grant.client_id)
         .map_or_else(|| grant.client_id.clone(), |a| a.display_name.clone());
@@ -110,6 +160,26 @@ pub async fn decide(
                     .filter(|v| *v != ".default")
                     .cloned()
                     .collect();
+                let client = dir
+                    .application(&grant.client_id)
+                    .ok_or_else(|| "The application no longer exists.".to_owned())?;
+                let granted = granted_scopes(p, dir, client, user, app)
+                    .await
+                    .map_err(|e| e.coded_message())?;
+                let needs_admin: Vec<&String> = explicit
+                    .iter()
+                    .filter(|v| app.scope(v).is_some_and(|s| s.admin_only))
+                    .filter(|v| !granted.iter().any(|g| g.eq_ignore_ascii_case(v)))
+                    .collect();
+                if !needs_admin.is_empty() {
+                    let scopes: Vec<String> = needs_admin.into_iter().cloned().collect();
+                    return Err(crate::protocol::authorize::needs_admin_error(
+                        client,
+                        &app.display_name,
+                        &scopes,
+                    )
+                    .coded_message());
+                }
                 if !explicit.is_empty() {
                     p.store
                         .grant_consent(&grant.client_id, &user.object_id, &app.app_id, &explicit)

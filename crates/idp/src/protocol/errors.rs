@@ -83,6 +83,53 @@ impl OAuthError {
         }
     }
 
+    /// Too many requests from one source (HTTP 429, AADSTS90055 as Entra's
+    /// throttling answer): nothing was checked.
+    pub fn throttled(what: &str) -> Self {
+        Self {
+            status: 429,
+            ..Self::new(
+                "temporarily_unavailable",
+                90_055,
+                format!("Too many {what} from this source; wait a minute and try again."),
+            )
+        }
+    }
+
+    /// The credential checks are saturated (HTTP 503): try again shortly.
+    pub fn busy() -> Self {
+        Self {
+            status: 503,
+            ..Self::new(
+                "temporarily_unavailable",
+                90_055,
+                "The server is busy verifying credentials; try again in a few seconds.",
+            )
+        }
+    }
+
+    /// A parameter sent more than once (RFC 6749 §3.1 forbids it).
+    pub fn repeated(parameter: &str) -> Self {
+        Self::invalid_request(
+            90_015,
+            format!(
+                "The request parameter '{parameter}' was sent more than once; each parameter may appear only once (RFC 6749 section 3.1)."
+            ),
+        )
+    }
+
+    /// AADSTS90009: a self-request named by App ID URI on a refresh that
+    /// names no resource scope (spec §7 "Self-requests").
+    /// The text is Entra's; `display_name` is the application's.
+    pub fn self_request_by_uri(app_id: &str, display_name: &str) -> Self {
+        Self::invalid_request(
+            90_009,
+            format!(
+                "Application '{app_id}'({display_name}) is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier."
+            ),
+        )
+    }
+
     /// Adds a suberror.
     pub fn with_suberror(mut self, suberror: &'static str) -> Self {
         self.suberror = Some(suberror);

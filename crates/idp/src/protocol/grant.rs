@@ -3,23 +3,25 @@
 //! `password` (ROPC) and `device_code`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use serde_json::{Map, Value, json};
 
 use crate::directory::{Application, Directory, RedirectKind, User};
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
+use crate::protocol::limits::source_key;
 use crate::protocol::scope::{ResourceScopes, ScopeSet};
 use crate::protocol::tokens::{
     self, AccessGrant, ClientAuth, IdentityGrant, IssuerContext, Resource,
 };
-use crate::secret::{digest, random_token};
-use crate::store::{DeviceState, Redemption, RefreshRecord};
+use crate::secret::{Busy, digest, is_guid, random_token};
+use crate::store::{CodeRedemption, DeviceState, Redemption, RefreshRecord};
 
 /// A token request as received.
 #[derive(Debug, Clone, Default)]
 pub struct TokenRequest {
-    /// Form parameters.
+    /// Form parameters (each at most once: the web layer refuses repeats).
     pub params: HashMap<String, String>,
     /// HTTP Basic credentials (url-decoded).
     pub basic: Option<(String, String)>,
@@ -29,6 +31,8 @@ pub struct TokenRequest {
     pub tenant_segment: String,
     /// Issuer of tokens minted for this request.
     pub issuer: IssuerContext,
+    /// The peer address, for per-source throttles.
+    pub source: Option<IpAddr>,
 }
 
 impl TokenRequest {
@@ -72,21 +76,50 @@ struct Caller<'a> {
     auth: ClientAuth,
 }
 
-/// Identifies the client and checks its credential. `credential` says
-/// whether a confidential client must present one for this grant.
-fn authenticate<'a>(
+/// What a grant demands of the client's credential (spec §8: client
+/// authentication is per grant, not per first use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    /// A credential is required; apps without one cannot use the grant
+    /// (client credentials, on-behalf-of, redemption at a web redirect URI).
+    Required,
+    /// Confidential clients must authenticate; public apps need none
+    /// (redemption at a native redirect URI).
+    IfConfidential,
+    /// Device code and ROPC: a credential is required unless the app allows
+    /// public client flows (`is_fallback_public_client`).
+    PublicFlow,
+    /// A refresh: the client must authenticate as it did when the family
+    /// started.
+    AsFamily(ClientAuth),
+    /// A credential must not be sent (SPA redemption and refresh).
+    Forbidden,
+}
+
+const NO_CREDENTIAL: &str =
+    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+
+/// Identifies the client and checks its credential as `credential` demands.
+async fn authenticate<'a>(
+    p: &Provider,
     dir: &'a Directory,
     req: &TokenRequest,
     credential: Credential,
 ) -> Result<Caller<'a>, OAuthError> {
     let body_id = req.get("client_id");
     let (client_id, secret) = match (&req.basic, body_id) {
-        (Some((id, secret)), Some(body)) if !id.eq_ignore_ascii_case(body) => {
+        (Some((id, _)), Some(body)) if !id.eq_ignore_ascii_case(body) => {
             return Err(OAuthError::invalid_request(
                 900_144,
                 format!(
                     "The client_id in the body ('{body}') differs from the one in the Authorization header ('{id}')."
                 ),
+            ));
+        }
+        (Some(_), _) if req.get("client_secret").is_some() => {
+            return Err(OAuthError::invalid_request(
+                900_144,
+                "The client secret was sent both in the Authorization header and in the body; send it once.",
             ));
         }
         (Some((id, secret)), _) => (id.as_str(), Some(secret.as_str())),
@@ -99,96 +132,115 @@ fn authenticate<'a>(
             "Client assertions (certificate credentials) are not supported by this identity provider yet; use a client secret.",
         ));
     }
-    let app = dir.application(client_id).ok_or_else(|| {
-        OAuthError::unauthorized_client(
-            700_016,
-            format!(
-                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                dir.tenant.domain
-            ),
-        )
-    })?;
-    match secret {
-        Some(secret) => {
-            if !app.is_confidential() || credential == Credential::Forbidden {
-                return Err(OAuthError::invalid_client(
-                    700_025,
-                    "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
-                ));
-            }
-            if req.origin.is_some() {
-                return Err(OAuthError::invalid_request(
-                    9_002_326,
-                    "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type; a browser must never send a client secret.",
-                ));
-            }
-            if !dir.verify_client_secret(app, secret) {
-                return Err(OAuthError::invalid_client(
-                    7_000_215,
+    let app = dir
+        .application(client_id)
+        .ok_or_else(|| unknown_client(client_id, dir))?;
+    let Some(secret) = secret else {
+        return match credential {
+            Credential::Forbidden => Ok(Caller {
+                app,
+                auth: ClientAuth::Public,
+            }),
+            Credential::Required if !app.is_confidential() => Err(OAuthError::invalid_client(
+                7_000_218,
+                format!(
+                    "{NO_CREDENTIAL} Application '{}' has no credential: add a password credential to use this grant.",
+                    app.app_id
+                ),
+            )),
+            Credential::PublicFlow if !app.is_fallback_public_client => {
+                Err(OAuthError::invalid_client(
+                    7_000_218,
                     format!(
-                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                        "{NO_CREDENTIAL} (To use this flow without a secret, enable 'Allow public client flows' — is_fallback_public_client — on application '{}'.)",
                         app.app_id
                     ),
-                ));
+                ))
             }
-            Ok(Caller {
+            Credential::PublicFlow => Ok(Caller {
                 app,
-                auth: ClientAuth::Secret,
-            })
-        }
-        None if credential == Credential::Required && app.is_confidential() => {
-            Err(OAuthError::invalid_client(
+                auth: ClientAuth::Public,
+            }),
+            Credential::AsFamily(ClientAuth::Secret) => Err(OAuthError::invalid_client(
                 7_000_218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                format!(
+                    "{NO_CREDENTIAL} The refresh token was issued to application '{}' authenticated with a client secret: every refresh must authenticate the same way.",
+                    app.app_id
+                ),
+            )),
+            Credential::Required | Credential::IfConfidential if app.is_confidential() => {
+                Err(OAuthError::invalid_client(7_000_218, NO_CREDENTIAL))
+            }
+            Credential::Required | Credential::IfConfidential | Credential::AsFamily(_) => {
+                Ok(Caller {
+                    app,
+                    auth: ClientAuth::Public,
+                })
+            }
+        };
+    };
+    if !app.is_confidential() || credential == Credential::Forbidden {
+        return Err(OAuthError::invalid_client(
+            700_025,
+            "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+        ));
+    }
+    if req.origin.is_some() {
+        return Err(OAuthError::invalid_request(
+            9_002_326,
+            "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type; a browser must never send a client secret.",
+        ));
+    }
+    let now = p.now();
+    let throttle_key = source_key(&format!("client:{}", app.app_id), req.source);
+    if !p.limits.client_failures.allows(&throttle_key, now) {
+        return Err(OAuthError::throttled("failed client authentications"));
+    }
+    match dir.verify_client_secret(&p.hashing, app, secret).await {
+        Ok(true) => Ok(Caller {
+            app,
+            auth: ClientAuth::Secret,
+        }),
+        Ok(false) => {
+            p.limits.client_failures.hit(&throttle_key, now);
+            Err(OAuthError::invalid_client(
+                7_000_215,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.app_id
+                ),
             ))
         }
-        None if credential == Credential::Required => Err(OAuthError::invalid_client(
-            7_000_218,
-            format!(
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. Application '{}' has no credential: add a password credential to use this grant.",
-                app.app_id
-            ),
-        )),
-        None => Ok(Caller {
-            app,
-            auth: ClientAuth::Public,
-        }),
+        Err(Busy) => Err(OAuthError::busy()),
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Credential {
-    /// Confidential clients must authenticate; public ones may not use the grant.
-    Required,
-    /// Confidential clients must authenticate; public ones need none.
-    IfConfidential,
-    /// A credential must not be sent (SPA redemption).
-    Forbidden,
 }
 
 async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
     let dir = p.directory();
-    let caller = authenticate(&dir, req, Credential::Required)?;
+    let caller = authenticate(p, &dir, req, Credential::Required).await?;
     let scope = req.require("scope")?;
     let parts: Vec<&str> = scope.split_whitespace().collect();
-    let [only] = parts.as_slice() else {
-        return Err(default_scope_error(scope));
-    };
-    let Some(resource_id) = only.strip_suffix("/.default") else {
-        return Err(default_scope_error(scope));
+    let resource_ids: Vec<&str> = parts
+        .iter()
+        .filter_map(|part| part.strip_suffix("/.default"))
+        .collect();
+    let resource_id = match (parts.as_slice(), resource_ids.as_slice()) {
+        ([_], [one]) => *one,
+        (_, [_, _, ..]) if resource_ids.len() == parts.len() => {
+            // Two resources in one client-credentials request: Entra's
+            // AADSTS70011 (one token is for one audience).
+            return Err(OAuthError::invalid_scope(
+                70_011,
+                format!(
+                    "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid: a client credentials request names exactly one resource ('{{resource}}/.default')."
+                ),
+            ));
+        }
+        _ => return Err(default_scope_error(scope)),
     };
     let resource = dir
         .resource(resource_id)
         .ok_or_else(|| resource_not_found(resource_id, &dir))?;
-    if resource.app_id == caller.app.app_id && resource_id != resource.app_id {
-        return Err(OAuthError::invalid_request(
-            90_009,
-            format!(
-                "Application '{}' is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.",
-                caller.app.app_id
-            ),
-        ));
-    }
     let roles = dir.application_roles(caller.app, resource);
     if resource.app_role_assignment_required && roles.is_empty() {
         return Err(OAuthError::unauthorized_client(
@@ -223,66 +275,125 @@ async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<Value, O
 
 async fn password(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
     let dir = p.directory();
-    let caller = authenticate(&dir, req, Credential::IfConfidential)?;
-    if caller.auth == ClientAuth::Public && !caller.app.is_fallback_public_client {
-        return Err(OAuthError::invalid_client(
-            7_000_218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (To use ROPC without a secret, enable 'Allow public client flows' — is_fallback_public_client — on the app.)",
-        ));
-    }
+    let caller = authenticate(p, &dir, req, Credential::PublicFlow).await?;
     let username = req.require("username")?;
     let password = req.require("password")?;
     let scopes = ScopeSet::parse(
         req.get("scope").unwrap_or("openid profile offline_access"),
         &dir,
     )?;
-    let user = sign_in_with_password(p, &dir, username, password).await?;
+    // Entra refuses ROPC for a self-token named by App ID URI (spec §7).
+    if scopes
+        .api_resources()
+        .any(|r| r.app_id == caller.app.app_id && !is_guid(&r.written))
+    {
+        return Err(OAuthError::self_request_by_uri(
+            &caller.app.app_id,
+            &caller.app.display_name,
+        ));
+    }
+    let user = sign_in_with_password(p, &dir, username, password, req.source).await?;
     let now = p.now();
-    let family = Family::new(caller.app, user, None, now, false);
-    issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
+    let family = Family::new(caller.app, user, None, now, false, random_token(16));
+    issue_user_tokens(
+        p,
+        &dir,
+        req,
+        &caller,
+        user,
+        &scopes,
+        None,
+        Continuation::Start(family),
+        now,
+    )
+    .await
 }
 
-/// Checks a password with per-user lockout.
+/// The one answer for a wrong user name or a wrong password (AADSTS50126):
+/// unknown and known accounts are indistinguishable.
+fn bad_credentials() -> OAuthError {
+    OAuthError::invalid_grant(
+        50_126,
+        "Error validating credentials due to invalid username or password.",
+    )
+}
+
+/// Checks a password, with lockouts an attacker cannot turn against the
+/// user: failures are counted per account **and source address** (five in
+/// the lockout window lock that source out of that account, AADSTS50053),
+/// and per account across all sources only as a short back-off (four times
+/// as many within a minute pause the account for the rest of that minute).
+/// Unknown accounts get the same answer as wrong passwords and cost the
+/// same (a hash is verified either way) and create no rows.
 pub async fn sign_in_with_password<'a>(
     p: &Provider,
     dir: &'a Directory,
     username: &str,
     password: &str,
+    source: Option<IpAddr>,
 ) -> Result<&'a User, OAuthError> {
-    let user = dir.user_by_upn(username).ok_or_else(|| {
-        OAuthError::invalid_grant(
-            50_034,
-            format!("The user account {username} does not exist in the {} directory. To sign into this application, the account must be added to the directory.", dir.tenant.domain),
-        )
-    })?;
     let now = p.now();
     let window = p.settings.lockout_window;
-    let failures = p
+    let max = p.settings.max_failed_logins;
+    let Some(user) = dir.user_by_upn(username) else {
+        // Spend what a real check spends, so timing tells nothing either.
+        let _ = p
+            .hashing
+            .verify_any(vec![decoy_hash().to_owned()], password)
+            .await;
+        return Err(bad_credentials());
+    };
+    let per_source = source_key(&format!("user:{}", user.object_id), source);
+    let per_user = format!("user:{}", user.object_id);
+    let locked = p
         .store
-        .login_failures(&user.object_id, now, window)
+        .login_failures(&per_source, now, window)
         .await
-        .map_err(server_error)?;
-    if failures >= p.settings.max_failed_logins {
+        .map_err(server_error)?
+        >= max;
+    let backing_off = p
+        .store
+        .login_failures(&per_user, now, BACK_OFF_WINDOW)
+        .await
+        .map_err(server_error)?
+        >= max.saturating_mul(4);
+    if locked || backing_off {
         return Err(OAuthError::invalid_grant(
             50_053,
-            "Your account is locked because you've tried to sign in too many times with an incorrect user ID or password.",
+            if locked {
+                "Your account is locked because you've tried to sign in too many times with an incorrect user ID or password. Wait and try again."
+            } else {
+                "You've tried to sign in too many times with an incorrect user ID or password. Wait a minute and try again."
+            },
         ));
     }
-    if !dir.verify_password(user, password) {
-        p.store
-            .record_login_failure(&user.object_id, now, window)
-            .await
-            .map_err(server_error)?;
-        return Err(OAuthError::invalid_grant(
-            50_126,
-            "Error validating credentials due to invalid username or password.",
-        ));
+    match dir.verify_password(&p.hashing, user, password).await {
+        Ok(true) => {}
+        Ok(false) => {
+            for (key, span) in [(&per_source, window), (&per_user, BACK_OFF_WINDOW)] {
+                p.store
+                    .record_login_failure(key, now, span)
+                    .await
+                    .map_err(server_error)?;
+            }
+            return Err(bad_credentials());
+        }
+        Err(Busy) => return Err(OAuthError::busy()),
     }
     p.store
-        .clear_login_failures(&user.object_id)
+        .clear_login_failures(&per_source)
         .await
         .map_err(server_error)?;
     Ok(user)
+}
+
+/// The account-wide back-off window, in seconds.
+const BACK_OFF_WINDOW: i64 = 60;
+
+/// An argon2 hash nobody's password matches, verified for unknown accounts.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| crate::secret::hash(&random_token(24)).unwrap_or_default())
 }
 
 async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
@@ -312,16 +423,31 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, O
                 "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin does not match the redirect URI's platform.",
             ));
         }
-        (Some(RedirectKind::Web), false) => Credential::Required,
-        _ => Credential::IfConfidential,
+        (Some(RedirectKind::PublicClient), false) => Credential::IfConfidential,
+        (Some(RedirectKind::Web) | None, false) => Credential::Required,
     };
-    let caller = authenticate(&dir, req, credential)?;
-    let stored = p.store.take_code(&digest(code)).await.map_err(server_error)?.ok_or_else(|| {
-        OAuthError::invalid_grant(
-            54_005,
-            "OAuth2 Authorization code was already redeemed or is invalid, please retry with a new valid code or use an existing refresh token.",
-        )
-    })?;
+    let caller = authenticate(p, &dir, req, credential).await?;
+    let family_id = random_token(16);
+    let stored = match p
+        .store
+        .take_code(&digest(code), &family_id)
+        .await
+        .map_err(server_error)?
+    {
+        CodeRedemption::Redeemed(stored) => *stored,
+        CodeRedemption::Replayed { family_id } => {
+            // RFC 6749 §4.1.2: a replayed code revokes what it issued.
+            if let Some(family_id) = family_id {
+                p.store
+                    .revoke_family(&family_id)
+                    .await
+                    .map_err(server_error)?;
+                tracing::warn!(client = %caller.app.app_id, "authorization code replayed; the refresh tokens issued from it are revoked");
+            }
+            return Err(code_redeemed());
+        }
+        CodeRedemption::Unknown => return Err(code_redeemed()),
+    };
     let now = p.now();
     if stored.client_id != caller.app.app_id {
         return Err(OAuthError::invalid_grant(
@@ -365,7 +491,15 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, O
                 "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
             ));
         }
-        (None, _) => {}
+        (None, Some(_)) => {
+            // PKCE downgrade (RFC 9700 §2.1.1): a verifier for a code that
+            // was issued without a challenge proves nothing.
+            return Err(OAuthError::invalid_grant(
+                501_481,
+                "A code_verifier was sent, but the authorization request carried no code_challenge: send PKCE on the authorization request, or no verifier.",
+            ));
+        }
+        (None, None) => {}
     }
     let user = dir.user(&stored.user_id).ok_or_else(|| {
         OAuthError::invalid_grant(70_008, "The user of this code no longer exists.")
@@ -384,6 +518,7 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, O
         Some(stored.session_id.clone()),
         now,
         kind == Some(RedirectKind::Spa),
+        family_id,
     );
     family.auth_time = stored.auth_time;
     issue_user_tokens(
@@ -394,12 +529,23 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, O
         user,
         &scopes,
         stored.nonce.clone(),
-        &family,
+        Continuation::Start(family),
         now,
     )
     .await
 }
 
+fn code_redeemed() -> OAuthError {
+    OAuthError::invalid_grant(
+        54_005,
+        "OAuth2 Authorization code was already redeemed or is invalid, please retry with a new valid code or use an existing refresh token.",
+    )
+}
+
+/// A refresh is checked completely (client, expiry, scopes, resource,
+/// consent) and its tokens are signed **before** the presented token is
+/// rotated; the rotation is one transaction, so a refused request leaves
+/// the presented token valid and only a success consumes it.
 async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
     let dir = p.directory();
     let presented = req.require("refresh_token")?;
@@ -419,9 +565,9 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthE
         }
         Credential::Forbidden
     } else {
-        Credential::IfConfidential
+        Credential::AsFamily(ClientAuth::parse(&record.client_auth))
     };
-    let caller = authenticate(&dir, req, credential)?;
+    let caller = authenticate(p, &dir, req, credential).await?;
     if caller.app.app_id != record.client_id {
         return Err(OAuthError::invalid_grant(
             70_000,
@@ -440,35 +586,46 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthE
         });
     }
     let user = dir.user(&record.user_id).ok_or_else(expired_grant)?;
-    let scopes = ScopeSet::parse(
+    let mut scopes = ScopeSet::parse(
         req.get("scope").unwrap_or("openid profile offline_access"),
         &dir,
     )?;
-    let mut family = Family::continuing(&record, now, &p.settings);
-    let successor = family.next_record(now);
-    match p
-        .store
-        .rotate_refresh(&old_digest, &successor.0, now)
-        .await
-        .map_err(server_error)?
-    {
-        Redemption::Rotated(_) => {}
-        Redemption::Reused { family_id } => {
-            tracing::warn!(%family_id, client = %record.client_id, "refresh token reuse detected; the token family is revoked");
-            return Err(OAuthError::invalid_grant(
-                70_008,
-                "The refresh token has already been used; every token of its family has been revoked. Sign in again.",
+    if scopes.resources.is_empty() {
+        // No resource scope: the refresh continues the family's resource.
+        // Entra refuses that for a self-request whose resource was named
+        // by App ID URI (AADSTS90009, spec §7 "Self-requests").
+        if let Some(resource) = dir.resource(&record.resource)
+            && resource.app_id == record.client_id
+            && !is_guid(&record.resource)
+        {
+            return Err(OAuthError::self_request_by_uri(
+                &resource.app_id,
+                &resource.display_name,
             ));
         }
-        Redemption::Invalid => return Err(expired_grant()),
+        scopes.add_all(&record.scope, &dir)?;
     }
-    family.preissued = Some(successor);
-    issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
+    let family = Family::continuing(&record, &p.settings);
+    issue_user_tokens(
+        p,
+        &dir,
+        req,
+        &caller,
+        user,
+        &scopes,
+        None,
+        Continuation::Rotate {
+            presented: old_digest,
+            family,
+        },
+        now,
+    )
+    .await
 }
 
 async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
     let dir = p.directory();
-    let caller = authenticate(&dir, req, Credential::IfConfidential)?;
+    let caller = authenticate(p, &dir, req, Credential::PublicFlow).await?;
     let device_code = req.require("device_code")?;
     let grant = p
         .store
@@ -509,9 +666,20 @@ async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthErr
         DeviceState::Approved { user_id, auth_time } => {
             let user = dir.user(&user_id).ok_or_else(expired_grant)?;
             let scopes = ScopeSet::parse(&grant.scope, &dir)?;
-            let mut family = Family::new(caller.app, user, None, now, false);
+            let mut family = Family::new(caller.app, user, None, now, false, random_token(16));
             family.auth_time = auth_time;
-            issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await
+            issue_user_tokens(
+                p,
+                &dir,
+                req,
+                &caller,
+                user,
+                &scopes,
+                None,
+                Continuation::Start(family),
+                now,
+            )
+            .await
         }
     }
 }
@@ -521,7 +689,7 @@ async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthErr
 /// API, for the same user.
 async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
     let dir = p.directory();
-    let caller = authenticate(&dir, req, Credential::Required)?;
+    let caller = authenticate(p, &dir, req, Credential::Required).await?;
     if req.get("requested_token_use") != Some("on_behalf_of") {
         return Err(OAuthError::invalid_request(
             900_144,
@@ -547,9 +715,19 @@ async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthEr
         })?;
     let scopes = ScopeSet::parse(req.require("scope")?, &dir)?;
     let now = p.now();
-    let family = Family::new(caller.app, user, None, now, false);
-    let mut body =
-        issue_user_tokens(p, &dir, req, &caller, user, &scopes, None, &family, now).await?;
+    let family = Family::new(caller.app, user, None, now, false, random_token(16));
+    let mut body = issue_user_tokens(
+        p,
+        &dir,
+        req,
+        &caller,
+        user,
+        &scopes,
+        None,
+        Continuation::Start(family),
+        now,
+    )
+    .await?;
     // OBO answers carry no ID token or client_info.
     if let Some(map) = body.as_object_mut() {
         map.remove("id_token");
@@ -680,6 +858,7 @@ pub async fn userinfo(
 }
 
 /// The refresh-token family a response belongs to.
+#[derive(Debug, Clone)]
 struct Family {
     id: String,
     client_id: String,
@@ -687,11 +866,8 @@ struct Family {
     session_id: String,
     auth_time: i64,
     spa: bool,
-    /// Fixed end for SPA families; sliding lifetime for others.
+    /// Fixed end for SPA families (set once the family exists).
     fixed_expiry: Option<i64>,
-    lifetime: i64,
-    /// A successor record already stored by rotation, with its token.
-    preissued: Option<(RefreshRecord, String)>,
 }
 
 impl Family {
@@ -701,21 +877,20 @@ impl Family {
         session_id: Option<String>,
         now: i64,
         spa: bool,
+        id: String,
     ) -> Family {
         Family {
-            id: random_token(16),
+            id,
             client_id: client.app_id.clone(),
             user_id: user.object_id.clone(),
             session_id: session_id.unwrap_or_default(),
             auth_time: now,
             spa,
             fixed_expiry: None,
-            lifetime: 0,
-            preissued: None,
         }
     }
 
-    fn continuing(record: &RefreshRecord, _now: i64, settings: &super::Settings) -> Family {
+    fn continuing(record: &RefreshRecord, _settings: &super::Settings) -> Family {
         Family {
             id: record.family_id.clone(),
             client_id: record.client_id.clone(),
@@ -724,14 +899,23 @@ impl Family {
             auth_time: record.auth_time,
             spa: record.spa,
             fixed_expiry: record.spa.then_some(record.expires_at),
-            lifetime: settings.refresh_token_lifetime,
-            preissued: None,
         }
     }
 
-    fn next_record(&self, now: i64) -> (RefreshRecord, String) {
+    /// The next refresh token of the family and its record: valid for
+    /// `lifetime` (sliding) or until the SPA family's fixed end; it
+    /// remembers the resource and scopes of this response and how the
+    /// client authenticated.
+    fn next_record(
+        &self,
+        now: i64,
+        lifetime: i64,
+        resource: &str,
+        scope: &str,
+        client_auth: ClientAuth,
+    ) -> (RefreshRecord, String) {
         let token = random_token(48);
-        let expires_at = self.fixed_expiry.unwrap_or(now + self.lifetime);
+        let expires_at = self.fixed_expiry.unwrap_or(now + lifetime);
         (
             RefreshRecord {
                 digest: digest(&token),
@@ -743,13 +927,34 @@ impl Family {
                 issued_at: now,
                 expires_at,
                 spa: self.spa,
+                resource: resource.to_owned(),
+                scope: scope.to_owned(),
+                client_auth: client_auth.as_str().to_owned(),
             },
             token,
         )
     }
 }
 
-/// Issues access, ID and refresh tokens for a signed-in user.
+/// Whether a response starts a refresh-token family or continues one.
+enum Continuation {
+    /// A new family (code, password, device code, OBO): a refresh token
+    /// only when `offline_access` was asked for.
+    Start(Family),
+    /// A refresh: the presented token (by digest) is rotated into the next
+    /// one, once everything else has succeeded. Refresh answers always
+    /// carry the next refresh token.
+    Rotate {
+        /// Digest of the presented refresh token.
+        presented: [u8; 32],
+        /// Its family.
+        family: Family,
+    },
+}
+
+/// Issues access, ID and refresh tokens for a signed-in user. Everything
+/// that can refuse the request runs before the refresh token is stored or
+/// rotated.
 #[allow(clippy::too_many_arguments)]
 async fn issue_user_tokens(
     p: &Provider,
@@ -759,9 +964,12 @@ async fn issue_user_tokens(
     user: &User,
     scopes: &ScopeSet,
     nonce: Option<String>,
-    family: &Family,
+    continuation: Continuation,
     now: i64,
 ) -> Result<Value, OAuthError> {
+    let family = match &continuation {
+        Continuation::Start(family) | Continuation::Rotate { family, .. } => family,
+    };
     let resource = scopes.single_resource()?;
     let (grant_resource, granted, roles) =
         resolve_resource(p, dir, caller.app, user, &resource).await?;
@@ -778,7 +986,8 @@ async fn issue_user_tokens(
     };
     let access_claims = tokens::access_token_claims(&req.issuer, &access, now, lifetime);
     let access_token = sign(p, access_claims, grant_resource.v1(), now)?;
-    let mut echo: Vec<String> = granted.iter().map(|s| resource.qualify(s)).collect();
+    let resource_scopes: Vec<String> = granted.iter().map(|s| resource.qualify(s)).collect();
+    let mut echo = resource_scopes.clone();
     echo.extend(scopes.oidc_echo().into_iter().map(str::to_owned));
     let mut body = Map::new();
     body.insert("token_type".into(), "Bearer".into());
@@ -786,30 +995,7 @@ async fn issue_user_tokens(
     body.insert("expires_in".into(), lifetime.into());
     body.insert("ext_expires_in".into(), lifetime.into());
     body.insert("access_token".into(), access_token.into());
-    if scopes.offline_access {
-        let (record, token) = match &family.preissued {
-            Some((record, token)) => (record.clone(), token.clone()),
-            None => {
-                let mut fresh = clone_family(family);
-                fresh.lifetime = if family.spa {
-                    p.settings.spa_refresh_token_lifetime
-                } else {
-                    p.settings.refresh_token_lifetime
-                };
-                let pair = fresh.next_record(now);
-                p.store.put_refresh(&pair.0).await.map_err(server_error)?;
-                pair
-            }
-        };
-        body.insert("refresh_token".into(), token.into());
-        if record.spa {
-            body.insert(
-                "refresh_token_expires_in".into(),
-                (record.expires_at - now).max(0).into(),
-            );
-        }
-    }
-    if scopes.openid {
+    let id_token = if scopes.openid {
         let identity = IdentityGrant {
             client: caller.app,
             user,
@@ -821,7 +1007,64 @@ async fn issue_user_tokens(
         };
         let id_claims =
             tokens::id_token_claims(&req.issuer, &identity, now, p.settings.id_token_lifetime);
-        body.insert("id_token".into(), sign(p, id_claims, false, now)?.into());
+        Some(sign(p, id_claims, false, now)?)
+    } else {
+        None
+    };
+    // Last: store or rotate the refresh token. Nothing after this refuses.
+    let remembered = if resource.is_graph() {
+        ""
+    } else {
+        resource.written.as_str()
+    };
+    let refresh_lifetime = if family.spa {
+        p.settings.spa_refresh_token_lifetime
+    } else {
+        p.settings.refresh_token_lifetime
+    };
+    let (record, token) = family.next_record(
+        now,
+        refresh_lifetime,
+        remembered,
+        &resource_scopes.join(" "),
+        caller.auth,
+    );
+    let issued = match continuation {
+        Continuation::Start(_) if !scopes.offline_access => None,
+        Continuation::Start(_) => {
+            p.store.put_refresh(&record).await.map_err(server_error)?;
+            Some((record, token))
+        }
+        Continuation::Rotate { presented, .. } => {
+            match p
+                .store
+                .rotate_refresh(&presented, &record, now)
+                .await
+                .map_err(server_error)?
+            {
+                Redemption::Rotated(_) => Some((record, token)),
+                Redemption::Reused { family_id } => {
+                    tracing::warn!(%family_id, client = %caller.app.app_id, "refresh token reuse detected; the token family is revoked");
+                    return Err(OAuthError::invalid_grant(
+                        70_008,
+                        "The refresh token has already been used; every token of its family has been revoked. Sign in again.",
+                    ));
+                }
+                Redemption::Invalid => return Err(expired_grant()),
+            }
+        }
+    };
+    if let Some((record, token)) = issued {
+        body.insert("refresh_token".into(), token.into());
+        if record.spa {
+            body.insert(
+                "refresh_token_expires_in".into(),
+                (record.expires_at - now).max(0).into(),
+            );
+        }
+    }
+    if let Some(id_token) = id_token {
+        body.insert("id_token".into(), id_token.into());
     }
     if req.wants_client_info() {
         body.insert(
@@ -832,21 +1075,9 @@ async fn issue_user_tokens(
     Ok(Value::Object(body))
 }
 
-fn clone_family(f: &Family) -> Family {
-    Family {
-        id: f.id.clone(),
-        client_id: f.client_id.clone(),
-        user_id: f.user_id.clone(),
-        session_id: f.session_id.clone(),
-        auth_time: f.auth_time,
-        spa: f.spa,
-        fixed_expiry: f.fixed_expiry,
-        lifetime: f.lifetime,
-        preissued: None,
-    }
-}
-
 /// The resource, the delegated scopes granted on it, and the user's roles.
+/// A scope of type `Admin` counts as granted only through an admin consent
+/// in the tenant, never through a user's own consent (spec §8).
 async fn resolve_resource<'a>(
     p: &Provider,
     dir: &'a Directory,
@@ -872,30 +1103,10 @@ async fn resolve_resource<'a>(
     let app = dir
         .application(&resource.app_id)
         .ok_or_else(|| resource_not_found(&resource.written, dir))?;
-    if app.app_id == client.app_id
-        && resource.written != app.app_id
-        && resource.written.contains("://")
-        && !app.identifier_uris.is_empty()
-    {
-        // Entra refuses a self-request by App ID URI (AADSTS90009).
-        return Err(OAuthError::invalid_request(
-            90_009,
-            format!(
-                "Application '{}' is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.",
-                client.app_id
-            ),
-        ));
-    }
     if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
         return Err(assignment_required(user, app));
     }
-    let mut consented = dir.admin_consented_scopes(client, app);
-    consented.extend(
-        p.store
-            .consented_scopes(&client.app_id, &user.object_id, &app.app_id)
-            .await
-            .map_err(server_error)?,
-    );
+    let consented = granted_scopes(p, dir, client, user, app).await?;
     let granted: Vec<String> = if resource.is_default() {
         app.scopes
             .iter()
@@ -922,6 +1133,29 @@ async fn resolve_resource<'a>(
         out
     };
     Ok((Resource::Api(app), granted, dir.user_roles(user, app)))
+}
+
+/// The delegated scopes of `resource` granted to `client` for `user`: the
+/// tenant's admin consents, plus the user's own consents to scopes a user
+/// may consent to (type `User`).
+pub async fn granted_scopes(
+    p: &Provider,
+    dir: &Directory,
+    client: &Application,
+    user: &User,
+    resource: &Application,
+) -> Result<Vec<String>, OAuthError> {
+    let mut granted = dir.admin_consented_scopes(client, resource);
+    let own = p
+        .store
+        .consented_scopes(&client.app_id, &user.object_id, &resource.app_id)
+        .await
+        .map_err(server_error)?;
+    granted.extend(
+        own.into_iter()
+            .filter(|s| resource.scope(s).is_some_and(|d| !d.admin_only)),
+    );
+    Ok(granted)
 }
 
 /// AADSTS50105.

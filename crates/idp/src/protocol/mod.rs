@@ -5,6 +5,7 @@ pub mod device;
 pub mod discovery;
 pub mod errors;
 pub mod grant;
+pub mod limits;
 pub mod pkce;
 pub mod scope;
 pub mod tokens;
@@ -15,7 +16,9 @@ use rolegate_token::clock::Clock;
 
 use crate::directory::Directory;
 use crate::keys::SigningKeys;
-use crate::store::Store;
+use crate::protocol::limits::Limits;
+use crate::secret::HashPool;
+use crate::store::{Store, StoreError};
 
 /// Lifetimes and limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +62,8 @@ impl Default for Settings {
     }
 }
 
-/// The identity provider's state: directory, store, keys, settings, clock.
+/// The identity provider's state: directory, store, keys, settings, clock,
+/// and the bounds on expensive work.
 #[derive(Debug)]
 pub struct Provider {
     directory: RwLock<Arc<Directory>>,
@@ -71,6 +75,12 @@ pub struct Provider {
     pub settings: Settings,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Password and secret verification, bounded.
+    pub hashing: HashPool,
+    /// Per-source throttles.
+    pub limits: Limits,
+    /// The key CSRF tokens are bound with (from the store, made once).
+    form_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl Provider {
@@ -88,7 +98,25 @@ impl Provider {
             keys,
             settings,
             clock,
+            hashing: HashPool::for_this_machine(),
+            limits: Limits::default(),
+            form_key: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The key that binds CSRF tokens to their cookie: 32 bytes from the OS
+    /// random source, made once and kept in the store (so forms survive a
+    /// restart and replicas agree).
+    pub async fn form_key(&self) -> Result<&[u8], StoreError> {
+        self.form_key
+            .get_or_try_init(|| async {
+                let mut fresh = [0u8; 32];
+                aws_lc_rs::rand::fill(&mut fresh)
+                    .map_err(|_| StoreError("the OS random source failed".to_owned()))?;
+                self.store.server_secret("form_key", &fresh).await
+            })
+            .await
+            .map(Vec::as_slice)
     }
 
     /// The current directory snapshot.

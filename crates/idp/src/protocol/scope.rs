@@ -87,6 +87,20 @@ impl ScopeSet {
         Ok(set)
     }
 
+    /// Adds the resource scopes of `scope` (a family's remembered scopes;
+    /// OIDC scopes in it are ignored).
+    pub fn add_all(&mut self, scope: &str, directory: &Directory) -> Result<(), OAuthError> {
+        for item in scope.split_whitespace() {
+            if !matches!(
+                item.to_ascii_lowercase().as_str(),
+                "openid" | "profile" | "email" | "offline_access"
+            ) {
+                self.add(item, directory)?;
+            }
+        }
+        Ok(())
+    }
+
     fn add(&mut self, item: &str, directory: &Directory) -> Result<(), OAuthError> {
         let (written, value, app_id) = match item.rsplit_once('/') {
             Some((resource, value)) if !resource.is_empty() && !value.is_empty() => {

@@ -39,6 +39,22 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// The stored name (`public`, `secret`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::Public => "public",
+            ClientAuth::Secret => "secret",
+        }
+    }
+
+    /// Reads [`as_str`](Self::as_str)'s output; anything else is `Public`.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "secret" => ClientAuth::Secret,
+            _ => ClientAuth::Public,
+        }
+    }
+
     fn claim(self) -> &'static str {
         match self {
             ClientAuth::Public => "0",

@@ -44,6 +44,21 @@ pub struct AuthCode {
     pub expires_at: i64,
 }
 
+/// What became of an authorization code presented for redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now marked redeemed for this family.
+    Redeemed(Box<AuthCode>),
+    /// The code was redeemed before: `family_id` names the refresh-token
+    /// family issued from it (to revoke), if any was recorded.
+    Replayed {
+        /// The family the first redemption started.
+        family_id: Option<String>,
+    },
+    /// No such code (never issued, or purged after expiry).
+    Unknown,
+}
+
 /// One refresh token of a family (all tokens descended from one sign-in).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRecord {
@@ -65,13 +80,22 @@ pub struct RefreshRecord {
     pub expires_at: i64,
     /// Whether it was issued through a SPA redirect URI (24 h fixed lifetime).
     pub spa: bool,
+    /// The resource identifier as the client wrote it when the family
+    /// started (`api://…`, a GUID, a custom URI; empty for Microsoft Graph).
+    pub resource: String,
+    /// The resource scopes the family was granted, qualified and
+    /// space-separated (what a refresh naming no resource scope continues).
+    pub scope: String,
+    /// How the client authenticated when the family started (`public`,
+    /// `secret`): every refresh must authenticate the same way.
+    pub client_auth: String,
 }
 
 /// What became of a refresh token presented for redemption.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
     /// It was current: it is now used, and the successor is stored.
-    Rotated(RefreshRecord),
+    Rotated(Box<RefreshRecord>),
     /// It had already been used: the whole family has been revoked.
     Reused {
         /// The revoked family.
@@ -81,15 +105,40 @@ pub enum Redemption {
     Invalid,
 }
 
-/// An SSO session (the browser cookie points at it).
+/// An SSO session. The browser's cookie holds a separate 256-bit secret;
+/// the store keeps only its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    /// Random id; the cookie holds it and ID tokens carry it as `sid`.
+    /// Opaque random id, shown as `sid` in ID tokens and `session_state`
+    /// in authorize responses. It grants nothing.
     pub id: String,
+    /// SHA-256 of the cookie secret: the only way to find the session.
+    pub secret_digest: Digest,
     /// The user's object id.
     pub user_id: String,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// A consent page shown to a signed-in user, awaiting the answer. The form
+/// only names it (by a random handle, stored as its digest) and says accept
+/// or cancel: what is granted is what the server showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingConsent {
+    /// SHA-256 of the handle the form carries.
+    pub digest: Digest,
+    /// The session (its opaque id) the page was shown in.
+    pub session_id: String,
+    /// The client asking.
+    pub client_id: String,
+    /// The resource whose scopes were shown.
+    pub resource_app_id: String,
+    /// The scope values shown.
+    pub scopes: Vec<String>,
+    /// The authorize request to resume (encoded parameters).
+    pub request: String,
     /// Expiry.
     pub expires_at: i64,
 }
@@ -164,11 +213,16 @@ impl std::fmt::Debug for KeyRecord {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores a new authorization code.
     async fn put_code(&self, code: &AuthCode) -> Result<(), StoreError>;
-    /// Consumes a code: returns it and deletes it in one atomic step, so a
-    /// code is redeemed at most once even under concurrent requests.
-    /// Returns `None` for an unknown or already consumed code (expired codes
-    /// are returned: the caller reports expiry precisely).
-    async fn take_code(&self, digest: &Digest) -> Result<Option<AuthCode>, StoreError>;
+    /// Redeems a code: marks it redeemed for `family_id` in one atomic
+    /// step, so a code is redeemed at most once even under concurrent
+    /// requests; a second presentation is reported as a replay with the
+    /// family to revoke. Expired codes are returned (the caller reports
+    /// expiry precisely).
+    async fn take_code(
+        &self,
+        digest: &Digest,
+        family_id: &str,
+    ) -> Result<CodeRedemption, StoreError>;
 
     /// Stores the first refresh token of a family.
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<(), StoreError>;
@@ -188,8 +242,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stores an SSO session.
     async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
-    /// A session by id, if it exists (expired ones too).
-    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// A session by the digest of its cookie secret, if it exists (expired
+    /// ones too).
+    async fn session(&self, secret_digest: &Digest) -> Result<Option<Session>, StoreError>;
     /// Ends a session.
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
 
@@ -208,6 +263,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user_id: &str,
         resource_app_id: &str,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Stores a consent page's pending answer.
+    async fn put_pending_consent(&self, pending: &PendingConsent) -> Result<(), StoreError>;
+    /// Takes (returns and deletes) a pending consent: each is answered once.
+    async fn take_pending_consent(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<PendingConsent>, StoreError>;
+
+    /// A named server secret: the stored value, or `fresh` stored now if
+    /// there is none (the first caller wins; every caller gets the same).
+    async fn server_secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
 
     /// Stores a new device grant.
     async fn put_device(&self, grant: &DeviceGrant) -> Result<(), StoreError>;
@@ -241,6 +308,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Updates a key's retirement times.
     async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 
-    /// Deletes expired codes, sessions, device grants and refresh tokens.
+    /// Deletes expired codes, sessions, pending consents, device grants
+    /// and refresh tokens.
     async fn purge_expired(&self, now: i64) -> Result<(), StoreError>;
 }

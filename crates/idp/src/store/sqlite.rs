@@ -23,8 +23,8 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    AuthCode, DeviceGrant, DeviceState, Digest, KeyRecord, Redemption, RefreshRecord, Session,
-    Store, StoreError,
+    AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, KeyRecord, PendingConsent,
+    Redemption, RefreshRecord, Session, Store, StoreError,
 };
 
 /// A [`Store`] kept in SQLite.
@@ -118,14 +118,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn take_code(&self, digest: &Digest) -> Result<Option<AuthCode>, StoreError> {
-        // One statement: of concurrent redemptions, exactly one sees the row.
-        let row = sqlx::query("DELETE FROM codes WHERE digest = ? RETURNING *")
-            .bind(digest.as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .context("take code")?;
-        row.as_ref().map(code_from_row).transpose()
+    async fn take_code(
+        &self,
+        digest: &Digest,
+        family_id: &str,
+    ) -> Result<CodeRedemption, StoreError> {
+        // One statement marks the code: of concurrent redemptions, exactly
+        // one sees `redeemed_family` still empty.
+        let row = sqlx::query(
+            "UPDATE codes SET redeemed_family = ? WHERE digest = ? AND redeemed_family IS NULL RETURNING *",
+        )
+        .bind(family_id)
+        .bind(digest.as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .context("take code")?;
+        if let Some(row) = row {
+            return code_from_row(&row).map(|code| CodeRedemption::Redeemed(Box::new(code)));
+        }
+        let family: Option<Option<String>> =
+            sqlx::query_scalar("SELECT redeemed_family FROM codes WHERE digest = ?")
+                .bind(digest.as_slice())
+                .fetch_optional(&self.pool)
+                .await
+                .context("look up redeemed code")?;
+        Ok(match family {
+            Some(family_id) => CodeRedemption::Replayed { family_id },
+            None => CodeRedemption::Unknown,
+        })
     }
 
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<(), StoreError> {
@@ -172,11 +192,12 @@ impl Store for SqliteStore {
     /// Replaces a session with the same id.
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, auth_time = excluded.auth_time, \
-             expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id, secret_digest, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET secret_digest = excluded.secret_digest, user_id = excluded.user_id, \
+             auth_time = excluded.auth_time, expires_at = excluded.expires_at",
         )
         .bind(&session.id)
+        .bind(session.secret_digest.as_slice())
         .bind(&session.user_id)
         .bind(session.auth_time)
         .bind(session.expires_at)
@@ -186,9 +207,9 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = ?")
-            .bind(id)
+    async fn session(&self, secret_digest: &Digest) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE secret_digest = ?")
+            .bind(secret_digest.as_slice())
             .fetch_optional(&self.pool)
             .await
             .context("look up session")?;
@@ -196,6 +217,7 @@ impl Store for SqliteStore {
             .map(|row| -> Result<Session, sqlx::Error> {
                 Ok(Session {
                     id: row.try_get("id")?,
+                    secret_digest: *secret_digest,
                     user_id: row.try_get("user_id")?,
                     auth_time: row.try_get("auth_time")?,
                     expires_at: row.try_get("expires_at")?,
@@ -255,6 +277,64 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .context("look up consent")
+    }
+
+    async fn put_pending_consent(&self, pending: &PendingConsent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pending_consents (digest, session_id, client_id, resource_app_id, scope, request, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(pending.digest.as_slice())
+        .bind(&pending.session_id)
+        .bind(&pending.client_id)
+        .bind(&pending.resource_app_id)
+        .bind(pending.scopes.join(" "))
+        .bind(&pending.request)
+        .bind(pending.expires_at)
+        .execute(&self.pool)
+        .await
+        .context("store pending consent")?;
+        Ok(())
+    }
+
+    async fn take_pending_consent(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<PendingConsent>, StoreError> {
+        let row = sqlx::query("DELETE FROM pending_consents WHERE digest = ? RETURNING *")
+            .bind(digest.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .context("take pending consent")?;
+        row.as_ref()
+            .map(|row| -> Result<PendingConsent, sqlx::Error> {
+                let scope: String = row.try_get("scope")?;
+                Ok(PendingConsent {
+                    digest: *digest,
+                    session_id: row.try_get("session_id")?,
+                    client_id: row.try_get("client_id")?,
+                    resource_app_id: row.try_get("resource_app_id")?,
+                    scopes: scope.split_whitespace().map(str::to_owned).collect(),
+                    request: row.try_get("request")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .transpose()
+            .context("decode pending consent")
+    }
+
+    async fn server_secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await
+            .context("store server secret")?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .context("read server secret")
     }
 
     async fn put_device(&self, grant: &DeviceGrant) -> Result<(), StoreError> {
@@ -554,7 +634,7 @@ async fn rotate_locked(
         .await
         .context("mark refresh token used")?;
     insert_refresh(&mut *conn, successor).await?;
-    Ok(Redemption::Rotated(record))
+    Ok(Redemption::Rotated(Box::new(record)))
 }
 
 async fn insert_refresh<'c, E>(executor: E, record: &RefreshRecord) -> Result<(), StoreError>
@@ -563,7 +643,7 @@ where
 {
     sqlx::query(
         "INSERT INTO refresh_tokens (digest, family_id, client_id, user_id, session_id, auth_time, issued_at, \
-         expires_at, spa) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         expires_at, spa, resource, scope, client_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(record.digest.as_slice())
     .bind(&record.family_id)
@@ -574,6 +654,9 @@ where
     .bind(record.issued_at)
     .bind(record.expires_at)
     .bind(record.spa)
+    .bind(&record.resource)
+    .bind(&record.scope)
+    .bind(&record.client_auth)
     .execute(executor)
     .await
     .context("store refresh token")?;
@@ -630,6 +713,9 @@ fn refresh_from_row(row: &SqliteRow) -> Result<RefreshRecord, StoreError> {
             issued_at: row.try_get("issued_at")?,
             expires_at: row.try_get("expires_at")?,
             spa: row.try_get("spa")?,
+            resource: row.try_get("resource")?,
+            scope: row.try_get("scope")?,
+            client_auth: row.try_get("client_auth")?,
         })
     };
     let mut record = decode().context("decode refresh token")?;
@@ -724,18 +810,22 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const LOGIN_FAILURE_RETENTION: i64 = 7 * 24 * 3600;
 
 /// (version, description, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (2, "trust", include_str!("../../migrations/0002_trust.sql")),
+];
 
 const POOL_SIZE: u32 = 4;
 
 /// What [`Store::purge_expired`] deletes (bound to `now`).
-const PURGE_EXPIRED: [&str; 4] = [
+const PURGE_EXPIRED: [&str; 5] = [
     "DELETE FROM codes WHERE expires_at < ?",
     "DELETE FROM sessions WHERE expires_at < ?",
+    "DELETE FROM pending_consents WHERE expires_at < ?",
     "DELETE FROM device_grants WHERE expires_at < ?",
     "DELETE FROM refresh_tokens WHERE expires_at < ?",
 ];

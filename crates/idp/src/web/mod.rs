@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -24,7 +24,9 @@ use crate::protocol::errors::OAuthError;
 use crate::protocol::grant::{self, TokenRequest};
 use crate::protocol::tokens::IssuerContext;
 use crate::secret::random_token;
-use crate::store::Session;
+use std::net::IpAddr;
+
+use crate::store::{PendingConsent, Session};
 
 /// Shared state of the routes.
 #[derive(Debug, Clone)]
@@ -218,7 +220,11 @@ async fn instance_discovery(State(state): State<WebState>, headers: HeaderMap) -
 
 async fn user_realm(State(state): State<WebState>, Path(user): Path<String>) -> Response {
     let dir = state.provider.directory();
-    let known = dir.user_by_upn(&user).is_some();
+    // Per domain, never per account: the answer must not tell which
+    // accounts exist.
+    let known = user
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&dir.tenant.domain));
     metadata_json(discovery::user_realm(&user, &dir.tenant.domain, known))
 }
 
@@ -240,6 +246,7 @@ async fn error_page(RawQuery(query): RawQuery) -> Response {
 async fn token(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
+    ClientAddr(source): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -250,23 +257,26 @@ async fn token(
         .map(str::to_owned);
     let mut response = match tenant_alias(&dir, &tenant) {
         Err(e) => json_error(&state, &headers, &e),
-        Ok(_) => {
-            let text = String::from_utf8_lossy(&body);
-            let request = TokenRequest {
-                params: authorize::to_map(&authorize::parse_pairs(&text)),
-                basic: basic_credentials(&headers),
-                origin: origin_header.clone(),
-                tenant_segment: tenant.clone(),
-                issuer: IssuerContext {
-                    origin: state.origin(&headers),
-                    tenant_id: dir.tenant.id.clone(),
-                },
-            };
-            match grant::token(&state.provider, &request).await {
-                Ok(body) => (no_store(), axum::Json(body)).into_response(),
-                Err(e) => json_error(&state, &headers, &e),
+        Ok(_) => match authorize::unique_map(&body) {
+            Err(e) => json_error(&state, &headers, &e),
+            Ok(params) => {
+                let request = TokenRequest {
+                    params,
+                    basic: basic_credentials(&headers),
+                    origin: origin_header.clone(),
+                    tenant_segment: tenant.clone(),
+                    issuer: IssuerContext {
+                        origin: state.origin(&headers),
+                        tenant_id: dir.tenant.id.clone(),
+                    },
+                    source,
+                };
+                match grant::token(&state.provider, &request).await {
+                    Ok(body) => (no_store(), axum::Json(body)).into_response(),
+                    Err(e) => json_error(&state, &headers, &e),
+                }
             }
-        }
+        },
     };
     if let Some(origin) = origin_header.filter(|o| spa_origin_allowed(&dir, o)) {
         cors(response.headers_mut(), &origin);
@@ -396,6 +406,7 @@ async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response
 async fn device_code(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
+    ClientAddr(source): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -403,7 +414,23 @@ async fn device_code(
     if let Err(e) = tenant_alias(&dir, &tenant) {
         return json_error(&state, &headers, &e);
     }
-    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(&body)));
+    let form = match authorize::unique_map(&body) {
+        Ok(form) => form,
+        Err(e) => return json_error(&state, &headers, &e),
+    };
+    let key = crate::protocol::limits::source_key("devicecode", source);
+    if !state
+        .provider
+        .limits
+        .device_codes
+        .hit(&key, state.provider.now())
+    {
+        return json_error(
+            &state,
+            &headers,
+            &OAuthError::throttled("device code requests"),
+        );
+    }
     let uri = format!("{}{}", state.origin(&headers), paths::DEVICE_LOGIN);
     match device::start(
         &state.provider,
@@ -419,88 +446,135 @@ async fn device_code(
     }
 }
 
-async fn device_page(headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn device_page(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let code = query
         .as_deref()
         .map(authorize::parse_pairs)
         .and_then(|p| p.into_iter().find(|(k, _)| k == "otc").map(|(_, v)| v));
-    let (csrf, cookie) = csrf_token(&headers);
+    let guard = match form_guard(&state, &headers).await {
+        Ok(g) => g,
+        Err(refused) => return refused,
+    };
     page(
-        pages::device(paths::DEVICE_LOGIN, &csrf, code.as_deref(), None),
-        cookie,
-        None,
+        pages::device(paths::DEVICE_LOGIN, &guard.token, code.as_deref(), None),
+        guard.set_cookie,
     )
 }
 
-async fn device_decide(State(state): State<WebState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(&body)));
-    let (csrf, cookie) = csrf_token(&headers);
-    let again = |error: &str| {
-        page(
-            pages::device(
-                paths::DEVICE_LOGIN,
-                &csrf,
-                form.get("user_code").map(String::as_str),
-                Some(error),
-            ),
-            cookie.clone(),
-            None,
-        )
+/// The verification page's posts, in two steps: the user enters the code
+/// and signs in (`decision=approve`), then sees which app asks for what and
+/// as whom, and confirms (`decision=confirm`) or declines. What is approved
+/// is the grant the server displayed: its scopes are read from the store,
+/// never from the form.
+async fn device_decide(
+    State(state): State<WebState>,
+    ClientAddr(source): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let guard = match form_guard(&state, &headers).await {
+        Ok(g) => g,
+        Err(refused) => return refused,
     };
-    if !csrf_ok(&headers, form.get("csrf")) {
-        return again("The form expired; enter the code again.");
-    }
-    let p = &state.provider;
-    let dir = p.directory();
+    let form = authorize::unique_map(&body).unwrap_or_default();
     let user_code = form
         .get("user_code")
         .map(String::as_str)
         .unwrap_or_default();
-    let decision = if form.get("decision").map(String::as_str) == Some("decline") {
-        device::Decision::Decline
-    } else {
-        let user = match (
-            form.get("username").filter(|u| !u.is_empty()),
-            current_session(&state, &headers).await,
-        ) {
-            (Some(username), _) => grant::sign_in_with_password(
-                p,
-                &dir,
-                username,
-                form.get("password").map(String::as_str).unwrap_or_default(),
-            )
-            .await
-            .map(|u| u.object_id.clone())
-            .map_err(|e| e.coded_message()),
-            (None, Some(session)) => Ok(session.user_id),
-            (None, None) => Err("Enter your username and password.".to_owned()),
-        };
-        match user {
-            Ok(user_id) => device::Decision::Approve { user_id },
-            Err(message) => return again(&message),
+    let again = |error: &str| {
+        page(
+            pages::device(
+                paths::DEVICE_LOGIN,
+                &guard.token,
+                Some(user_code),
+                Some(error),
+            ),
+            guard.set_cookie.clone(),
+        )
+    };
+    if !posted_by_us(&state, &headers, form.get("csrf")).await {
+        return again("The form expired or came from another site; enter the code again.");
+    }
+    let p = &state.provider;
+    let dir = p.directory();
+    let decision = form.get("decision").map(String::as_str);
+    let finish = |decision: device::Decision| async move {
+        let declined = decision == device::Decision::Decline;
+        match device::decide(p, &dir, user_code, decision).await {
+            Ok(app) if declined => page(
+                pages::message(
+                    "Sign-in declined",
+                    &format!("You declined to sign in to {app} on the other device."),
+                ),
+                None,
+            ),
+            Ok(app) => page(
+                pages::message(
+                    "You're signed in",
+                    &format!(
+                        "You have signed in to the {app} application on your device. You may now close this window."
+                    ),
+                ),
+                None,
+            ),
+            Err(message) => again(&message),
         }
     };
-    let declined = decision == device::Decision::Decline;
-    match device::decide(p, &dir, user_code, decision).await {
-        Ok(app) if declined => page(
-            pages::message(
-                "Sign-in declined",
-                &format!("You declined to sign in to {app} on the other device."),
-            ),
-            None,
-            None,
-        ),
-        Ok(app) => page(
-            pages::message(
-                "You're signed in",
-                &format!(
-                    "You have signed in to the {app} application on your device. You may now close this window."
-                ),
-            ),
-            None,
-            None,
-        ),
-        Err(message) => again(&message),
+    match decision {
+        Some("decline") => finish(device::Decision::Decline).await,
+        Some("confirm") => match current_session(&state, &headers).await {
+            Some(session) => {
+                finish(device::Decision::Approve {
+                    user_id: session.user_id,
+                })
+                .await
+            }
+            None => again("Your sign-in expired; enter the code and sign in again."),
+        },
+        Some("approve") => {
+            let dir = p.directory();
+            let (user, new_session) = match form.get("username").filter(|u| !u.is_empty()) {
+                Some(username) => {
+                    let password = form.get("password").map(String::as_str).unwrap_or_default();
+                    match grant::sign_in_with_password(p, &dir, username, password, source).await {
+                        Ok(user) => match start_session(p, user).await {
+                            Ok(started) => (user, Some(started)),
+                            Err(e) => return error_page_response(&grant::server_error(e)),
+                        },
+                        Err(e) => return again(&e.coded_message()),
+                    }
+                }
+                None => match current_session(&state, &headers)
+                    .await
+                    .and_then(|s| dir.user(&s.user_id))
+                {
+                    Some(user) => (user, None),
+                    None => return again("Enter your username and password."),
+                },
+            };
+            let shown = match device::describe(p, &dir, user_code).await {
+                Ok(shown) => shown,
+                Err(message) => return again(&message),
+            };
+            let html = pages::device_confirm(
+                paths::DEVICE_LOGIN,
+                &guard.token,
+                &shown.user_code,
+                &shown.client_name,
+                &user.user_principal_name,
+                &shown.scopes,
+            );
+            let mut response = page(html, guard.set_cookie.clone());
+            if let Some((_, secret)) = new_session {
+                set_cookie(&mut response, &session_cookie(&secret));
+            }
+            response
+        }
+        _ => again("Choose Sign in or Decline."),
     }
 }
 
@@ -512,8 +586,19 @@ async fn authorize_get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let req = AuthorizeRequest::new(authorize::parse_pairs(query.as_deref().unwrap_or_default()));
-    authorize_flow(&state, &tenant, &headers, req, None).await
+    match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
+        Ok(pairs) => {
+            authorize_flow(
+                &state,
+                &tenant,
+                &headers,
+                AuthorizeRequest::new(pairs),
+                None,
+            )
+            .await
+        }
+        Err(e) => error_page_response(&e),
+    }
 }
 
 async fn authorize_post(
@@ -522,8 +607,19 @@ async fn authorize_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = AuthorizeRequest::new(authorize::parse_pairs(&String::from_utf8_lossy(&body)));
-    authorize_flow(&state, &tenant, &headers, req, None).await
+    match authorize::unique_pairs(&String::from_utf8_lossy(&body)) {
+        Ok(pairs) => {
+            authorize_flow(
+                &state,
+                &tenant,
+                &headers,
+                AuthorizeRequest::new(pairs),
+                None,
+            )
+            .await
+        }
+        Err(e) => error_page_response(&e),
+    }
 }
 
 /// The authorize state machine: client → request → session → consent → code.
@@ -562,30 +658,53 @@ async fn authorize_flow(
             );
             return deliver_error(state, headers, &client, &e);
         }
-        return login_page(state, tenant, headers, &req, &client, &dir, None);
+        return login_page(state, tenant, headers, &req, &client, &dir, None).await;
     };
     let Some(user) = dir.user(&session.user_id) else {
-        return login_page(state, tenant, headers, &req, &client, &dir, None);
+        return login_page(state, tenant, headers, &req, &client, &dir, None).await;
     };
     let force_consent = prompt == Some("consent");
+    let not_consented = || {
+        OAuthError::new(
+            "consent_required",
+            65_001,
+            format!(
+                "The user or administrator has not consented to use the application with ID '{}'. Send an interactive authorization request for this user and resource.",
+                client.app.app_id
+            ),
+        )
+    };
     match authorize::next_step(p, &dir, &client, &scopes, user, force_consent).await {
         Err(e) => deliver_error(state, headers, &client, &e),
-        Ok(Step::Consent { .. }) if prompt == Some("none") => {
-            let e = OAuthError::new(
-                "consent_required",
-                65_001,
-                format!(
-                    "The user or administrator has not consented to use the application with ID '{}'. Send an interactive authorization request for this user and resource.",
-                    client.app.app_id
-                ),
-            );
-            deliver_error(state, headers, &client, &e)
+        Ok(Step::Consent { .. } | Step::NeedsAdmin { .. }) if prompt == Some("none") => {
+            deliver_error(state, headers, &client, &not_consented())
         }
+        Ok(Step::NeedsAdmin {
+            resource_name,
+            scopes,
+        }) => error_page_response(&authorize::needs_admin_error(
+            client.app,
+            &resource_name,
+            &scopes,
+        )),
         Ok(Step::Consent {
             resource_app_id,
             resource_name,
             scopes,
         }) => {
+            let handle = random_token(32);
+            let pending = PendingConsent {
+                digest: crate::secret::digest(&handle),
+                session_id: session.id.clone(),
+                client_id: client.app.app_id.clone(),
+                resource_app_id: resource_app_id.clone(),
+                scopes: scopes.clone(),
+                request: req.encode(),
+                expires_at: p.now() + PENDING_CONSENT_LIFETIME,
+            };
+            if let Err(e) = p.store.put_pending_consent(&pending).await {
+                return error_page_response(&grant::server_error(e));
+            }
             let resource = dir.application(&resource_app_id);
             let described: Vec<(String, String)> = scopes
                 .iter()
@@ -596,28 +715,33 @@ async fn authorize_flow(
                     (s.clone(), text)
                 })
                 .collect();
-            let (csrf, cookie) = csrf_token(headers);
+            let guard = match form_guard(state, headers).await {
+                Ok(g) => g,
+                Err(refused) => return refused,
+            };
             let html = pages::consent(
                 &paths::in_tenant(paths::CONSENT, tenant),
-                &csrf,
-                &req.encode(),
+                &guard.token,
+                &handle,
                 &client.app.display_name,
                 &resource_name,
-                &resource_app_id,
                 &described,
             );
-            page(html, cookie, Some(&session))
+            page(html, guard.set_cookie)
         }
         Ok(Step::Issue) => {
             match authorize::issue_code(p, &dir, &req, &client, &session, tenant).await {
-                Ok(params) => with_session_cookie(deliver(&client, params), Some(&session)),
+                Ok(params) => deliver(&client, params),
                 Err(e) => deliver_error(state, headers, &client, &e),
             }
         }
     }
 }
 
-fn login_page(
+/// How long a consent page's answer is awaited, in seconds.
+const PENDING_CONSENT_LIFETIME: i64 = 600;
+
+async fn login_page(
     state: &WebState,
     tenant: &str,
     headers: &HeaderMap,
@@ -626,7 +750,6 @@ fn login_page(
     dir: &Directory,
     error: Option<&str>,
 ) -> Response {
-    let _ = state;
     let accounts: Vec<pages::PickerEntry> = dir
         .users
         .iter()
@@ -636,33 +759,42 @@ fn login_page(
             name: u.display_name.clone(),
         })
         .collect();
-    let (csrf, cookie) = csrf_token(headers);
+    let guard = match form_guard(state, headers).await {
+        Ok(g) => g,
+        Err(refused) => return refused,
+    };
     let html = pages::login(
         &paths::in_tenant(paths::LOGIN, tenant),
-        &csrf,
+        &guard.token,
         &req.encode(),
         &client.app.display_name,
         req.get("login_hint"),
         &accounts,
         error,
     );
-    page(html, cookie, None)
+    page(html, guard.set_cookie)
 }
 
+/// The sign-in form. The authorize request it carries is checked again
+/// from the start (as a new `/authorize` request would be): the form adds
+/// only who signed in.
 async fn login(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
+    ClientAddr(source): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (form, req) = match posted_form(
-        &headers,
-        &body,
-        "The sign-in form expired or was submitted from another site (CSRF check failed). Start the sign-in again.",
-    ) {
-        Ok(posted) => posted,
-        Err(refused) => return refused,
+    let form = match authorize::unique_map(&body) {
+        Ok(form) => form,
+        Err(e) => return error_page_response(&e),
     };
+    if !posted_by_us(&state, &headers, form.get("csrf")).await {
+        return csrf_refusal(
+            "The sign-in form expired or was submitted from another site (CSRF check failed). Start the sign-in again.",
+        );
+    }
+    let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
     let p = &state.provider;
     let dir = p.directory();
     let client = match authorize::check_client(&dir, &req) {
@@ -679,6 +811,7 @@ async fn login(
             &dir,
             username,
             form.get("password").map(String::as_str).unwrap_or_default(),
+            source,
         )
         .await
         .map_err(|e| e.coded_message()),
@@ -695,19 +828,14 @@ async fn login(
                 &client,
                 &dir,
                 Some(&message),
-            );
+            )
+            .await;
         }
     };
-    let now = p.now();
-    let session = Session {
-        id: guid(),
-        user_id: user.object_id.clone(),
-        auth_time: now,
-        expires_at: now + p.settings.session_lifetime,
+    let (session, secret) = match start_session(p, user).await {
+        Ok(started) => started,
+        Err(e) => return error_page_response(&grant::server_error(e)),
     };
-    if let Err(e) = p.store.put_session(&session).await {
-        return error_page_response(&grant::server_error(e));
-    }
     tracing::info!(user = %user.user_principal_name, client = %client.app.app_id, "user signed in");
     // The sign-in satisfied prompt=login/select_account; prompt=consent
     // still asks for the consent page.
@@ -715,39 +843,54 @@ async fn login(
         Some("login" | "select_account") => without(&req, &["prompt"]),
         _ => req,
     };
-    authorize_flow(&state, &tenant, &headers, resumed, Some(session)).await
+    let mut response = authorize_flow(&state, &tenant, &headers, resumed, Some(session)).await;
+    set_cookie(&mut response, &session_cookie(&secret));
+    response
 }
 
+/// The consent form's answer. The form names a pending consent (by its
+/// random handle) and says accept or cancel; what is granted, for which
+/// client and resource, and which request resumes, are what the server
+/// stored when it showed the page, for this session only. Scopes only an
+/// admin may grant are never granted here.
 async fn consent(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (form, req) = match posted_form(
-        &headers,
-        &body,
-        "The consent form expired or was submitted from another site (CSRF check failed).",
-    ) {
-        Ok(posted) => posted,
-        Err(refused) => return refused,
+    let form = match authorize::unique_map(&body) {
+        Ok(form) => form,
+        Err(e) => return error_page_response(&e),
     };
-    let p = &state.provider;
-    let dir = p.directory();
-    let client = match authorize::check_client(&dir, &req) {
-        Ok(c) => c,
-        Err(authorize::PageError(e)) => return error_page_response(&e),
-    };
-    let Some(session) = current_session(&state, &headers).await else {
-        return login_page(
-            &state,
-            &tenant,
-            &headers,
-            &req,
-            &client,
-            &dir,
-            Some("Your session ended; sign in again."),
+    if !posted_by_us(&state, &headers, form.get("csrf")).await {
+        return csrf_refusal(
+            "The consent form expired or was submitted from another site (CSRF check failed).",
         );
+    }
+    let p = &state.provider;
+    let handle = form.get("consent").map(String::as_str).unwrap_or_default();
+    let pending = match p
+        .store
+        .take_pending_consent(&crate::secret::digest(handle))
+        .await
+    {
+        Ok(Some(pending)) if pending.expires_at >= p.now() => pending,
+        Ok(_) => return expired_consent(),
+        Err(e) => return error_page_response(&grant::server_error(e)),
+    };
+    let Some(session) = current_session(&state, &headers)
+        .await
+        .filter(|s| s.id == pending.session_id)
+    else {
+        return expired_consent();
+    };
+    let dir = p.directory();
+    let req = AuthorizeRequest::decode(&pending.request);
+    let client = match authorize::check_client(&dir, &req) {
+        Ok(c) if c.app.app_id == pending.client_id => c,
+        Ok(_) => return expired_consent(),
+        Err(authorize::PageError(e)) => return error_page_response(&e),
     };
     if form.get("decision").map(String::as_str) != Some("accept") {
         let e = OAuthError::new(
@@ -757,14 +900,25 @@ async fn consent(
         );
         return deliver_error(&state, &headers, &client, &e);
     }
-    let resource = form.get("resource").cloned().unwrap_or_default();
-    let scopes: Vec<String> = form
-        .get("scopes")
-        .map(|s| s.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
+    let resource = dir.application(&pending.resource_app_id);
+    let grantable: Vec<String> = pending
+        .scopes
+        .iter()
+        .filter(|s| {
+            resource
+                .and_then(|r| r.scope(s))
+                .is_some_and(|d| !d.admin_only)
+        })
+        .cloned()
+        .collect();
     if let Err(e) = p
         .store
-        .grant_consent(&client.app.app_id, &session.user_id, &resource, &scopes)
+        .grant_consent(
+            &pending.client_id,
+            &session.user_id,
+            &pending.resource_app_id,
+            &grantable,
+        )
         .await
     {
         return error_page_response(&grant::server_error(e));
@@ -779,26 +933,40 @@ async fn consent(
     .await
 }
 
+fn expired_consent() -> Response {
+    error_page_response(&OAuthError::invalid_request(
+        90_015,
+        "This consent page expired, was already answered, or belongs to another sign-in. Start the sign-in again.",
+    ))
+}
+
+/// Signs the browser out. `post_logout_redirect_uri` is followed only when
+/// it is registered on the application named by `client_id` or by the
+/// `aud` of `id_token_hint` (no open redirect through another app's URIs).
 async fn logout(
     State(state): State<WebState>,
     Path(_tenant): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = authorize::to_map(&authorize::parse_pairs(
-        query.as_deref().unwrap_or_default(),
-    ));
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = state.provider.store.delete_session(&id).await
+    let params = match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
+        Ok(pairs) => authorize::to_map(&pairs),
+        Err(e) => return error_page_response(&e),
+    };
+    if let Some(session) = current_session(&state, &headers).await
+        && let Err(e) = state.provider.store.delete_session(&session.id).await
     {
         tracing::warn!(error = %e, "could not delete a session");
     }
     let dir = state.provider.directory();
-    let target = params.get("post_logout_redirect_uri").filter(|uri| {
-        dir.applications
-            .iter()
-            .any(|a| a.redirect_kind(uri).is_some())
-    });
+    let app = params
+        .get("client_id")
+        .cloned()
+        .or_else(|| params.get("id_token_hint").and_then(|t| token_audience(t)))
+        .and_then(|id| dir.application(&id));
+    let target = params
+        .get("post_logout_redirect_uri")
+        .filter(|uri| app.is_some_and(|a| a.redirect_kind(uri).is_some()));
     let mut response = match target {
         Some(uri) => {
             let mut url = uri.clone();
@@ -813,12 +981,23 @@ async fn logout(
         }
         None => Html(pages::signed_out()).into_response(),
     };
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    set_cookie(
+        &mut response,
+        &format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"),
+    );
+    frame_protect(response.headers_mut());
     response
+}
+
+/// The `aud` of a JWT, read without verification: it only selects which
+/// application's registered URIs a logout may return to.
+fn token_audience(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("aud")?.as_str().map(str::to_owned)
 }
 
 fn without(req: &AuthorizeRequest, names: &[&str]) -> AuthorizeRequest {
@@ -831,19 +1010,59 @@ fn without(req: &AuthorizeRequest, names: &[&str]) -> AuthorizeRequest {
     )
 }
 
+// ----- sessions and forms -----
+
+/// Starts an SSO session for `user`: a fresh 256-bit cookie secret from the
+/// OS random source (the store keeps its digest) and a separate opaque id
+/// for `sid`/`session_state`.
+async fn start_session(
+    p: &Provider,
+    user: &crate::directory::User,
+) -> Result<(Session, String), crate::store::StoreError> {
+    let secret = random_token(32);
+    let now = p.now();
+    let session = Session {
+        id: crate::secret::guid(),
+        secret_digest: crate::secret::digest(&secret),
+        user_id: user.object_id.clone(),
+        auth_time: now,
+        expires_at: now + p.settings.session_lifetime,
+    };
+    p.store.put_session(&session).await?;
+    Ok((session, secret))
+}
+
+fn session_cookie(secret: &str) -> String {
+    format!("{SESSION_COOKIE}={secret}; Path=/; Secure; HttpOnly; SameSite=Lax")
+}
+
 async fn current_session(state: &WebState, headers: &HeaderMap) -> Option<Session> {
-    let id = cookie(headers, SESSION_COOKIE)?;
-    let session = state.provider.store.session(&id).await.ok()??;
+    let secret = cookie(headers, SESSION_COOKIE)?;
+    let session = state
+        .provider
+        .store
+        .session(&crate::secret::digest(&secret))
+        .await
+        .ok()??;
     (session.expires_at > state.provider.now()).then_some(session)
 }
 
 fn deliver(client: &Client<'_>, params: Vec<(String, String)>) -> Response {
-    match authorize::deliver(client, params) {
+    let mut response = match authorize::deliver(client, params) {
         Delivery::Redirect(url) => Redirect::to(&url).into_response(),
         Delivery::FormPost { action, fields } => {
             Html(pages::form_post(&action, &fields)).into_response()
         }
-    }
+    };
+    // Codes and errors travel in this response: never cached.
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 fn deliver_error(
@@ -870,25 +1089,25 @@ fn error_page_response(e: &OAuthError) -> Response {
     response
 }
 
-fn page(html: String, csrf_cookie: Option<String>, session: Option<&Session>) -> Response {
-    let mut response = with_session_cookie(Html(html).into_response(), session);
+fn csrf_refusal(message: &str) -> Response {
+    let mut response = error_page_response(&OAuthError::invalid_request(90_015, message));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+fn page(html: String, csrf_cookie: Option<String>) -> Response {
+    let mut response = Html(html).into_response();
     frame_protect(response.headers_mut());
-    if let Some(c) = csrf_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, c);
+    if let Some(c) = csrf_cookie {
+        set_cookie(&mut response, &c);
     }
     response
 }
 
-fn with_session_cookie(mut response: Response, session: Option<&Session>) -> Response {
-    if let Some(s) = session
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
-            s.id
-        ))
-    {
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-    response
 }
 
 fn frame_protect(headers: &mut HeaderMap) {
@@ -900,46 +1119,55 @@ fn frame_protect(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-/// The CSRF token for a form: the existing cookie's value, or a new one
-/// (returned with its `Set-Cookie`). Double-submit: the form field must
-/// equal the cookie, which other sites can neither read nor set.
-fn csrf_token(headers: &HeaderMap) -> (String, Option<String>) {
-    match cookie(headers, CSRF_COOKIE) {
-        Some(existing) if existing.len() >= 20 => (existing, None),
+/// A form's CSRF token: HMAC-SHA256 of the browser's `__Host-` CSRF cookie
+/// under the provider's form key, with the `Set-Cookie` for a new cookie.
+/// Another site can neither read nor plant a `__Host-` cookie, nor compute
+/// the token without the key.
+struct FormGuard {
+    token: String,
+    set_cookie: Option<String>,
+}
+
+#[allow(clippy::result_large_err)] // the refusal is a whole page, made once
+async fn form_guard(state: &WebState, headers: &HeaderMap) -> Result<FormGuard, Response> {
+    let key = state
+        .provider
+        .form_key()
+        .await
+        .map_err(|e| error_page_response(&grant::server_error(e)))?;
+    let (secret, set_cookie) = match cookie(headers, CSRF_COOKIE) {
+        Some(existing) if existing.len() >= 43 => (existing, None),
         _ => {
-            let token = random_token(24);
-            let set = format!("{CSRF_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
-            (token, Some(set))
+            let fresh = random_token(32);
+            let set = format!("{CSRF_COOKIE}={fresh}; Path=/; Secure; HttpOnly; SameSite=Strict");
+            (fresh, Some(set))
         }
-    }
+    };
+    Ok(FormGuard {
+        token: crate::secret::mac(key, secret.as_bytes()),
+        set_cookie,
+    })
 }
 
-/// A posted sign-in or consent form: its fields and the authorize request
-/// it carries, once its CSRF token matches the cookie; otherwise the 403
-/// page saying `csrf_failure`. (The refusal is a whole response, returned
-/// once per form post: its size does not matter.)
-#[allow(clippy::result_large_err)]
-fn posted_form(
-    headers: &HeaderMap,
-    body: &[u8],
-    csrf_failure: &str,
-) -> Result<(std::collections::HashMap<String, String>, AuthorizeRequest), Response> {
-    let form = authorize::to_map(&authorize::parse_pairs(&String::from_utf8_lossy(body)));
-    if !csrf_ok(headers, form.get("csrf")) {
-        let page = pages::error(&OAuthError::invalid_request(90_015, csrf_failure), &guid());
-        return Err((StatusCode::FORBIDDEN, Html(page)).into_response());
-    }
-    let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
-    Ok((form, req))
-}
-
-fn csrf_ok(headers: &HeaderMap, field: Option<&String>) -> bool {
-    match (cookie(headers, CSRF_COOKIE), field) {
-        (Some(c), Some(f)) => {
-            c.len() >= 20 && crate::secret::digest(&c) == crate::secret::digest(f)
-        }
-        _ => false,
-    }
+/// Whether a POST to one of our pages came from our own pages: the request
+/// is not cross-site (`Origin` is ours, or `Sec-Fetch-Site` is
+/// `same-origin`/`none`; a client sending neither is not a browser) and the
+/// form's CSRF token is the HMAC of its CSRF cookie.
+async fn posted_by_us(state: &WebState, headers: &HeaderMap, field: Option<&String>) -> bool {
+    let origin_ok = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(origin) => origin.eq_ignore_ascii_case(&state.origin(headers)),
+        None => headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|site| matches!(site, "same-origin" | "none")),
+    };
+    let (Some(secret), Some(field)) = (cookie(headers, CSRF_COOKIE), field) else {
+        return false;
+    };
+    let Ok(key) = state.provider.form_key().await else {
+        return false;
+    };
+    origin_ok && crate::secret::mac_ok(key, secret.as_bytes(), field)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -961,25 +1189,32 @@ fn correlation_id(headers: &HeaderMap) -> String {
         .map_or_else(guid, str::to_owned)
 }
 
-/// A random GUID-shaped id.
+/// A random GUID-shaped id (trace ids).
 pub fn guid() -> String {
-    let mut b = [0u8; 16];
-    if aws_lc_rs::rand::fill(&mut b).is_err() {
-        return "00000000-0000-0000-0000-000000000000".to_owned();
-    }
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    crate::secret::guid()
 }
 
-const SESSION_COOKIE: &str = "rolegate_session";
-const CSRF_COOKIE: &str = "rolegate_csrf";
+/// The peer's address, when the server recorded it (`ConnectInfo`).
+struct ClientAddr(Option<IpAddr>);
 
-#[allow(dead_code)]
-const _METHOD: Method = Method::GET;
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// The SSO session cookie: a 256-bit secret, `__Host-` (Secure, Path=/,
+/// no Domain: no other origin, not even another port's page, can set it).
+const SESSION_COOKIE: &str = "__Host-rolegate_session";
+/// The CSRF cookie the form tokens are bound to.
+const CSRF_COOKIE: &str = "__Host-rolegate_csrf";

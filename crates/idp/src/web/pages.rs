@@ -91,17 +91,32 @@ pub fn login(
     layout("Sign in", &body)
 }
 
-/// The consent page.
+/// The consent page. The form carries only the CSRF token, the handle of
+/// the pending consent the server stored, and the answer.
 pub fn consent(
     action: &str,
     csrf: &str,
-    request: &str,
+    handle: &str,
     client_name: &str,
     resource_name: &str,
-    resource_app_id: &str,
     scopes: &[(String, String)],
 ) -> String {
-    let items: String = scopes
+    let items = scope_items(scopes);
+    let body = format!(
+        r#"<h1>Permissions requested</h1><p class="sub"><b>{client}</b> wants to access <b>{resource}</b> on your behalf:</p><ul>{items}</ul>
+<form method="post" action="{action}"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="consent" value="{handle}">
+<div class="row"><button id="accept" type="submit" name="decision" value="accept">Accept</button><button id="cancel" class="secondary" type="submit" name="decision" value="cancel">Cancel</button></div></form>"#,
+        client = escape(client_name),
+        resource = escape(resource_name),
+        action = escape(action),
+        csrf = escape(csrf),
+        handle = escape(handle),
+    );
+    layout("Permissions requested", &body)
+}
+
+fn scope_items(scopes: &[(String, String)]) -> String {
+    scopes
         .iter()
         .map(|(value, text)| {
             format!(
@@ -110,26 +125,34 @@ pub fn consent(
                 escape(value)
             )
         })
-        .collect();
-    let values: String = scopes
-        .iter()
-        .map(|(v, _)| v.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+        .collect()
+}
+
+/// The device-code confirmation: which app, as whom, with what.
+pub fn device_confirm(
+    action: &str,
+    csrf: &str,
+    user_code: &str,
+    client_name: &str,
+    user: &str,
+    scopes: &[(String, String)],
+) -> String {
+    let items = if scopes.is_empty() {
+        "<li>Sign you in and read your basic profile</li>".to_owned()
+    } else {
+        scope_items(scopes)
+    };
     let body = format!(
-        r#"<h1>Permissions requested</h1><p class="sub"><b>{client}</b> wants to access <b>{resource}</b> on your behalf:</p><ul>{items}</ul>
-<form method="post" action="{action}"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="request" value="{request}">
-<input type="hidden" name="resource" value="{resource_id}"><input type="hidden" name="scopes" value="{values}">
-<div class="row"><button id="accept" type="submit" name="decision" value="accept">Accept</button><button id="cancel" class="secondary" type="submit" name="decision" value="cancel">Cancel</button></div></form>"#,
+        r#"<h1>Are you trying to sign in to {client}?</h1><p class="sub">Signed in as <b>{user}</b>. Continue only if you started this sign-in on your own device (code <code>{code}</code>). <b>{client}</b> will be able to:</p><ul>{items}</ul>
+<form method="post" action="{action}"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="user_code" value="{code}">
+<div class="row"><button id="confirm" type="submit" name="decision" value="confirm">Continue</button><button id="decline" class="secondary" type="submit" name="decision" value="decline">Cancel</button></div></form>"#,
         client = escape(client_name),
-        resource = escape(resource_name),
+        user = escape(user),
+        code = escape(user_code),
         action = escape(action),
         csrf = escape(csrf),
-        request = escape(request),
-        resource_id = escape(resource_app_id),
-        values = escape(&values),
     );
-    layout("Permissions requested", &body)
+    layout("Confirm sign-in", &body)
 }
 
 /// An error page (untrusted client or redirect URI, bad tenant…).

@@ -314,16 +314,14 @@ async fn prompt_none_without_session_and_consent_page() {
         consent.contains("Access orders as the signed-in user"),
         "{consent}"
     );
-    let decide = |decision: &'static str| {
-        let consent = consent.clone();
+    let decide = |consent: String, decision: &'static str| {
         let client = idp.client.clone();
         let url = format!("{}/rolegate/consent", idp.authority());
         async move {
+            // The form names the consent the server stored, and the answer.
             let form = [
                 ("csrf", hidden(&consent, "csrf")),
-                ("request", hidden(&consent, "request")),
-                ("resource", hidden(&consent, "resource")),
-                ("scopes", hidden(&consent, "scopes")),
+                ("consent", hidden(&consent, "consent")),
                 ("decision", decision.to_owned()),
             ];
             client.post(url).form(&form).send().await.unwrap().headers()["location"]
@@ -332,10 +330,20 @@ async fn prompt_none_without_session_and_consent_page() {
                 .to_owned()
         }
     };
-    let cancelled = decide("cancel").await;
+    let cancelled = decide(consent.clone(), "cancel").await;
     assert_eq!(fragment(&cancelled)["error"], "access_denied");
     assert!(fragment(&cancelled)["error_description"].starts_with("AADSTS65004"));
-    let accepted = decide("accept").await;
+    // The signed-in user asks again (SSO): a new consent page, accepted.
+    let again = idp
+        .client
+        .get(authorize_url(&idp, &[("prompt", "consent")]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let accepted = decide(again, "accept").await;
     assert!(fragment(&accepted).contains_key("code"), "{accepted}");
 }
 

@@ -1,5 +1,6 @@
 //! The device code flow: start, pending, approval page, tokens.
 
+use crate::code_flow::hidden;
 use crate::{API, BOB, CLI, Idp, aadsts, claims};
 
 async fn start(idp: &Idp) -> serde_json::Value {
@@ -34,18 +35,59 @@ async fn decide(idp: &Idp, user_code: &str, decision: &str) -> String {
         .text()
         .await
         .unwrap();
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker).unwrap() + marker.len();
-    let csrf = &page[start..start + page[start..].find('"').unwrap()];
-    idp.client
-        .post(format!("{}/devicelogin", idp.running.origin))
-        .form(&[
-            ("csrf", csrf),
+    let csrf = hidden(&page, "csrf");
+    let url = format!("{}/devicelogin", idp.running.origin);
+    if decision == "decline" {
+        return post_text(
+            idp,
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("user_code", user_code),
+                ("decision", "decline"),
+            ],
+        )
+        .await;
+    }
+    // Step 1: the code and the account; the page then shows what is asked.
+    let confirm = post_text(
+        idp,
+        &url,
+        &[
+            ("csrf", &csrf),
             ("user_code", user_code),
             ("username", BOB.0),
             ("password", BOB.1),
-            ("decision", decision),
-        ])
+            ("decision", "approve"),
+        ],
+    )
+    .await;
+    if !confirm.contains("value=\"confirm\"") {
+        return confirm; // refused at step 1 (shown on the page)
+    }
+    assert!(
+        confirm.contains("Orders CLI")
+            && confirm.contains(BOB.0)
+            && confirm.contains("access_as_user"),
+        "the confirmation names the app, the user and the scopes: {confirm}"
+    );
+    // Step 2: confirm what was shown.
+    post_text(
+        idp,
+        &url,
+        &[
+            ("csrf", &hidden(&confirm, "csrf")),
+            ("user_code", &hidden(&confirm, "user_code")),
+            ("decision", "confirm"),
+        ],
+    )
+    .await
+}
+
+async fn post_text(idp: &Idp, url: &str, form: &[(&str, &str)]) -> String {
+    idp.client
+        .post(url)
+        .form(form)
         .send()
         .await
         .unwrap()

@@ -130,7 +130,11 @@ async fn user_flow_refusals() {
             ("scope", &api),
         ])
         .await;
-    assert_eq!(aadsts(&body), 50_034);
+    // An unknown account gets the wrong-password answer: no enumeration.
+    assert_eq!(
+        (body["error"].as_str(), aadsts(&body)),
+        (Some("invalid_grant"), 50_126)
+    );
     // Two resources in one token request.
     let two = format!("{api} https://graph.microsoft.com/User.Read");
     let (_, body) = idp

@@ -240,7 +240,11 @@ async fn sighup_reloads_the_tenant_file_and_keeps_sessions() {
         }
     };
     let (_, body) = ropc("frank@contoso.test", "frank-Passw0rd").await;
-    assert_eq!(aadsts(&body), 50_034, "frank does not exist yet");
+    assert_eq!(
+        aadsts(&body),
+        50_126,
+        "frank does not exist yet (answered like a wrong password)"
+    );
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("\n[[users]]\nuser_principal_name = \"frank@contoso.test\"\ndisplay_name = \"Frank\"\npassword = \"frank-Passw0rd\"\n");
     std::fs::write(&file, text).unwrap();
@@ -316,9 +320,7 @@ async fn consent_page_for_a_permission_nobody_granted_yet() {
     );
     let form = [
         ("csrf", hidden(&consent, "csrf")),
-        ("request", hidden(&consent, "request")),
-        ("resource", hidden(&consent, "resource")),
-        ("scopes", hidden(&consent, "scopes")),
+        ("consent", hidden(&consent, "consent")),
         ("decision", "accept".to_owned()),
     ];
     let resp = idp

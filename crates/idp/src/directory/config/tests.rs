@@ -60,15 +60,31 @@ fn example_tenant_loads_and_answers_queries() {
     assert!(directory.user_roles(carol, api).is_empty());
     assert_eq!(bob.groups, [derived_guid(TENANT, "group", "order readers")]);
     assert_eq!(alice.object_id, "8d3c2b1a-0f9e-4d8c-b7a6-5e4f3a2b1c0d");
-    assert!(directory.verify_password(alice, "alice-Passw0rd"));
-    assert!(!directory.verify_password(alice, "bob-Passw0rd"));
+    let pool = crate::secret::HashPool::new(1, 4);
+    let verify = |user, password| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(directory.verify_password(&pool, user, password))
+            .unwrap()
+    };
+    assert!(verify(alice, "alice-Passw0rd"));
+    assert!(!verify(alice, "bob-Passw0rd"));
 
     let daemon = directory.application(DAEMON).unwrap();
     assert_eq!(directory.application_roles(daemon, api), ["Orders.Read"]);
     assert!(daemon.is_confidential());
     assert_eq!(daemon.secrets[0].hint, "dae");
-    assert!(directory.verify_client_secret(daemon, "daemon-secret-8Qx3vT7pLm2Zr9Wc"));
-    assert!(!directory.verify_client_secret(daemon, "daemon-secret"));
+    let verify_secret = |secret| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(directory.verify_client_secret(&pool, daemon, secret))
+            .unwrap()
+    };
+    assert!(verify_secret("daemon-secret-8Qx3vT7pLm2Zr9Wc"));
+    assert!(verify_secret("daemon-secret-8Qx3vT7pLm2Zr9Wc"), "cached");
+    assert!(!verify_secret("daemon-secret"));
 
     let spa = directory.application(SPA).unwrap();
     assert_eq!(

@@ -53,6 +53,9 @@ fn refresh(digest: Digest, family: &str) -> RefreshRecord {
         issued_at: 1_000,
         expires_at: 2_000,
         spa: false,
+        resource: "api://api".into(),
+        scope: "api://api/read".into(),
+        client_auth: "secret".into(),
     }
 }
 
@@ -96,10 +99,25 @@ async fn codes_are_taken_once() {
         "digests are unique"
     );
 
-    assert_eq!(store.take_code(&[1; 32]).await.unwrap(), Some(with_pkce));
-    assert_eq!(store.take_code(&[1; 32]).await.unwrap(), None);
-    assert_eq!(store.take_code(&[2; 32]).await.unwrap(), Some(without));
-    assert_eq!(store.take_code(&[9; 32]).await.unwrap(), None);
+    assert_eq!(
+        store.take_code(&[1; 32], "f1").await.unwrap(),
+        CodeRedemption::Redeemed(Box::new(with_pkce))
+    );
+    assert_eq!(
+        store.take_code(&[1; 32], "f2").await.unwrap(),
+        CodeRedemption::Replayed {
+            family_id: Some("f1".into())
+        },
+        "a replay names the family the first redemption started"
+    );
+    assert_eq!(
+        store.take_code(&[2; 32], "f3").await.unwrap(),
+        CodeRedemption::Redeemed(Box::new(without))
+    );
+    assert_eq!(
+        store.take_code(&[9; 32], "f4").await.unwrap(),
+        CodeRedemption::Unknown
+    );
 }
 
 #[tokio::test]
@@ -110,7 +128,10 @@ async fn expired_codes_are_still_returned() {
         ..code([3; 32])
     };
     store.put_code(&expired).await.unwrap();
-    assert_eq!(store.take_code(&[3; 32]).await.unwrap(), Some(expired));
+    assert_eq!(
+        store.take_code(&[3; 32], "f").await.unwrap(),
+        CodeRedemption::Redeemed(Box::new(expired))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -123,12 +144,12 @@ async fn concurrent_redemptions_of_one_code_yield_one_winner() {
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.take_code(&digest).await.unwrap() })
+                tokio::spawn(async move { store.take_code(&digest, "f").await.unwrap() })
             })
             .collect();
         let mut winners = 0;
         for task in tasks {
-            winners += usize::from(task.await.unwrap().is_some());
+            winners += usize::from(matches!(task.await.unwrap(), CodeRedemption::Redeemed(_)));
         }
         assert_eq!(winners, 1, "round {round}");
     }
@@ -152,7 +173,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             .rotate_refresh(&[1; 32], &second, 1_500)
             .await
             .unwrap(),
-        Redemption::Rotated(first.clone())
+        Redemption::Rotated(Box::new(first.clone()))
     );
     assert_eq!(store.refresh(&[2; 32]).await.unwrap(), Some(second.clone()));
     assert_eq!(
@@ -287,21 +308,58 @@ async fn sessions_round_trip() {
     let store = SqliteStore::in_memory().await.unwrap();
     let session = Session {
         id: "s1".into(),
+        secret_digest: [7; 32],
         user_id: "u".into(),
         auth_time: 5,
         expires_at: 50,
     };
     store.put_session(&session).await.unwrap();
-    assert_eq!(store.session("s1").await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.session(&[7; 32]).await.unwrap(),
+        Some(session.clone()),
+        "found by the digest of its cookie secret"
+    );
+    assert_eq!(store.session(&[8; 32]).await.unwrap(), None);
     let extended = Session {
         expires_at: 99,
         ..session
     };
     store.put_session(&extended).await.unwrap();
-    assert_eq!(store.session("s1").await.unwrap(), Some(extended));
+    assert_eq!(store.session(&[7; 32]).await.unwrap(), Some(extended));
     store.delete_session("s1").await.unwrap();
-    assert_eq!(store.session("s1").await.unwrap(), None);
+    assert_eq!(store.session(&[7; 32]).await.unwrap(), None);
     store.delete_session("absent").await.unwrap();
+}
+
+#[tokio::test]
+async fn pending_consents_are_answered_once() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let pending = PendingConsent {
+        digest: [4; 32],
+        session_id: "s".into(),
+        client_id: "c".into(),
+        resource_app_id: "api".into(),
+        scopes: vec!["read".into(), "write".into()],
+        request: "client_id=c".into(),
+        expires_at: 100,
+    };
+    store.put_pending_consent(&pending).await.unwrap();
+    assert_eq!(
+        store.take_pending_consent(&[4; 32]).await.unwrap(),
+        Some(pending)
+    );
+    assert_eq!(store.take_pending_consent(&[4; 32]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn server_secrets_are_made_once() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    assert_eq!(store.server_secret("k", b"first").await.unwrap(), b"first");
+    assert_eq!(
+        store.server_secret("k", b"second").await.unwrap(),
+        b"first",
+        "the first value stays"
+    );
 }
 
 #[tokio::test]
@@ -516,6 +574,7 @@ async fn purge_removes_only_expired_rows() {
     store
         .put_session(&Session {
             id: "old".into(),
+            secret_digest: [1; 32],
             user_id: "u".into(),
             auth_time: 1,
             expires_at: 100,
@@ -525,6 +584,7 @@ async fn purge_removes_only_expired_rows() {
     store
         .put_session(&Session {
             id: "new".into(),
+            secret_digest: [2; 32],
             user_id: "u".into(),
             auth_time: 1,
             expires_at: 300,
@@ -556,12 +616,18 @@ async fn purge_removes_only_expired_rows() {
 
     store.purge_expired(200).await.unwrap();
 
-    assert_eq!(store.take_code(&[1; 32]).await.unwrap(), None);
-    assert!(store.take_code(&[2; 32]).await.unwrap().is_some());
+    assert_eq!(
+        store.take_code(&[1; 32], "f").await.unwrap(),
+        CodeRedemption::Unknown
+    );
+    assert!(matches!(
+        store.take_code(&[2; 32], "f").await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
     assert_eq!(store.refresh(&[1; 32]).await.unwrap(), None);
     assert!(store.refresh(&[2; 32]).await.unwrap().is_some());
-    assert_eq!(store.session("old").await.unwrap(), None);
-    assert!(store.session("new").await.unwrap().is_some());
+    assert_eq!(store.session(&[1; 32]).await.unwrap(), None);
+    assert!(store.session(&[2; 32]).await.unwrap().is_some());
     assert_eq!(store.device_by_user_code("AAAAAAAA").await.unwrap(), None);
     assert!(
         store
@@ -598,8 +664,8 @@ async fn state_survives_reopening_the_file() {
     }
     let store = SqliteStore::open(&db.0).await.unwrap();
     assert_eq!(
-        store.take_code(&[1; 32]).await.unwrap(),
-        Some(code([1; 32]))
+        store.take_code(&[1; 32], "f").await.unwrap(),
+        CodeRedemption::Redeemed(Box::new(code([1; 32])))
     );
     assert_eq!(
         store.refresh(&[1; 32]).await.unwrap(),
