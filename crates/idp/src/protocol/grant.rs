@@ -83,9 +83,10 @@ enum Credential {
     /// A credential is required; apps without one cannot use the grant
     /// (client credentials, on-behalf-of, redemption at a web redirect URI).
     Required,
-    /// Confidential clients must authenticate; public apps need none
-    /// (redemption at a native redirect URI).
-    IfConfidential,
+    /// A credential is checked if sent, and not required: redemption at a
+    /// native (public-client platform) redirect URI, where Entra treats the
+    /// caller as a public client whatever else the app registers.
+    Optional,
     /// Device code and ROPC: a credential is required unless the app allows
     /// public client flows (`is_fallback_public_client`).
     PublicFlow,
@@ -168,15 +169,13 @@ async fn authenticate<'a>(
                     app.app_id
                 ),
             )),
-            Credential::Required | Credential::IfConfidential if app.is_confidential() => {
+            Credential::Required if app.is_confidential() => {
                 Err(OAuthError::invalid_client(7_000_218, NO_CREDENTIAL))
             }
-            Credential::Required | Credential::IfConfidential | Credential::AsFamily(_) => {
-                Ok(Caller {
-                    app,
-                    auth: ClientAuth::Public,
-                })
-            }
+            Credential::Required | Credential::Optional | Credential::AsFamily(_) => Ok(Caller {
+                app,
+                auth: ClientAuth::Public,
+            }),
         };
     };
     if !app.is_confidential() || credential == Credential::Forbidden {
@@ -423,7 +422,7 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, O
                 "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin does not match the redirect URI's platform.",
             ));
         }
-        (Some(RedirectKind::PublicClient), false) => Credential::IfConfidential,
+        (Some(RedirectKind::PublicClient), false) => Credential::Optional,
         (Some(RedirectKind::Web) | None, false) => Credential::Required,
     };
     let caller = authenticate(p, &dir, req, credential).await?;
