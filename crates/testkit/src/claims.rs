@@ -116,6 +116,28 @@ pub fn app_only_v2(t: &Tenant, aud: &str, client_id: &str, roles: &[&str]) -> Va
     claims
 }
 
+/// A v1.0 app-only (client credentials) access token: the `sts.windows.net`
+/// issuer, the client in `appid` (authenticated with a secret,
+/// `appidacr: "1"`), no `scp`, no user names, `sub == oid ==` [`APP_OID`],
+/// and no `idtyp` (an optional claim the API has not asked for).
+pub fn app_only_v1(t: &Tenant, aud: &str, client_id: &str, roles: &[&str]) -> Value {
+    let mut claims = stamped(aud, &t.v1_issuer);
+    extend(
+        &mut claims,
+        json!({
+            "appid": client_id,
+            "appidacr": "1",
+            "idp": t.v1_issuer,
+            "oid": APP_OID,
+            "sub": APP_OID,
+            "tid": t.id,
+            "ver": "1.0",
+        }),
+    );
+    add_scp_and_roles(&mut claims, "", roles);
+    claims
+}
+
 /// A v2.0 ID token for Alice, whose audience is the client itself; no `azp`
 /// or `scp`. Access-token validators must refuse it.
 pub fn id_token_v2(t: &Tenant, client_id: &str, nonce: Option<&str>, roles: &[&str]) -> Value {
@@ -235,6 +257,13 @@ mod tests {
         assert_eq!(app["sub"], app["oid"]);
         assert_eq!(app["idtyp"], "app");
         assert!(app.get("scp").is_none() && app.get("name").is_none());
+        let v1 = app_only_v1(&tenant(), "api://orders", "daemon", &["Orders.Sync"]);
+        assert_eq!((&v1["sub"], &v1["oid"]), (&json!(APP_OID), &json!(APP_OID)));
+        assert_eq!(
+            (&v1["appid"], &v1["ver"]),
+            (&json!("daemon"), &json!("1.0"))
+        );
+        assert!(v1.get("idtyp").is_none() && v1.get("scp").is_none());
 
         let mut id = id_token_v2(&tenant(), "client", Some("n-0S6"), &[]);
         assert_eq!(

@@ -100,9 +100,15 @@ claims! {
     Typ => "typ",
     AtHash => "at_hash",
     CHash => "c_hash",
+    // Read only for their presence: a user's names tell a delegated token
+    // without `scp` from an app-only one (`Principal::is_app_only`).
+    Email => "email",
+    FamilyName => "family_name",
+    GivenName => "given_name",
+    UniqueName => "unique_name",
 }
 
-const SLOTS: usize = 24;
+const SLOTS: usize = 28;
 
 /// One claim's value, as far as validation looks at it.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -63,10 +63,6 @@ impl Fields {
     pub(crate) fn read(claims: &ClaimSet<'_>, payload: &[u8]) -> Fields {
         let text = |claim: Claim| claims.raw_str(claim).map(|v| Text::of(v, payload));
         let roles = claims.raw_array(Claim::Roles).map(|v| Text::of(v, payload));
-        // A scope is a run of characters other than the separator.
-        let has_scopes = claims
-            .str(Claim::Scp)
-            .is_some_and(|scp| scp.bytes().any(|b| b != b' '));
         Fields {
             version: TokenVersion::from_claims(claims.str(Claim::Ver), claims.str(Claim::Iss)),
             issuer: text(Claim::Iss),
@@ -80,18 +76,35 @@ impl Fields {
                 .or_else(|| text(Claim::ClientId)),
             roles,
             scopes: text(Claim::Scp),
-            app_only: app_only(claims, has_scopes),
+            app_only: app_only(claims),
             expires_at: claims.numeric_date(Claim::Exp).ok().flatten().unwrap_or(0),
         }
     }
 }
 
-/// App-only: `idtyp` is `app`, or (without `idtyp`) there is no `scp`.
-fn app_only(claims: &ClaimSet<'_>, has_scopes: bool) -> bool {
-    match claims.str(Claim::Idtyp) {
-        Some("app") => true,
-        Some("user") => false,
-        _ => !has_scopes && !claims.contains(Claim::Scp),
+/// The one app-only rule, for validated principals and unverified
+/// diagnostics alike; documented on [`Principal::is_app_only`].
+fn app_only(claims: &ClaimSet<'_>) -> bool {
+    if claims.contains(Claim::Idtyp) {
+        return claims.str(Claim::Idtyp) == Some("app");
+    }
+    !claims.contains(Claim::Scp) && !names_a_user(claims)
+}
+
+/// Whether the claims identify a signed-in user: one of [`USER_CLAIMS`] is
+/// present (even as `null`), or `oid` and `sub` are both present and are
+/// not the same string (a user's `sub` is pairwise; an application's is
+/// its `oid`).
+fn names_a_user(claims: &ClaimSet<'_>) -> bool {
+    if USER_CLAIMS.iter().any(|&claim| claims.contains(claim)) {
+        return true;
+    }
+    if !(claims.contains(Claim::Oid) && claims.contains(Claim::Sub)) {
+        return false;
+    }
+    match (claims.str(Claim::Oid), claims.str(Claim::Sub)) {
+        (Some(oid), Some(sub)) => oid != sub,
+        _ => true,
     }
 }
 
@@ -128,7 +141,8 @@ pub trait Permissions {
     fn roles(&self) -> &[AppRole];
     /// Delegated scopes (`scp`).
     fn scopes(&self) -> &[Scope];
-    /// Whether the token is app-only (no signed-in user).
+    /// Whether the token is app-only (no signed-in user), by the rule of
+    /// [`Principal::is_app_only`].
     fn is_app_only(&self) -> bool;
     /// Whether app role `role` is held.
     fn has_role(&self, role: &str) -> bool {
@@ -261,8 +275,35 @@ impl Principal {
             .get_or_init(|| self.scope_names().map(Scope::new).collect())
     }
 
-    /// Whether the token is app-only (no signed-in user): `idtyp` is `app`,
-    /// or, without `idtyp`, the token has no `scp`.
+    /// Whether the token is app-only (no signed-in user).
+    ///
+    /// A token is app-only exactly when
+    ///
+    /// - it has `idtyp` and its value is `"app"` (any other `idtyp`,
+    ///   including `"user"`, makes the token delegated), or
+    /// - it has no `idtyp`, no `scp`, and no user identity: none of `upn`,
+    ///   `preferred_username`, `unique_name`, `name`, `given_name`,
+    ///   `family_name` and `email` is present (with any value, even
+    ///   `null`), and when `oid` and `sub` are both present they are the
+    ///   same string.
+    ///
+    /// Everything else is delegated, possibly with no scopes. Entra's
+    /// app-only tokens carry `oid` = `sub` (the client's service principal)
+    /// and no user names; a user's v1 and v2 tokens have a pairwise `sub`
+    /// that differs from `oid`. A present `scp` makes a token delegated even
+    /// when it is empty or `null`.
+    ///
+    /// # Security
+    ///
+    /// App-only callers usually see more than any one user (every
+    /// customer's data, say), so the rule errs towards delegated: a user
+    /// token without `scp` (Entra mints them, e.g. for `.default` when no
+    /// delegated permission is granted) is never app-only, since it names
+    /// the user. Such a token can still satisfy role requirements (a
+    /// user's app roles are real assignments) but never
+    /// [`Requirement::AppOnly`](crate::requirement::Requirement::AppOnly)
+    /// nor the app-permission half of
+    /// [`Requirement::ScopeOrAppPermission`](crate::requirement::Requirement::ScopeOrAppPermission).
     pub fn is_app_only(&self) -> bool {
         self.0.fields.app_only
     }
@@ -308,7 +349,7 @@ pub struct Grants {
     pub roles: Vec<AppRole>,
     /// `scp`, split.
     pub scopes: Vec<Scope>,
-    /// App-only: `idtyp` is `app`, or (without `idtyp`) there is no `scp`.
+    /// App-only, by the rule of [`Principal::is_app_only`].
     pub app_only: bool,
 }
 
@@ -330,7 +371,7 @@ impl Grants {
             .scopes()
             .map(|scopes| scopes.map(Scope::from).collect())
             .unwrap_or_default();
-        let app_only = app_only(claims, !scopes.is_empty());
+        let app_only = app_only(claims);
         Grants {
             roles,
             scopes,
@@ -352,3 +393,18 @@ impl Permissions for Grants {
         self.app_only
     }
 }
+
+/// Claims that only a user's token carries (their presence alone makes a
+/// token delegated).
+const USER_CLAIMS: [Claim; 7] = [
+    Claim::Email,
+    Claim::FamilyName,
+    Claim::GivenName,
+    Claim::Name,
+    Claim::PreferredUsername,
+    Claim::UniqueName,
+    Claim::Upn,
+];
+
+#[cfg(test)]
+mod tests;

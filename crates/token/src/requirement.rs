@@ -376,6 +376,44 @@ mod tests {
     }
 
     #[test]
+    fn user_with_roles_and_no_scp_is_a_delegated_caller_without_scopes() {
+        // What Entra issues for `.default` when the client holds no
+        // delegated permission: the user's roles, no `scp`, no `idtyp`.
+        let claims = serde_json::json!({
+            "oid": "5f8a3c1e-9b2d-4e7f-a6c0-1d2e3f4a5b6c",
+            "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+            "name": "Alice",
+            "preferred_username": "alice@contoso.test",
+            "roles": ["Orders.Read"],
+        });
+        let user = Grants::from_claims(claims.as_object().unwrap());
+        assert!(!user.is_app_only());
+        // Not authorized as an application...
+        let read = Requirement::scope_or_app_permission(["access_as_user"], ["Orders.Read"]);
+        let e = read.check(&user).unwrap_err();
+        assert!(matches!(
+            e,
+            AuthorizationError::MissingScopeOrAppPermission {
+                app_only: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            Requirement::app_only().check(&user),
+            Err(AuthorizationError::AppOnlyRequired)
+        );
+        // ... refused by scope requirements ...
+        assert!(
+            Requirement::any_scope(["access_as_user"])
+                .check(&user)
+                .is_err()
+        );
+        // ... but the user's app roles are real assignments.
+        assert!(Requirement::any_role(["Orders.Read"]).check(&user).is_ok());
+        assert!(Requirement::delegated().check(&user).is_ok());
+    }
+
+    #[test]
     fn combinators() {
         let r = Requirement::any_role(["Orders.Admin"]).and(Requirement::delegated());
         assert!(r.check(&grants(&["Orders.Admin"], &[], true)).is_err());

@@ -103,6 +103,25 @@ async fn app_only_requirement_has_no_scope_attribute() {
 }
 
 #[tokio::test]
+async fn user_token_without_scp_is_not_app_only() {
+    let f = Fixture::new();
+    let token = f.key.sign(&claims::access_v2(
+        &f.tenant,
+        API,
+        CLIENT,
+        "",
+        &["Orders.Read"],
+    ));
+    let app_only = AuthLayer::new(f.validator.clone()).require(Requirement::app_only());
+    let reply = send(app(app_only), get_bearer("/me", &token)).await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "app_only_required");
+
+    let delegated = AuthLayer::new(f.validator).require(Requirement::delegated());
+    let reply = send(app(delegated), get_bearer("/me", &token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn without_an_auth_layer_extractors_and_require_layer_answer_401() {
     for path in ["/me", "/admin"] {
         let reply = send(routes(), get_with(path, &[])).await;

@@ -8,6 +8,7 @@
     missing_docs
 )]
 
+mod app_only;
 mod common;
 mod diagnose;
 mod keys;

@@ -92,6 +92,46 @@ async fn daemon_reads_everything_but_cannot_write() {
 }
 
 #[tokio::test]
+async fn daemon_without_idtyp_still_reads_everything() {
+    let f = Fixture::new();
+    let mut claims = claims::app_only_v2(&f.tenant, API, DAEMON, &["Orders.Read"]);
+    claims::remove(&mut claims, "idtyp");
+    let reply = f.get("/orders", &f.key.sign(&claims)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["view"], "application");
+}
+
+/// A user token with the `Orders.Read` role but no `scp` (Entra issues one
+/// for `.default` when the client has no delegated permission) is a user
+/// without the API's scope, not a daemon: refused, like a wrong scope.
+#[tokio::test]
+async fn user_with_the_role_but_no_scp_does_not_get_the_daemon_view() {
+    let f = Fixture::new();
+    let with_names = claims::access_v2(&f.tenant, API, SPA, "", &["Orders.Read"]);
+    let mut without_names = with_names.clone();
+    claims::remove(&mut without_names, "name");
+    claims::remove(&mut without_names, "preferred_username");
+    let mut marked_user = with_names.clone();
+    claims::set(&mut marked_user, "idtyp", serde_json::json!("user"));
+    for claims in [with_names, without_names, marked_user] {
+        let token = f.key.sign(&claims);
+        let reply = f.get("/orders", &token).await;
+        reply.assert_problem(StatusCode::FORBIDDEN, "missing_scope_or_app_permission");
+        assert!(
+            reply
+                .header("www-authenticate")
+                .starts_with("Bearer error=\"insufficient_scope\""),
+            "{claims}"
+        );
+        let me = f.get("/me", &token).await.json();
+        assert_eq!(
+            (&me["app_only"], &me["caller"]),
+            (&false.into(), &"user".into())
+        );
+    }
+}
+
+#[tokio::test]
 async fn id_token_is_refused() {
     let f = Fixture::new();
     let token = f.key.sign(&claims::id_token_v2(
