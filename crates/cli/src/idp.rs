@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use rolegate_idp::keys::SigningKeys;
+use rolegate_idp::keys::{
+    self, PUBLICATION_BEFORE_SIGNING, RELOAD_INTERVAL, SigningKeys, VALIDATOR_REFETCH_WINDOW,
+};
 use rolegate_idp::protocol::Settings;
 use rolegate_idp::server::{self, ServerConfig};
 use rolegate_idp::store::Store;
@@ -60,16 +62,37 @@ enum IdpCommand {
     /// REQUESTS_CA_BUNDLE, a browser's trust store...).
     CaPath(DataDir),
     /// Rotate the signing keys: the published next key starts signing after
-    /// --publish-lead seconds; the current key retires then and stays in the
-    /// JWKS until its last token expires.
+    /// --publish-lead seconds, and never before it has been published for
+    /// 330 seconds; the current key retires then and stays in the JWKS until
+    /// its last token expires.
+    #[command(after_help = ROTATE_HELP)]
     RotateKeys {
         #[command(flatten)]
         data: DataDir,
-        /// Seconds between publishing and signing with the new key.
-        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        /// Seconds from now before the next key starts signing; at least
+        /// 300 (the validators' refetch window) unless --force.
+        #[arg(long, value_name = "SECS", default_value_t = VALIDATOR_REFETCH_WINDOW)]
         publish_lead: i64,
+        /// Accept a --publish-lead shorter than 300 seconds (the switch still
+        /// waits until the next key has been published for 330 seconds).
+        #[arg(long)]
+        force: bool,
     },
 }
+
+const ROTATE_HELP: &str = "\
+Why the lead: an API's validator (rolegate-token, Microsoft.IdentityModel)
+refetches the JWKS for a token naming an unknown kid at most once per 300
+seconds. A key that signs sooner than that after it appears in the JWKS can be
+refused by every API that refetched just before, for up to 300 seconds. So a
+key signs only after it has existed for 330 seconds (the window plus the 30
+seconds within which a running provider reloads its keys; SIGHUP reloads at
+once), and two rotations back to back take that long. The lead of at least 300
+seconds also covers a provider that was stopped when the next key was made.
+
+Exit codes:
+  0  rotated (the schedule is printed)
+  2  usage error: no provider data, or --publish-lead under 300 without --force";
 
 const IDP_HELP: &str = "\
 Endpoints (tenant = tenant id or domain): /{tenant}/v2.0/.well-known/openid-configuration,
@@ -97,7 +120,19 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
             println!("{}", absolute.display());
             Ok(Outcome::Passed)
         }
-        Some(IdpCommand::RotateKeys { data, publish_lead }) => {
+        Some(IdpCommand::RotateKeys {
+            data,
+            publish_lead,
+            force,
+        }) => {
+            if !force && let Err(e) = keys::check_publish_lead(publish_lead) {
+                return Err(Failure::Usage(format!(
+                    "{e}: APIs that refetched their keys in the last {VALIDATOR_REFETCH_WINDOW} seconds \
+                     could refuse the new key's tokens; give --publish-lead {VALIDATOR_REFETCH_WINDOW} \
+                     (the default) or more, or add --force to switch as soon as the next key has been \
+                     published for {PUBLICATION_BEFORE_SIGNING} seconds"
+                )));
+            }
             runtime()?.block_on(rotate(data, publish_lead))
         }
         None => runtime()?.block_on(serve(args)),
@@ -196,7 +231,7 @@ async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     println!("{report:?}");
     eprintln!(
-        "a running identity provider picks the new keys up within 5 minutes, or at once on SIGHUP"
+        "a running identity provider picks the new keys up within {RELOAD_INTERVAL} seconds, or at once on SIGHUP"
     );
     Ok(Outcome::Passed)
 }

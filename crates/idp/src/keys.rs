@@ -7,13 +7,39 @@
 //! *current* key (it signs) and a *next* key (published, not yet signing);
 //! a retired key stays published until the last token it signed expires.
 //!
+//! # Key rotation that validators can follow
+//!
+//! A validator learns a new key when a token names a `kid` it has not seen,
+//! and refetches the JWKS for that at most once per
+//! [`VALIDATOR_REFETCH_WINDOW`] (rolegate-token's
+//! [`UNKNOWN_KID_THROTTLE`]; Microsoft.IdentityModel uses the same 5
+//! minutes). Any token, even a forged one, can start that window. A key
+//! that signs sooner than the window after it was published is therefore
+//! refused, for up to the whole window, by every validator that refetched
+//! just before the key appeared. So [`SigningKeys::rotate`] never lets a key
+//! sign before it has existed for [`PUBLICATION_BEFORE_SIGNING`]: the
+//! window, plus the [`RELOAD_INTERVAL`] within which a running provider
+//! publishes a key that `rolegate idp rotate-keys` wrote to its store. A
+//! validator then either fetched after the key appeared (and knows it) or
+//! last refetched before, and its window has ended by the first token the
+//! key signs.
+//!
 //! ```text
-//! rotate(now, lead, max_lifetime):
-//!   now ────────────── now+lead ──────────────── now+lead+max_lifetime
-//!   old: signs          retires                   unpublished
-//!   next: published     signs (current)
-//!   new next: published …
+//! rotate(now, lead, max_lifetime), P = PUBLICATION_BEFORE_SIGNING:
+//!   next made    now          switch = max(now+lead, next made+P,       switch+max_lifetime
+//!   │            │                         a pending switch)            │
+//!   next: published ───────── signs (current)
+//!   old:         signs ────── retires ───────────────────────────────── unpublished
+//!   new next:    published …  (promoted by the next rotation, ≥ now+P)
 //! ```
+//!
+//! A rotation that follows another before that one's switch (or within P
+//! of it) promotes the key the first one made, so its switch waits until
+//! that key has been published for P: two rotations back to back take P,
+//! not zero. A lead shorter than the window is refused by the CLI unless
+//! forced ([`check_publish_lead`]): a provider that was stopped when the
+//! next key was made published it only when it restarted, which `created_at`
+//! does not show, and a lead of at least the window covers that.
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -27,8 +53,31 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{Value, json};
 
+use rolegate_token::keyset::UNKNOWN_KID_THROTTLE;
+
 use crate::store::{KeyRecord, Store, StoreError};
 use crate::tls::{der, set_validity};
+
+/// How long (seconds) a validator may go without refetching the JWKS after
+/// a token names an unknown `kid`: rolegate-token's
+/// [`UNKNOWN_KID_THROTTLE`], 300 seconds.
+// The value is 300: the cast cannot wrap.
+pub const VALIDATOR_REFETCH_WINDOW: i64 = UNKNOWN_KID_THROTTLE.as_secs() as i64;
+
+/// How often (seconds) a running provider re-reads its keys from the store,
+/// picking up rotations made by `rolegate idp rotate-keys` (SIGHUP reloads
+/// at once).
+pub const RELOAD_INTERVAL: i64 = 30;
+
+/// The least time (seconds) between a key's creation and the first token it
+/// signs: [`VALIDATOR_REFETCH_WINDOW`] plus [`RELOAD_INTERVAL`].
+///
+/// # Security
+///
+/// Shorter, and validators that refetched keys just before the key was
+/// published refuse its tokens until their window ends (see the module
+/// docs).
+pub const PUBLICATION_BEFORE_SIGNING: i64 = VALIDATOR_REFETCH_WINDOW + RELOAD_INTERVAL;
 
 /// The signing keys, loaded from the store and cached (parsed) in memory.
 ///
@@ -45,10 +94,12 @@ pub struct SigningKeys {
 pub struct RotationReport {
     /// The key that signed until now; it stops signing at `switch_at`.
     pub retired_kid: String,
-    /// The key that signs from `switch_at` on (it was already published).
+    /// The key that signs from `switch_at` on (it was already published,
+    /// at least [`PUBLICATION_BEFORE_SIGNING`] before `switch_at`).
     pub promoted_kid: String,
-    /// The newly generated key, published now, signing from a year later
-    /// unless another rotation promotes it earlier.
+    /// The newly generated key, published now, signing from a year after
+    /// `switch_at` unless another rotation promotes it earlier (and no
+    /// sooner than [`PUBLICATION_BEFORE_SIGNING`] from now).
     pub next_kid: String,
     /// When the signer changes (unix seconds).
     pub switch_at: i64,
@@ -82,6 +133,17 @@ pub enum KeyError {
     NoActiveKey {
         /// The time asked about (unix seconds).
         now: i64,
+    },
+    /// A publish lead shorter than the validators' refetch window was asked
+    /// for (see [`check_publish_lead`]).
+    #[error(
+        "publish lead {lead}s is shorter than the validators' unknown-kid refetch window ({window}s)"
+    )]
+    PublishLeadTooShort {
+        /// The lead asked for (seconds).
+        lead: i64,
+        /// [`VALIDATOR_REFETCH_WINDOW`].
+        window: i64,
     },
     /// The RSA signature operation failed.
     #[error("RSA signing failed")]
@@ -195,10 +257,16 @@ impl SigningKeys {
     /// Rolls the keys over (spec §10: add key → switch signer → retire).
     ///
     /// The next key, already published, starts signing at
-    /// `now + publish_lead` (or earlier if it was already due); the current
-    /// key stops then and stays published for `max_token_lifetime` more
-    /// seconds, until the last token it signed has expired. A new next key is
-    /// generated and published at once. Negative durations count as zero.
+    /// `now + publish_lead` (or earlier if it was already due), but never
+    /// before it has been published for [`PUBLICATION_BEFORE_SIGNING`], nor
+    /// before a switch an earlier rotation scheduled. The key it takes over
+    /// from stops then and stays published for `max_token_lifetime` more
+    /// seconds, until the last token it signed has expired. A new next key
+    /// is generated and published at once. Negative durations count as zero.
+    ///
+    /// A rotation before an earlier one's switch builds on it: the key that
+    /// one promoted retires in turn (it may sign for no time at all), and
+    /// the key that one made is promoted.
     pub async fn rotate(
         &self,
         now: i64,
@@ -211,19 +279,26 @@ impl SigningKeys {
             .iter()
             .map(|key| key.record.clone())
             .collect();
-        let mut current = current_record(&records, now)
+        // The last switch already scheduled (or now): this rotation follows it.
+        let pending = records
+            .iter()
+            .filter_map(|key| key.retired_at)
+            .fold(now, i64::max);
+        let mut current = current_record(&records, pending)
             .cloned()
             .ok_or(KeyError::NoActiveKey { now })?;
-        let (mut next, stored) = match next_record(&records, now) {
+        let (mut next, stored) = match next_record(&records, pending) {
             Some(next) => (next.clone(), true),
             None => (
-                generate(now, now.saturating_add(publish_lead.max(0))).await?,
+                generate(now, now.saturating_add(NEXT_KEY_DELAY)).await?,
                 false,
             ),
         };
         let switch_at = next
             .active_from
-            .min(now.saturating_add(publish_lead.max(0)));
+            .min(now.saturating_add(publish_lead.max(0)))
+            .max(next.created_at.saturating_add(PUBLICATION_BEFORE_SIGNING))
+            .max(pending);
         let unpublish_at = switch_at.saturating_add(max_token_lifetime.max(0));
         next.active_from = switch_at;
         current.retired_at = Some(switch_at);
@@ -291,6 +366,24 @@ impl fmt::Debug for SigningKeys {
             .field("kids", &kids)
             .finish_non_exhaustive()
     }
+}
+
+/// Checks a publish lead an operator asked for: at least
+/// [`VALIDATOR_REFETCH_WINDOW`].
+///
+/// [`SigningKeys::rotate`] keeps validators able to follow whatever the lead,
+/// judging a key's publication by its `created_at`. That is exact while the
+/// provider runs; a provider that was stopped when the next key was made
+/// published it only on restart, and a lead of at least the window covers
+/// that case too. `rolegate idp rotate-keys --force` skips this check.
+pub fn check_publish_lead(publish_lead: i64) -> Result<(), KeyError> {
+    if publish_lead < VALIDATOR_REFETCH_WINDOW {
+        return Err(KeyError::PublishLeadTooShort {
+            lead: publish_lead,
+            window: VALIDATOR_REFETCH_WINDOW,
+        });
+    }
+    Ok(())
 }
 
 /// A stored key, parsed once: the key pair, the encoded JWS headers and

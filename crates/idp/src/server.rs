@@ -176,14 +176,26 @@ pub fn ca_path(data_dir: &Path) -> PathBuf {
     tls::ca_path(data_dir)
 }
 
+/// Every [`RELOAD_INTERVAL`](crate::keys::RELOAD_INTERVAL) (30 s) re-reads
+/// the signing keys, so that a key `rolegate idp rotate-keys` made is
+/// published within that time (rotation counts it in
+/// [`PUBLICATION_BEFORE_SIGNING`](crate::keys::PUBLICATION_BEFORE_SIGNING));
+/// every fifth minute also purges expired state.
 fn spawn_maintenance(provider: Arc<Provider>) {
+    const PURGE_EVERY: u64 = 300;
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        let reload = Duration::from_secs(crate::keys::RELOAD_INTERVAL.unsigned_abs());
+        let mut tick = tokio::time::interval(reload);
+        let mut since_purge = Duration::from_secs(PURGE_EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = provider.store.purge_expired(provider.now()).await {
-                tracing::warn!(error = %e, "purging expired state failed");
+            if since_purge >= Duration::from_secs(PURGE_EVERY) {
+                since_purge = Duration::ZERO;
+                if let Err(e) = provider.store.purge_expired(provider.now()).await {
+                    tracing::warn!(error = %e, "purging expired state failed");
+                }
             }
+            since_purge += reload;
             // Picks up rotations made with `rolegate idp rotate-keys`.
             if let Err(e) = provider.keys.reload().await {
                 tracing::warn!(error = %e, "reloading signing keys failed");

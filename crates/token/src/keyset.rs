@@ -6,14 +6,34 @@
 //! - Keys load lazily on first use (or on [`Validator::warm_up`](crate::Validator::warm_up)).
 //! - A background task refreshes discovery and keys every 12 hours.
 //! - A token naming an unknown `kid` triggers a refetch of the JWKS at most
-//!   once per throttle window (5 minutes); concurrent misses share one
-//!   fetch (single flight), and misses inside the window are answered from
-//!   the cache without any fetch (negative caching).
+//!   once per throttle window ([`UNKNOWN_KID_THROTTLE`], 5 minutes);
+//!   concurrent misses share one fetch (single flight), and misses inside
+//!   the window are answered from the cache without any fetch (negative
+//!   caching).
 //! - A failing or unreachable authority never removes keys already loaded
 //!   (stale-if-error). Before the first successful load, failed attempts are
 //!   retried at most once per failure backoff (10 seconds).
 //! - Keys come only from the configured authority: nothing in a token
 //!   (`jku`, `x5u`, `jwk`, `x5c`) is ever fetched or used.
+//!
+//! # Following key rotation
+//!
+//! A validator learns a new signing key either from the periodic refresh or
+//! from the refetch an unknown `kid` triggers, and that refetch is throttled:
+//! after one, further unknown `kid`s are refused from the cache for the rest
+//! of [`UNKNOWN_KID_THROTTLE`]. Any token can start that window, including
+//! one from another issuer or a forged one. So a key that starts signing
+//! less than the window after it was first published can be refused for up
+//! to the whole window: the validator may have refetched just before the
+//! key appeared. A provider that publishes every key at least
+//! [`UNKNOWN_KID_THROTTLE`] before it signs with it cannot be refused this
+//! way: a validator either fetched after the publication (and knows the
+//! key) or last refetched before it, so its window has ended by the time
+//! the first token signed with the key arrives. rolegate's identity
+//! provider follows that rule (`rolegate_idp::keys`, "Key rotation that
+//! validators can follow" in `docs/idp.md`); Entra publishes its next key
+//! well before it signs with it. Shortening [`RefreshSettings::unknown_kid_throttle`] below
+//! the provider's lead is safe; lengthening it past the lead is not.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -47,12 +67,22 @@ pub enum KeySource {
     Static(JwkSet),
 }
 
+/// The default minimum time between JWKS refetches caused by tokens naming
+/// an unknown `kid` ([`RefreshSettings::unknown_kid_throttle`]): 5 minutes,
+/// as IdentityModel's `ConfigurationManager`.
+///
+/// Identity providers must publish a key at least this long before signing
+/// with it, or validators may refuse its tokens for up to this long (see
+/// "Following key rotation" in the [module docs](self)).
+pub const UNKNOWN_KID_THROTTLE: Duration = Duration::from_secs(300);
+
 /// Refresh timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshSettings {
     /// Periodic refresh of discovery and keys (default 12 h).
     pub interval: Duration,
-    /// Minimum time between refetches caused by unknown `kid`s (default 5 min).
+    /// Minimum time between refetches caused by unknown `kid`s (default
+    /// [`UNKNOWN_KID_THROTTLE`], 5 min).
     pub unknown_kid_throttle: Duration,
     /// Minimum time between attempts while no key was ever loaded (default 10 s).
     pub failure_backoff: Duration,
@@ -68,7 +98,7 @@ impl Default for RefreshSettings {
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(12 * 3600),
-            unknown_kid_throttle: Duration::from_secs(300),
+            unknown_kid_throttle: UNKNOWN_KID_THROTTLE,
             failure_backoff: Duration::from_secs(10),
             background: true,
             app_id: None,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use rolegate_idp::protocol::Settings;
 use rolegate_idp::server::{self, ServerConfig};
 
-use crate::{code, rolegate, stdout};
+use crate::{code, rolegate, stderr, stdout};
 
 const TID: &str = "7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b";
 const API: &str = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
@@ -103,4 +103,73 @@ async fn client_credentials_from_the_local_identity_provider() {
     .await;
     assert_eq!(code(&out), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("AADSTS7000215"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_keys_refuses_a_publish_lead_shorter_than_the_refetch_window_unless_forced() {
+    use rolegate_idp::store::sqlite::SqliteStore;
+
+    let data_dir = std::env::temp_dir().join(format!(
+        "rolegate-cli-rotate-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    drop(
+        SqliteStore::open(&data_dir.join(server::DATABASE))
+            .await
+            .unwrap(),
+    );
+    let dir = data_dir.to_string_lossy().into_owned();
+
+    let out = rolegate(
+        &[
+            "idp",
+            "rotate-keys",
+            "--data-dir",
+            &dir,
+            "--publish-lead",
+            "0",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(
+            "publish lead 0s is shorter than the validators' unknown-kid refetch window (300s)"
+        ) && message.contains("--publish-lead 300")
+            && message.contains("--force"),
+        "{message}"
+    );
+    assert!(stdout(&out).is_empty(), "nothing rotated");
+
+    let out = rolegate(
+        &[
+            "idp",
+            "rotate-keys",
+            "--data-dir",
+            &dir,
+            "--publish-lead",
+            "0",
+            "--force",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("RotationReport"), "{}", stdout(&out));
+
+    // The default lead is the window; a rotation right after the forced
+    // one is accepted and scheduled later.
+    let out = rolegate(&["idp", "rotate-keys", "--data-dir", &dir], None).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let out = rolegate(&["idp", "rotate-keys", "--help"], None).await;
+    assert_eq!(code(&out), 0);
+    let help = stdout(&out);
+    assert!(
+        help.contains("--force") && help.contains("refetches the JWKS") && help.contains("330"),
+        "{help}"
+    );
 }

@@ -203,16 +203,158 @@ async fn rotation_publishes_before_signing_and_unpublishes_after_expiry() {
 }
 
 #[tokio::test]
-async fn immediate_rotation_switches_at_once() {
+async fn an_immediate_rotation_switches_at_once_when_the_next_key_is_old_enough() {
     let (_store, keys) = fresh(T0).await;
-    let report = keys.rotate(T0 + 10, 0, 600).await.unwrap();
-    assert_eq!(report.switch_at, T0 + 10);
-    assert_eq!(keys.current_kid(T0 + 10), Some(report.promoted_kid.clone()));
-    assert_eq!(keys.current_kid(T0 + 9), Some(report.retired_kid.clone()));
+    let now = T0 + PUBLICATION_BEFORE_SIGNING + 10;
+    let report = keys.rotate(now, 0, 600).await.unwrap();
+    assert_eq!(report.switch_at, now);
+    assert_eq!(keys.current_kid(now), Some(report.promoted_kid.clone()));
+    assert_eq!(keys.current_kid(now - 1), Some(report.retired_kid.clone()));
     assert_eq!(
-        kids(&keys.jwks(None, T0 + 610)),
+        kids(&keys.jwks(None, now + 600)),
         vec![report.promoted_kid, report.next_kid]
     );
+}
+
+#[tokio::test]
+async fn an_immediate_rotation_waits_until_the_next_key_was_published_long_enough() {
+    let (_store, keys) = fresh(T0).await;
+    let report = keys.rotate(T0 + 10, 0, 600).await.unwrap();
+    assert_eq!(report.switch_at, T0 + PUBLICATION_BEFORE_SIGNING);
+    assert_eq!(
+        keys.current_kid(report.switch_at - 1),
+        Some(report.retired_kid.clone())
+    );
+    assert_eq!(
+        keys.current_kid(report.switch_at),
+        Some(report.promoted_kid.clone())
+    );
+}
+
+#[tokio::test]
+async fn a_second_rotation_right_after_the_first_delays_its_switch() {
+    let (_store, keys) = fresh(T0).await;
+    let t1 = T0 + 3_600;
+    let first = keys.rotate(t1, 0, 86_400).await.unwrap();
+    assert_eq!(
+        first.switch_at, t1,
+        "the next key was published an hour ago"
+    );
+    let old_token = keys.sign(&json!({ "n": 1 }), false, t1 - 1).unwrap();
+
+    let second = keys.rotate(t1 + 5, 0, 86_400).await.unwrap();
+    assert_eq!(second.retired_kid, first.promoted_kid);
+    assert_eq!(
+        second.promoted_kid, first.next_kid,
+        "promotes the key the first rotation made"
+    );
+    assert_eq!(
+        second.switch_at,
+        t1 + PUBLICATION_BEFORE_SIGNING,
+        "not at once: the promoted key was made at {t1}"
+    );
+    assert_eq!(
+        keys.current_kid(second.switch_at - 1),
+        Some(first.promoted_kid.clone())
+    );
+    assert_eq!(
+        keys.current_kid(second.switch_at),
+        Some(second.promoted_kid.clone())
+    );
+    // The promoted key is in the JWKS from its creation on.
+    assert!(kids(&keys.jwks(None, t1)).contains(&second.promoted_kid));
+
+    // Each retired key stays published until its last token has expired.
+    let at = |time| kids(&keys.jwks(None, time));
+    assert!(at(t1 + 86_399).contains(&first.retired_kid));
+    verify(&keys.jwks(None, t1 + 86_399), &old_token);
+    assert!(!at(t1 + 86_400).contains(&first.retired_kid));
+    assert!(at(second.switch_at + 86_399).contains(&second.retired_kid));
+    assert!(!at(second.switch_at + 86_400).contains(&second.retired_kid));
+}
+
+#[tokio::test]
+async fn a_rotation_before_the_first_switch_builds_on_it() {
+    let (_store, keys) = fresh(T0).await;
+    let t1 = T0 + 3_600;
+    let lead = VALIDATOR_REFETCH_WINDOW;
+    let first = keys.rotate(t1, lead, 86_400).await.unwrap();
+    assert_eq!(first.switch_at, t1 + lead);
+
+    let second = keys.rotate(t1 + 5, lead, 86_400).await.unwrap();
+    assert_eq!(
+        (second.retired_kid.as_str(), second.promoted_kid.as_str()),
+        (first.promoted_kid.as_str(), first.next_kid.as_str())
+    );
+    assert_eq!(second.switch_at, t1 + PUBLICATION_BEFORE_SIGNING);
+    let signer = |time| keys.current_kid(time).unwrap();
+    assert_eq!(signer(first.switch_at - 1), first.retired_kid);
+    assert_eq!(signer(first.switch_at), first.promoted_kid);
+    assert_eq!(signer(second.switch_at), second.promoted_kid);
+}
+
+#[tokio::test]
+async fn no_key_ever_signs_before_it_was_published_long_enough() {
+    let (store, keys) = fresh(T0).await;
+    let mut now = T0;
+    // Rotations at irregular intervals and leads, some back to back.
+    for (gap, lead) in [
+        (1, 0),
+        (2, 0),
+        (400, 0),
+        (3, 30),
+        (1, 300),
+        (900, 0),
+        (10, 0),
+    ] {
+        now += gap;
+        let report = keys.rotate(now, lead, 3_600).await.unwrap();
+        assert!(report.switch_at >= now + lead);
+    }
+    let records = store.keys().await.unwrap();
+    for key in &records {
+        let signs = key
+            .retired_at
+            .is_none_or(|retired| retired > key.active_from);
+        if key.active_from > T0 && signs {
+            assert!(
+                key.active_from - key.created_at >= PUBLICATION_BEFORE_SIGNING,
+                "{key:?}"
+            );
+        }
+        if let Some(retired) = key.retired_at {
+            assert!(key.unpublish_at.unwrap() >= retired + 3_600, "{key:?}");
+        }
+    }
+    // At every second some key signs, and it is published.
+    for time in (T0..now + 2 * PUBLICATION_BEFORE_SIGNING).step_by(7) {
+        let kid = keys.current_kid(time).unwrap();
+        assert!(kids(&keys.jwks(None, time)).contains(&kid), "at {time}");
+    }
+}
+
+#[test]
+fn a_publish_lead_shorter_than_the_refetch_window_is_refused() {
+    // `rolegate idp rotate-keys --help` names these numbers.
+    assert_eq!(VALIDATOR_REFETCH_WINDOW, 300);
+    assert_eq!(PUBLICATION_BEFORE_SIGNING, 330);
+    assert_eq!(
+        UNKNOWN_KID_THROTTLE.as_secs(),
+        u64::try_from(VALIDATOR_REFETCH_WINDOW).unwrap()
+    );
+    for lead in [-1, 0, VALIDATOR_REFETCH_WINDOW - 1] {
+        let error = check_publish_lead(lead).unwrap_err();
+        assert!(
+            matches!(error, KeyError::PublishLeadTooShort { lead: l, window: 300 } if l == lead),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        check_publish_lead(0).unwrap_err().to_string(),
+        "publish lead 0s is shorter than the validators' unknown-kid refetch window (300s)"
+    );
+    check_publish_lead(VALIDATOR_REFETCH_WINDOW).unwrap();
+    check_publish_lead(3_600).unwrap();
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod grants;
 mod metadata;
 mod obo;
 mod restart;
+mod rotation;
 mod security;
 mod strict;
 

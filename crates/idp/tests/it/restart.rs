@@ -1,5 +1,7 @@
 //! State survives a restart: keys (tokens stay valid), refresh tokens.
 
+use rolegate_idp::keys::VALIDATOR_REFETCH_WINDOW;
+
 use crate::{ALICE, API, CLI, Idp};
 
 #[tokio::test]
@@ -84,7 +86,19 @@ async fn rotation_keeps_old_tokens_valid_and_signs_with_the_new_key() {
         .rotate(now, 0, 3600)
         .await
         .unwrap();
-    let after = daemon(&idp).await;
+    // The next key was made when the provider started: it signs only once
+    // it has been published for the validators' refetch window (and more).
+    assert!(
+        report.switch_at >= now + VALIDATOR_REFETCH_WINDOW,
+        "{report:?}"
+    );
+    assert_eq!(kid_of(&daemon(&idp).await), kid_of(&before));
+    let after = idp
+        .running
+        .provider
+        .keys
+        .sign(&crate::claims(&before), false, report.switch_at)
+        .unwrap();
     assert_ne!(kid_of(&before), kid_of(&after), "{report:?}");
     let jwks: serde_json::Value = idp
         .client
