@@ -304,7 +304,10 @@
       scope: `${variant.scope} openid profile offline_access`,
     });
     if (!ok || !body.access_token) {
-      const why = `${body.error || 'error'}: ${firstLine(body.error_description || 'no access token in the answer')}`;
+      const code = (body.error_codes || [])[0];
+      const why = code === 90009
+        ? `AADSTS90009 — ${selfRequestTrap(variant)}`
+        : `${body.error || 'error'}: ${firstLine(body.error_description || 'no access token in the answer')}`;
       const status = $('#renew-status');
       status.textContent = `Silent renewal failed — ${why}`;
       status.classList.add('failed');
@@ -326,6 +329,48 @@
   }
 
   const firstLine = (text) => String(text).split(/\r?\n/)[0];
+
+  /** What AADSTS90009 means when this app meets it. */
+  const selfRequestTrap = (variant) =>
+    `An app that is its own API asked for a token for itself by App ID URI (${variant.scope.split('/').slice(0, -1).join('/')}), ` +
+    'and the refresh named no resource scope. Entra grants the sign-in but refuses such a refresh. ' +
+    `Fix: send the resource scope on every refresh (this app does: ${variant.scope}), or name the app by its client id GUID ` +
+    `(${variant.clientId}/${variant.scope.split('/').pop()}). The refresh token was not spent.`;
+
+  /**
+   * Refreshes as MSAL.js 2.x did, naming no resource scope: for the
+   * single-registration variant (named by App ID URI) Entra answers
+   * AADSTS90009 — the self-request trap — and the refresh token stays valid.
+   */
+  async function refreshWithoutScope() {
+    const out = $('#refresh-trap-result');
+    out.classList.remove('failed');
+    if (!session?.refreshToken) {
+      out.textContent = 'Sign in first (the refresh token is what this sends).';
+      return;
+    }
+    const variant = variantOf(session.variant);
+    const { ok, body } = await postForm(endpoint('token'), {
+      grant_type: 'refresh_token',
+      client_id: variant.clientId,
+      refresh_token: session.refreshToken,
+      scope: 'openid profile offline_access',
+    });
+    if (ok && body.access_token) {
+      if (body.refresh_token) session.refreshToken = body.refresh_token;
+      saveSession();
+      let aud = '?';
+      try { aud = decodeJwt(body.access_token).payload.aud; } catch { /* shown as ? */ }
+      out.textContent = `Refreshed without naming the API: the token continues this sign-in's resource (aud ${aud}). ` +
+        'The trap needs an app that names itself by App ID URI: try the single-registration variant.';
+      return;
+    }
+    out.classList.add('failed');
+    const code = (body.error_codes || [])[0];
+    out.textContent = code === 90009
+      ? `AADSTS90009 — ${selfRequestTrap(variant)}`
+      : `${body.error || 'error'}: ${firstLine(body.error_description || '')}`;
+  }
 
   // ------------------------------------------------------------ token panes
 
@@ -676,6 +721,7 @@
     $('#sign-in-form').addEventListener('submit', (e) => { e.preventDefault(); signIn(); });
     $('#sign-out').addEventListener('click', signOut);
     $('#renew-sign-in').addEventListener('click', signIn);
+    $('#refresh-without-scope').addEventListener('click', refreshWithoutScope);
     $('#user').addEventListener('change', showPassword);
     $('#variant').addEventListener('change', () => {
       document.body.dataset.variant = $('#variant').value;
