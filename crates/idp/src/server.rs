@@ -12,7 +12,7 @@ use crate::keys::SigningKeys;
 use crate::protocol::{Provider, Settings};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::tls::{self, TlsMaterial};
+use crate::tls::{self, ServeLimits, TlsMaterial};
 use crate::web::{self, WebState};
 
 /// How to run the provider.
@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub tls_files: Option<(PathBuf, PathBuf)>,
     /// Lifetimes and limits.
     pub settings: Settings,
+    /// Limits on connections: timeouts, body size, how many at once.
+    pub limits: ServeLimits,
 }
 
 /// Why the provider could not start.
@@ -154,8 +156,9 @@ pub async fn start_with(
         provider: Arc::clone(&provider),
     };
     let app = web::routes(WebState::new(Arc::clone(&provider), &origin)).merge(extra(&info));
+    let limits = cfg.limits;
     let task = tokio::spawn(async move {
-        tls::serve_tls(listener, tls_config, app, shutdown)
+        tls::serve_tls(listener, tls_config, app, limits, shutdown)
             .await
             .map_err(|source| RunError::Serve { addr, source })
     });

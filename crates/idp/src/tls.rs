@@ -14,20 +14,10 @@
 //! site to a machine that trusts the CA.
 
 use std::fmt;
-use std::future::Future;
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use hyper::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -35,11 +25,10 @@ use rcgen::{
 use rolegate_token::clock::{Clock, SystemClock};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt as _;
+
+pub use self::serve::{ServeLimits, serve_tls};
+
+mod serve;
 
 /// A server certificate chain and key, in PEM, plus the file clients
 /// should trust.
@@ -227,58 +216,6 @@ pub fn ca_path(data_dir: &Path) -> PathBuf {
     data_dir.join(TLS_DIR).join(CA_FILE)
 }
 
-/// Serves an axum Router over TLS on a bound listener until `shutdown`
-/// resolves.
-///
-/// Each connection is handled on its own task: the TLS handshake (10 s
-/// limit; failures are logged at debug level), then HTTP/1.1 or HTTP/2 as
-/// negotiated. Handlers can extract the peer address as
-/// `ConnectInfo<SocketAddr>`. When `shutdown` resolves, the listener
-/// closes, open connections finish their requests and close (idle ones at
-/// once), and connections still busy after 10 s are dropped.
-pub async fn serve_tls(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
-    let (stop, stopping) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    let mut shutdown = pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(acceptor.clone(), stream, peer, app.clone(), stopping.clone()));
-                }
-                Err(e) => {
-                    // Usually a connection reset before accept, or out of
-                    // file descriptors: back off briefly rather than spin.
-                    tracing::debug!(error = %e, "accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = stop.send(true);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::debug!(
-            open = connections.len(),
-            "dropping connections still open at shutdown"
-        );
-        connections.abort_all();
-    }
-    Ok(())
-}
-
 /// Sets a certificate's validity to whole days covering `not_before` ..
 /// `not_after` (unix seconds, UTC).
 pub(crate) fn set_validity(params: &mut CertificateParams, not_before: i64, not_after: i64) {
@@ -396,52 +333,6 @@ pub(crate) mod der {
     const VERSION: u8 = 0xa0;
 }
 
-/// One connection: TLS handshake, then HTTP until the client leaves or
-/// the server stops.
-async fn serve_connection(
-    acceptor: TlsAcceptor,
-    stream: TcpStream,
-    peer: SocketAddr,
-    app: axum::Router,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            return;
-        }
-    };
-    let service = app.map_request(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        request
-    });
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
-    let mut connection = pin!(
-        builder
-            .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service))
-    );
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = stopping.changed() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
-    }
-}
-
 /// The CA's parameters. The leaf's issuer is rebuilt from these, so the
 /// name and key-identifier method must stay as they were when the CA was
 /// created.
@@ -525,16 +416,11 @@ fn create_private_dir(dir: &Path) -> Result<(), TlsError> {
     })
 }
 
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const CA_FILE: &str = "ca.pem";
 const CA_KEY_FILE: &str = "ca-key.pem";
 const CA_NAME: &str = "rolegate local CA";
 const CA_VALIDITY: i64 = 10 * 365 * DAY;
 const DAY: i64 = 86_400;
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// HTTP/1 clients must send a request's headers within this time.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Renew the server certificate when it has less than this left.
 const LEAF_RENEW_BEFORE: i64 = 30 * DAY;
 const LEAF_VALIDITY: i64 = 365 * DAY;

@@ -1,7 +1,9 @@
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 
+use axum::extract::ConnectInfo;
 use axum::routing::get;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use super::*;
@@ -55,9 +57,15 @@ async fn serve(material: &TlsMaterial) -> Server {
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = oneshot::channel::<()>();
     let config = material.server_config().unwrap();
-    let task = tokio::spawn(serve_tls(listener, config, app, async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(serve_tls(
+        listener,
+        config,
+        app,
+        ServeLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Server { port, stop, task }
 }
 

@@ -17,6 +17,7 @@ mod metadata;
 mod obo;
 mod restart;
 mod strict;
+mod transport;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +74,7 @@ impl Idp {
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,
+            limits: Default::default(),
             settings: Settings::default(),
         };
         let running = server::start(config, async move {
