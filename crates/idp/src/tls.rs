@@ -8,7 +8,8 @@
 //! the CA). Clients trust the CA file: `rolegate idp ca-path` prints where
 //! it is.
 //!
-//! Both are renewed at start: the server certificate when less than 10
+//! Both are renewed at start, and every 12 hours while the provider runs
+//! ([`RenewableCertificate`]): the server certificate when less than 10
 //! days remain, the CA (and with it the server certificate) when less than
 //! 30 days remain. A replaced CA is logged as a warning, since clients must
 //! trust the new file. A CA from an older version (ten years, no name
@@ -27,15 +28,18 @@ use std::fmt;
 use std::io::Write as _;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose,
     GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
 };
 use rolegate_token::clock::{Clock, SystemClock};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 
 pub use self::serve::{ServeLimits, serve_tls};
 
@@ -161,16 +165,35 @@ impl TlsMaterial {
     /// A rustls server configuration (aws-lc-rs, TLS 1.2 and 1.3) offering
     /// HTTP/2 and HTTP/1.1 through ALPN.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        Ok(self.renewable_server_config()?.0)
+    }
+
+    /// [`server_config`](Self::server_config), plus a handle that swaps
+    /// in renewed material for new handshakes while the server runs.
+    pub fn renewable_server_config(
+        &self,
+    ) -> Result<(Arc<rustls::ServerConfig>, Arc<RenewableCertificate>), TlsError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let certificate = Arc::new(RenewableCertificate {
+            current: RwLock::new(Arc::new(self.certified_key(&provider)?)),
+            provider: Arc::clone(&provider),
+        });
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(
-                self.certificates(&self.ca_pem_path)?,
-                self.private_key(&self.ca_pem_path)?,
-            )?;
+            .with_cert_resolver(Arc::clone(&certificate) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Arc::new(config))
+        Ok((Arc::new(config), certificate))
+    }
+
+    fn certified_key(&self, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
+        let key = CertifiedKey::from_der(
+            self.certificates(&self.ca_pem_path)?,
+            self.private_key(&self.ca_pem_path)?,
+            provider,
+        )?;
+        key.keys_match()?;
+        Ok(key)
     }
 
     fn certificates(&self, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -204,6 +227,37 @@ impl fmt::Debug for TlsMaterial {
             .field("cert_chain_pem", &self.cert_chain_pem)
             .field("key_pem", &"[redacted]")
             .finish()
+    }
+}
+
+/// The certificate a running server presents. Renewing replaces it for
+/// new handshakes; open connections keep the one they started with.
+pub struct RenewableCertificate {
+    current: RwLock<Arc<CertifiedKey>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl RenewableCertificate {
+    /// Presents `material` from the next handshake on.
+    pub fn replace(&self, material: &TlsMaterial) -> Result<(), TlsError> {
+        let key = Arc::new(material.certified_key(&self.provider)?);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = key;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for RenewableCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(
+            &self.current.read().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+}
+
+impl fmt::Debug for RenewableCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenewableCertificate")
+            .finish_non_exhaustive()
     }
 }
 

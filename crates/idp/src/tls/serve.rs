@@ -106,7 +106,7 @@ impl Default for ServeLimits {
 }
 
 /// Serves an axum Router over TLS on a bound listener until `shutdown`
-/// resolves, within `limits` (see the [module docs](self)).
+/// resolves, within `limits` (see [`ServeLimits`]).
 ///
 /// Each connection is handled on its own task; handshake failures are
 /// logged at debug level. Handlers can extract the peer address as

@@ -233,6 +233,40 @@ async fn alpn_negotiates_http2() {
     server.task.await.unwrap().unwrap();
 }
 
+#[tokio::test]
+async fn a_renewed_certificate_is_presented_to_new_connections() {
+    let first_dir = TempDir::new();
+    let first = TlsMaterial::load_or_create(&first_dir.0).unwrap();
+    let (config, certificate) = first.renewable_server_config().unwrap();
+    let app = axum::Router::new().route("/", get(|| async { "hello" }));
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_tls(
+        listener,
+        config,
+        app,
+        ServeLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let url = format!("https://localhost:{port}/");
+    client(&first).get(&url).send().await.unwrap();
+
+    let second_dir = TempDir::new();
+    let second = TlsMaterial::load_or_create(&second_dir.0).unwrap();
+    certificate.replace(&second).unwrap();
+    let response = client(&second).get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        client(&first).get(&url).send().await.is_err(),
+        "the old CA no longer fits"
+    );
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
 #[test]
 fn restarting_reuses_the_ca_and_a_valid_server_certificate() {
     let dir = TempDir::new();
@@ -280,7 +314,10 @@ fn a_server_certificate_near_expiry_is_renewed_under_the_same_ca() {
     assert_ne!(renewed.key_pem, old.key_pem);
     assert_eq!(std::fs::read(ca_path(&dir.0)).unwrap(), ca);
     let expiry = leaf_not_after(&renewed.cert_chain_pem).unwrap();
-    assert!((expiry - (now - DAY + LEAF_VALIDITY)).abs() <= DAY, "{expiry}");
+    assert!(
+        (expiry - (now - DAY + LEAF_VALIDITY)).abs() <= DAY,
+        "{expiry}"
+    );
     assert!(expiry <= certificate_not_after(&ca_certificate(&dir)));
     renewed.server_config().unwrap();
     verify(&ca_certificate(&dir), &renewed, "localhost").unwrap();
