@@ -151,6 +151,7 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
         listen: args.listen,
         data_dir: args.data.data_dir.clone(),
         tls_files: args.tls_cert.zip(args.tls_key),
+        limits: Default::default(),
         settings: Settings {
             access_token_lifetime: args.access_token_lifetime,
             ..Settings::default()

@@ -12,7 +12,7 @@ use crate::keys::SigningKeys;
 use crate::protocol::{Provider, Settings};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::tls::{self, TlsMaterial};
+use crate::tls::{self, RenewableCertificate, ServeLimits, TlsMaterial};
 use crate::web::{self, WebState};
 
 /// How to run the provider.
@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub tls_files: Option<(PathBuf, PathBuf)>,
     /// Lifetimes and limits.
     pub settings: Settings,
+    /// Limits on connections: timeouts, body size, how many at once.
+    pub limits: ServeLimits,
 }
 
 /// Why the provider could not start.
@@ -125,9 +127,12 @@ pub async fn start_with(
         None => TlsMaterial::load_or_create(&cfg.data_dir),
     }
     .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
-    let tls_config = material
-        .server_config()
+    let (tls_config, certificate) = material
+        .renewable_server_config()
         .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
+    if cfg.tls_files.is_none() {
+        spawn_certificate_renewal(certificate, cfg.data_dir.clone());
+    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| RunError::Serve {
@@ -154,8 +159,9 @@ pub async fn start_with(
         provider: Arc::clone(&provider),
     };
     let app = web::routes(WebState::new(Arc::clone(&provider), &origin)).merge(extra(&info));
+    let limits = cfg.limits;
     let task = tokio::spawn(async move {
-        tls::serve_tls(listener, tls_config, app, shutdown)
+        tls::serve_tls(listener, tls_config, app, limits, shutdown)
             .await
             .map_err(|source| RunError::Serve { addr, source })
     });
@@ -204,6 +210,32 @@ fn spawn_maintenance(provider: Arc<Provider>) {
     });
 }
 
+/// Renews the generated CA and server certificate while the server runs
+/// (their lifetimes are 90 and 30 days): every 12 hours,
+/// [`TlsMaterial::load_or_create`] replaces what is near expiry, and new
+/// handshakes present the result.
+fn spawn_certificate_renewal(certificate: Arc<RenewableCertificate>, data_dir: PathBuf) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CERTIFICATE_CHECK);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let dir = data_dir.clone();
+            let renewed =
+                tokio::task::spawn_blocking(move || TlsMaterial::load_or_create(&dir)).await;
+            match renewed {
+                Ok(Ok(material)) => {
+                    if let Err(e) = certificate.replace(&material) {
+                        tracing::warn!(error = %e, "renewed server certificate not loaded");
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "renewing the server certificate failed"),
+                Err(e) => tracing::warn!(error = %e, "renewing the server certificate failed"),
+            }
+        }
+    });
+}
+
 /// SIGHUP re-reads the tenant file (a broken file keeps the old directory,
 /// and says why) and the signing keys (after `rolegate idp rotate-keys`).
 /// Sessions, codes and tokens live in the store and survive.
@@ -233,3 +265,6 @@ fn spawn_reload_on_hangup(provider: Arc<Provider>, path: PathBuf) {
     #[cfg(not(unix))]
     let _ = (provider, path);
 }
+
+/// How often a running server checks its generated certificates.
+const CERTIFICATE_CHECK: Duration = Duration::from_secs(12 * 3600);

@@ -1,45 +1,49 @@
 //! HTTPS for the identity provider: a local CA, its server certificate,
-//! and the accept loop.
+//! and the accept loop ([`serve_tls`], within [`ServeLimits`]).
 //!
 //! MSAL refuses authorities that are not HTTPS, even on localhost (spec
 //! §12.1), so the IdP always serves TLS. On first start it creates a CA
-//! (`<data>/tls/ca.pem`, ECDSA P-256, ten years) and a server certificate
-//! for `localhost`, `127.0.0.1` and `::1` signed by it (one year, renewed
-//! when less than 30 days remain). Clients trust the CA file:
-//! `rolegate idp ca-path` prints where it is.
+//! (`<data>/tls/ca.pem`, ECDSA P-256, 90 days) and a server certificate
+//! for `localhost`, `127.0.0.1` and `::1` signed by it (30 days, never past
+//! the CA). Clients trust the CA file: `rolegate idp ca-path` prints where
+//! it is.
+//!
+//! Both are renewed at start, and every 12 hours while the provider runs
+//! ([`RenewableCertificate`]): the server certificate when less than 10
+//! days remain, the CA (and with it the server certificate) when less than
+//! 30 days remain. A replaced CA is logged as a warning, since clients must
+//! trust the new file. A CA from an older version (ten years, no name
+//! constraints) is replaced the same way on the first start.
 //!
 //! # Security
-//! Private keys are written readable by their owner only. The CA can only
-//! sign: keep its key private, since anyone holding it can impersonate any
-//! site to a machine that trusts the CA.
+//! Private keys are written readable by their owner only. The CA can sign
+//! only server certificates (path length 0) for loopback names: X.509 name
+//! constraints (RFC 5280 §4.2.1.10) permit DNS `localhost` (and its
+//! subdomains), IP `127.0.0.0/8` and `::1/128` only, so a stolen CA key
+//! cannot impersonate other sites to verifiers that enforce constraints
+//! (rustls/webpki, browsers, OpenSSL). Keep the key private all the same,
+//! and trust the CA only where you run the provider.
 
 use std::fmt;
-use std::future::Future;
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
 
-use axum::extract::ConnectInfo;
-use hyper::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
 };
 use rolegate_token::clock::{Clock, SystemClock};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt as _;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+pub use self::serve::{ServeLimits, serve_tls};
+
+mod serve;
 
 /// A server certificate chain and key, in PEM, plus the file clients
 /// should trust.
@@ -86,8 +90,10 @@ pub enum TlsError {
 
 impl TlsMaterial {
     /// Loads the local CA and server certificate from `data_dir/tls/`,
-    /// creating what is missing and renewing a server certificate that
-    /// expires within 30 days. The CA is kept once created.
+    /// creating what is missing. A CA that expires within 30 days, or
+    /// that predates name constraints, is replaced (with a warning: clients
+    /// must trust the new file); a server certificate that expires within
+    /// 10 days, or whose CA was replaced, is reissued.
     pub fn load_or_create(data_dir: &Path) -> Result<TlsMaterial, TlsError> {
         Self::load_or_create_at(data_dir, SystemClock.now())
     }
@@ -97,35 +103,17 @@ impl TlsMaterial {
     pub fn load_or_create_at(data_dir: &Path, now: i64) -> Result<TlsMaterial, TlsError> {
         let dir = data_dir.join(TLS_DIR);
         create_private_dir(&dir)?;
-        let ca_path = dir.join(CA_FILE);
-        let ca_key_path = dir.join(CA_KEY_FILE);
+        let ca = LocalCa::load_or_create(&dir, now)?;
         let leaf_path = dir.join(SERVER_FILE);
         let leaf_key_path = dir.join(SERVER_KEY_FILE);
-
-        let existing_ca = match (read_optional(&ca_path)?, read_optional(&ca_key_path)?) {
-            (Some(cert), Some(key)) => Some((cert, KeyPair::from_pem(&key)?)),
-            _ => None,
-        };
-        let (ca_pem, ca_key, ca_is_new) = match existing_ca {
-            Some((cert, key)) => (cert, key, false),
-            None => {
-                let key = KeyPair::generate()?;
-                let cert = ca_params(now).self_signed(&key)?;
-                write_file(&ca_key_path, &key.serialize_pem(), true)?;
-                write_file(&ca_path, &cert.pem(), false)?;
-                tracing::info!(path = %ca_path.display(), "created a local CA");
-                (cert.pem(), key, true)
-            }
-        };
-
-        if !ca_is_new
+        if !ca.is_new
             && let (Some(chain), Some(key_pem)) =
                 (read_optional(&leaf_path)?, read_optional(&leaf_key_path)?)
             && leaf_not_after(&chain)
                 .is_some_and(|not_after| not_after.saturating_sub(now) > LEAF_RENEW_BEFORE)
         {
             return Ok(TlsMaterial {
-                ca_pem_path: ca_path,
+                ca_pem_path: ca.path,
                 cert_chain_pem: chain,
                 key_pem,
             });
@@ -139,20 +127,21 @@ impl TlsMaterial {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.use_authority_key_identifier_extension = true;
+        let not_before = now.saturating_sub(DAY);
         set_validity(
             &mut params,
-            now.saturating_sub(DAY),
-            now.saturating_add(LEAF_VALIDITY),
+            not_before,
+            not_before.saturating_add(LEAF_VALIDITY).min(ca.not_after),
         );
-        let issuer = Issuer::new(ca_params(now), &ca_key);
+        let issuer = Issuer::new(ca_params(now), &ca.key);
         let leaf = params.signed_by(&leaf_key, &issuer)?;
-        let chain = format!("{}{}", leaf.pem(), ca_pem);
+        let chain = format!("{}{}", leaf.pem(), ca.pem);
         let key_pem = leaf_key.serialize_pem();
         write_file(&leaf_key_path, &key_pem, true)?;
         write_file(&leaf_path, &chain, false)?;
         tracing::info!(path = %leaf_path.display(), "created a server certificate for localhost");
         Ok(TlsMaterial {
-            ca_pem_path: ca_path,
+            ca_pem_path: ca.path,
             cert_chain_pem: chain,
             key_pem,
         })
@@ -176,16 +165,35 @@ impl TlsMaterial {
     /// A rustls server configuration (aws-lc-rs, TLS 1.2 and 1.3) offering
     /// HTTP/2 and HTTP/1.1 through ALPN.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        Ok(self.renewable_server_config()?.0)
+    }
+
+    /// [`server_config`](Self::server_config), plus a handle that swaps
+    /// in renewed material for new handshakes while the server runs.
+    pub fn renewable_server_config(
+        &self,
+    ) -> Result<(Arc<rustls::ServerConfig>, Arc<RenewableCertificate>), TlsError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let certificate = Arc::new(RenewableCertificate {
+            current: RwLock::new(Arc::new(self.certified_key(&provider)?)),
+            provider: Arc::clone(&provider),
+        });
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(
-                self.certificates(&self.ca_pem_path)?,
-                self.private_key(&self.ca_pem_path)?,
-            )?;
+            .with_cert_resolver(Arc::clone(&certificate) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Arc::new(config))
+        Ok((Arc::new(config), certificate))
+    }
+
+    fn certified_key(&self, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
+        let key = CertifiedKey::from_der(
+            self.certificates(&self.ca_pem_path)?,
+            self.private_key(&self.ca_pem_path)?,
+            provider,
+        )?;
+        key.keys_match()?;
+        Ok(key)
     }
 
     fn certificates(&self, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -222,61 +230,40 @@ impl fmt::Debug for TlsMaterial {
     }
 }
 
+/// The certificate a running server presents. Renewing replaces it for
+/// new handshakes; open connections keep the one they started with.
+pub struct RenewableCertificate {
+    current: RwLock<Arc<CertifiedKey>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl RenewableCertificate {
+    /// Presents `material` from the next handshake on.
+    pub fn replace(&self, material: &TlsMaterial) -> Result<(), TlsError> {
+        let key = Arc::new(material.certified_key(&self.provider)?);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = key;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for RenewableCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(
+            &self.current.read().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+}
+
+impl fmt::Debug for RenewableCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenewableCertificate")
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the local CA certificate is (or will be) for this data directory.
 pub fn ca_path(data_dir: &Path) -> PathBuf {
     data_dir.join(TLS_DIR).join(CA_FILE)
-}
-
-/// Serves an axum Router over TLS on a bound listener until `shutdown`
-/// resolves.
-///
-/// Each connection is handled on its own task: the TLS handshake (10 s
-/// limit; failures are logged at debug level), then HTTP/1.1 or HTTP/2 as
-/// negotiated. Handlers can extract the peer address as
-/// `ConnectInfo<SocketAddr>`. When `shutdown` resolves, the listener
-/// closes, open connections finish their requests and close (idle ones at
-/// once), and connections still busy after 10 s are dropped.
-pub async fn serve_tls(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
-    let (stop, stopping) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    let mut shutdown = pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(acceptor.clone(), stream, peer, app.clone(), stopping.clone()));
-                }
-                Err(e) => {
-                    // Usually a connection reset before accept, or out of
-                    // file descriptors: back off briefly rather than spin.
-                    tracing::debug!(error = %e, "accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = stop.send(true);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::debug!(
-            open = connections.len(),
-            "dropping connections still open at shutdown"
-        );
-        connections.abort_all();
-    }
-    Ok(())
 }
 
 /// Sets a certificate's validity to whole days covering `not_before` ..
@@ -288,8 +275,8 @@ pub(crate) fn set_validity(params: &mut CertificateParams, not_before: i64, not_
     params.not_after = rcgen::date_time_ymd(year, month, day);
 }
 
-/// Reading the little DER this crate needs: RSA public keys and
-/// certificate expiry.
+/// Reading the little DER this crate needs: RSA public keys, certificate
+/// expiry and extensions.
 pub(crate) mod der {
     /// `n` and `e` of a PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1),
     /// big-endian without leading zeros, as a JWK wants them.
@@ -306,22 +293,47 @@ pub(crate) mod der {
         Some((strip_zeros(n), strip_zeros(e)))
     }
 
+    /// A certificate extension's `critical` flag and `extnValue` contents
+    /// (RFC 5280 §4.1.2.9), when the certificate has it.
+    pub(crate) fn certificate_extension<'a>(der: &'a [u8], oid: &[u8]) -> Option<(bool, &'a [u8])> {
+        let (_validity, _, fields) = read(validity_onwards(der)?)?;
+        let (_subject, _, fields) = read(fields)?;
+        let (_public_key, _, mut fields) = read(fields)?;
+        // Skip the optional unique identifiers ([1], [2]).
+        let extensions = loop {
+            match read(fields)? {
+                (EXTENSIONS, extensions, _) => break extensions,
+                (_, _, rest) => fields = rest,
+            }
+        };
+        let (SEQUENCE, mut list, _) = read(extensions)? else {
+            return None;
+        };
+        while !list.is_empty() {
+            let (SEQUENCE, extension, rest) = read(list)? else {
+                return None;
+            };
+            list = rest;
+            let (OBJECT_IDENTIFIER, id, extension) = read(extension)? else {
+                return None;
+            };
+            let (critical, extension) = match read(extension)? {
+                (BOOLEAN, flag, rest) => (flag == [0xff], rest),
+                _ => (false, extension),
+            };
+            let (OCTET_STRING, value, _) = read(extension)? else {
+                return None;
+            };
+            if id == oid {
+                return Some((critical, value));
+            }
+        }
+        None
+    }
+
     /// A certificate's `notAfter` (RFC 5280 §4.1.2.5) in unix seconds.
     pub(crate) fn certificate_not_after(der: &[u8]) -> Option<i64> {
-        let (SEQUENCE, certificate, _) = read(der)? else {
-            return None;
-        };
-        let (SEQUENCE, tbs, _) = read(certificate)? else {
-            return None;
-        };
-        let tbs = match read(tbs)? {
-            (VERSION, _, rest) => rest,
-            _ => tbs,
-        };
-        let (_serial, _, tbs) = read(tbs)?;
-        let (_signature, _, tbs) = read(tbs)?;
-        let (_issuer, _, tbs) = read(tbs)?;
-        let (SEQUENCE, validity, _) = read(tbs)? else {
+        let (SEQUENCE, validity, _) = read(validity_onwards(der)?)? else {
             return None;
         };
         let (_not_before, _, validity) = read(validity)?;
@@ -356,6 +368,24 @@ pub(crate) mod der {
         )
     }
 
+    /// The `TBSCertificate` fields from `validity` on.
+    fn validity_onwards(der: &[u8]) -> Option<&[u8]> {
+        let (SEQUENCE, certificate, _) = read(der)? else {
+            return None;
+        };
+        let (SEQUENCE, tbs, _) = read(certificate)? else {
+            return None;
+        };
+        let tbs = match read(tbs)? {
+            (VERSION, _, rest) => rest,
+            _ => tbs,
+        };
+        let (_serial, _, tbs) = read(tbs)?;
+        let (_signature, _, tbs) = read(tbs)?;
+        let (_issuer, _, tbs) = read(tbs)?;
+        Some(tbs)
+    }
+
     /// Splits one TLV off the front of `input`: (tag, content, rest).
     fn read(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         let (&tag, input) = input.split_first()?;
@@ -388,73 +418,111 @@ pub(crate) mod der {
         bytes.get(start..).unwrap_or_default()
     }
 
+    /// The NameConstraints extension, 2.5.29.30 (RFC 5280 §4.2.1.10).
+    pub(crate) const NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
+
+    const BOOLEAN: u8 = 0x01;
+    /// `[3] EXPLICIT Extensions` at the end of a `TBSCertificate`.
+    const EXTENSIONS: u8 = 0xa3;
     const GENERALIZED_TIME: u8 = 0x18;
     const INTEGER: u8 = 0x02;
+    const OBJECT_IDENTIFIER: u8 = 0x06;
+    const OCTET_STRING: u8 = 0x04;
     const SEQUENCE: u8 = 0x30;
     const UTC_TIME: u8 = 0x17;
     /// `[0] EXPLICIT Version` at the start of a `TBSCertificate`.
     const VERSION: u8 = 0xa0;
 }
 
-/// One connection: TLS handshake, then HTTP until the client leaves or
-/// the server stops.
-async fn serve_connection(
-    acceptor: TlsAcceptor,
-    stream: TcpStream,
-    peer: SocketAddr,
-    app: axum::Router,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-            return;
+/// The local CA, as loaded or freshly created.
+struct LocalCa {
+    path: PathBuf,
+    pem: String,
+    key: KeyPair,
+    /// Unix seconds.
+    not_after: i64,
+    is_new: bool,
+}
+
+impl LocalCa {
+    /// Keeps a name-constrained CA with more than 30 days left; otherwise
+    /// (none yet, an older unconstrained CA, or one near expiry) creates a
+    /// new one.
+    fn load_or_create(dir: &Path, now: i64) -> Result<LocalCa, TlsError> {
+        let path = dir.join(CA_FILE);
+        let key_path = dir.join(CA_KEY_FILE);
+        if let (Some(pem), Some(key)) = (read_optional(&path)?, read_optional(&key_path)?) {
+            let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok();
+            let der = der.as_deref().unwrap_or_default();
+            let constrained = der::certificate_extension(der, der::NAME_CONSTRAINTS).is_some();
+            match der::certificate_not_after(der) {
+                Some(not_after)
+                    if constrained && not_after.saturating_sub(now) > CA_RENEW_BEFORE =>
+                {
+                    return Ok(LocalCa {
+                        path,
+                        pem,
+                        key: KeyPair::from_pem(&key)?,
+                        not_after,
+                        is_new: false,
+                    });
+                }
+                Some(not_after) if constrained => tracing::warn!(
+                    path = %path.display(),
+                    expires_in_days = not_after.saturating_sub(now) / DAY,
+                    "replacing the local CA, which expires soon: clients must trust the new CA file"
+                ),
+                _ => tracing::warn!(
+                    path = %path.display(),
+                    "replacing the local CA, which is not limited to localhost (created by an \
+                     older version): clients must trust the new CA file"
+                ),
+            }
         }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            return;
-        }
-    };
-    let service = app.map_request(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        request
-    });
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
-    let mut connection = pin!(
-        builder
-            .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service))
-    );
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = stopping.changed() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+        let key = KeyPair::generate()?;
+        let cert = ca_params(now).self_signed(&key)?;
+        write_file(&key_path, &key.serialize_pem(), true)?;
+        write_file(&path, &cert.pem(), false)?;
+        tracing::info!(path = %path.display(), "created a local CA for localhost, valid 90 days");
+        Ok(LocalCa {
+            not_after: der::certificate_not_after(cert.der())
+                .unwrap_or_else(|| now.saturating_add(CA_VALIDITY - DAY)),
+            path,
+            pem: cert.pem(),
+            key,
+            is_new: true,
+        })
     }
 }
 
-/// The CA's parameters. The leaf's issuer is rebuilt from these, so the
-/// name and key-identifier method must stay as they were when the CA was
-/// created.
+/// The CA's parameters: it may sign only server certificates for
+/// loopback names and addresses. The leaf's issuer is rebuilt from these,
+/// so the name and key-identifier method must stay as they were when the
+/// CA was created.
 fn ca_params(now: i64) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, CA_NAME);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    // RFC 5280 §4.2.1.10; a dNSName constraint `localhost` also permits
+    // its subdomains (`app.localhost`).
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![
+            GeneralSubtree::DnsName("localhost".to_owned()),
+            GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 0], 8)),
+            GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(
+                Ipv6Addr::LOCALHOST.octets(),
+                128,
+            )),
+        ],
+        excluded_subtrees: Vec::new(),
+    });
+    let not_before = now.saturating_sub(DAY);
     set_validity(
         &mut params,
-        now.saturating_sub(DAY),
-        now.saturating_add(CA_VALIDITY),
+        not_before,
+        not_before.saturating_add(CA_VALIDITY),
     );
     params
 }
@@ -525,19 +593,16 @@ fn create_private_dir(dir: &Path) -> Result<(), TlsError> {
     })
 }
 
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const CA_FILE: &str = "ca.pem";
 const CA_KEY_FILE: &str = "ca-key.pem";
 const CA_NAME: &str = "rolegate local CA";
-const CA_VALIDITY: i64 = 10 * 365 * DAY;
+/// Replace the CA when it has less than this left.
+const CA_RENEW_BEFORE: i64 = 30 * DAY;
+const CA_VALIDITY: i64 = 90 * DAY;
 const DAY: i64 = 86_400;
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// HTTP/1 clients must send a request's headers within this time.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Renew the server certificate when it has less than this left.
-const LEAF_RENEW_BEFORE: i64 = 30 * DAY;
-const LEAF_VALIDITY: i64 = 365 * DAY;
+const LEAF_RENEW_BEFORE: i64 = 10 * DAY;
+const LEAF_VALIDITY: i64 = 30 * DAY;
 const SERVER_FILE: &str = "server.pem";
 const SERVER_KEY_FILE: &str = "server-key.pem";
 const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];

@@ -79,6 +79,7 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         data_dir: args.data_dir.clone(),
         tls_files: None,
+        limits: Default::default(),
         settings: Settings {
             access_token_lifetime: args.access_token_lifetime,
             ..Settings::default()

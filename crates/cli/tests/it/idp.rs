@@ -25,6 +25,7 @@ async fn start_idp() -> (server::Running, tokio::sync::oneshot::Sender<()>) {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir,
         tls_files: None,
+        limits: Default::default(),
         settings: Settings::default(),
     };
     let running = server::start(config, async move {

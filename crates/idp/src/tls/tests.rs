@@ -1,7 +1,9 @@
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 
+use axum::extract::ConnectInfo;
 use axum::routing::get;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use super::*;
@@ -37,6 +39,66 @@ fn first_certificate(chain: &str) -> CertificateDer<'static> {
         .unwrap()
 }
 
+/// The local CA certificate in `dir`.
+fn ca_certificate(dir: &TempDir) -> CertificateDer<'static> {
+    first_certificate(&std::fs::read_to_string(ca_path(&dir.0)).unwrap())
+}
+
+fn certificate_not_after(certificate: &CertificateDer<'_>) -> i64 {
+    der::certificate_not_after(certificate).unwrap()
+}
+
+/// A 30-day server certificate for `names`, signed by `issuer`.
+fn server_certificate(
+    names: &[&str],
+    issuer: &Issuer<'_, &KeyPair>,
+) -> (rcgen::Certificate, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(
+        names
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params, now() - DAY, now() + 30 * DAY);
+    (params.signed_by(&key, issuer).unwrap(), key)
+}
+
+/// Verifies `material`'s chain for `name` as a rustls client trusting only
+/// `ca` would (webpki, with name constraints).
+fn verify(
+    ca: &CertificateDer<'_>,
+    material: &TlsMaterial,
+    name: &str,
+) -> Result<(), rustls::Error> {
+    use rustls::client::danger::ServerCertVerifier as _;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone().into_owned()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+    let chain = CertificateDer::pem_slice_iter(material.cert_chain_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let (leaf, intermediates) = chain.split_first().unwrap();
+    let name = rustls::pki_types::ServerName::try_from(name).unwrap();
+    verifier
+        .verify_server_cert(
+            leaf,
+            intermediates,
+            &name,
+            &[],
+            rustls::pki_types::UnixTime::now(),
+        )
+        .map(|_| ())
+}
+
 struct Server {
     port: u16,
     stop: oneshot::Sender<()>,
@@ -55,9 +117,15 @@ async fn serve(material: &TlsMaterial) -> Server {
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = oneshot::channel::<()>();
     let config = material.server_config().unwrap();
-    let task = tokio::spawn(serve_tls(listener, config, app, async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(serve_tls(
+        listener,
+        config,
+        app,
+        ServeLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Server { port, stop, task }
 }
 
@@ -165,6 +233,40 @@ async fn alpn_negotiates_http2() {
     server.task.await.unwrap().unwrap();
 }
 
+#[tokio::test]
+async fn a_renewed_certificate_is_presented_to_new_connections() {
+    let first_dir = TempDir::new();
+    let first = TlsMaterial::load_or_create(&first_dir.0).unwrap();
+    let (config, certificate) = first.renewable_server_config().unwrap();
+    let app = axum::Router::new().route("/", get(|| async { "hello" }));
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_tls(
+        listener,
+        config,
+        app,
+        ServeLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let url = format!("https://localhost:{port}/");
+    client(&first).get(&url).send().await.unwrap();
+
+    let second_dir = TempDir::new();
+    let second = TlsMaterial::load_or_create(&second_dir.0).unwrap();
+    certificate.replace(&second).unwrap();
+    let response = client(&second).get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        client(&first).get(&url).send().await.is_err(),
+        "the old CA no longer fits"
+    );
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
 #[test]
 fn restarting_reuses_the_ca_and_a_valid_server_certificate() {
     let dir = TempDir::new();
@@ -201,18 +303,167 @@ fn restarting_reuses_the_ca_and_a_valid_server_certificate() {
 fn a_server_certificate_near_expiry_is_renewed_under_the_same_ca() {
     let dir = TempDir::new();
     let now = now();
-    let old = TlsMaterial::load_or_create_at(&dir.0, now - 340 * DAY).unwrap();
+    // The CA keeps 34 days, the server certificate has expired.
+    let old = TlsMaterial::load_or_create_at(&dir.0, now - 55 * DAY).unwrap();
     let ca = std::fs::read(ca_path(&dir.0)).unwrap();
     let old_expiry = leaf_not_after(&old.cert_chain_pem).unwrap();
-    assert!((old_expiry - (now + 25 * DAY)).abs() <= DAY, "{old_expiry}");
+    assert!(old_expiry < now, "{old_expiry}");
 
     let renewed = TlsMaterial::load_or_create_at(&dir.0, now).unwrap();
     assert_ne!(renewed.cert_chain_pem, old.cert_chain_pem);
     assert_ne!(renewed.key_pem, old.key_pem);
     assert_eq!(std::fs::read(ca_path(&dir.0)).unwrap(), ca);
     let expiry = leaf_not_after(&renewed.cert_chain_pem).unwrap();
-    assert!((expiry - (now + LEAF_VALIDITY)).abs() <= DAY, "{expiry}");
+    assert!(
+        (expiry - (now - DAY + LEAF_VALIDITY)).abs() <= DAY,
+        "{expiry}"
+    );
+    assert!(expiry <= certificate_not_after(&ca_certificate(&dir)));
     renewed.server_config().unwrap();
+    verify(&ca_certificate(&dir), &renewed, "localhost").unwrap();
+}
+
+#[test]
+fn a_ca_near_expiry_is_replaced_with_a_new_ca_and_server_certificate() {
+    let dir = TempDir::new();
+    let now = now();
+    // The CA has 24 days left.
+    let old = TlsMaterial::load_or_create_at(&dir.0, now - 65 * DAY).unwrap();
+    let old_ca = std::fs::read(ca_path(&dir.0)).unwrap();
+
+    let renewed = TlsMaterial::load_or_create_at(&dir.0, now).unwrap();
+    let ca = std::fs::read(ca_path(&dir.0)).unwrap();
+    assert_ne!(ca, old_ca);
+    assert_ne!(renewed.cert_chain_pem, old.cert_chain_pem);
+    assert!(
+        renewed
+            .cert_chain_pem
+            .ends_with(std::str::from_utf8(&ca).unwrap())
+    );
+    let expiry = certificate_not_after(&ca_certificate(&dir));
+    assert!(expiry - now > 85 * DAY, "{expiry}");
+    verify(&ca_certificate(&dir), &renewed, "localhost").unwrap();
+    assert!(
+        verify(
+            &first_certificate(std::str::from_utf8(&old_ca).unwrap()),
+            &renewed,
+            "localhost"
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn an_unconstrained_ca_from_an_older_version_is_replaced() {
+    let dir = TempDir::new();
+    let now = now();
+    // What earlier versions wrote: a ten-year CA without name
+    // constraints, and a one-year server certificate.
+    let tls = dir.0.join(TLS_DIR);
+    std::fs::create_dir_all(&tls).unwrap();
+    let old_key = KeyPair::generate().unwrap();
+    let mut old_params = ca_params(now);
+    old_params.name_constraints = None;
+    set_validity(&mut old_params, now - DAY, now + 3650 * DAY);
+    let old_ca = old_params.self_signed(&old_key).unwrap();
+    std::fs::write(tls.join(CA_FILE), old_ca.pem()).unwrap();
+    std::fs::write(tls.join(CA_KEY_FILE), old_key.serialize_pem()).unwrap();
+    let (leaf, leaf_key) = server_certificate(&["localhost"], &Issuer::new(old_params, &old_key));
+    std::fs::write(
+        tls.join(SERVER_FILE),
+        format!("{}{}", leaf.pem(), old_ca.pem()),
+    )
+    .unwrap();
+    std::fs::write(tls.join(SERVER_KEY_FILE), leaf_key.serialize_pem()).unwrap();
+
+    let material = TlsMaterial::load_or_create_at(&dir.0, now).unwrap();
+    let ca = ca_certificate(&dir);
+    assert_ne!(ca.as_ref(), old_ca.der().as_ref());
+    assert!(der::certificate_extension(&ca, der::NAME_CONSTRAINTS).is_some());
+    assert!(certificate_not_after(&ca) - now <= CA_VALIDITY);
+    assert!(!material.cert_chain_pem.contains(&leaf.pem()));
+    verify(&ca, &material, "localhost").unwrap();
+}
+
+#[test]
+fn the_local_ca_is_name_constrained_to_loopback() {
+    let dir = TempDir::new();
+    let material = TlsMaterial::load_or_create(&dir.0).unwrap();
+    let ca = ca_certificate(&dir);
+    let (critical, value) = der::certificate_extension(&ca, der::NAME_CONSTRAINTS)
+        .expect("a NameConstraints extension");
+    assert!(critical, "RFC 5280 §4.2.1.10: MUST be critical");
+    // NameConstraints { permittedSubtrees [0] { dNSName [2] "localhost",
+    // iPAddress [7] 127.0.0.0/255.0.0.0, iPAddress [7] ::1/ffff…ffff } },
+    // no excludedSubtrees.
+    let mut expected = vec![0x30, 0x3f, 0xa0, 0x3d, 0x30, 0x0b, 0x82, 0x09];
+    expected.extend_from_slice(b"localhost");
+    expected.extend_from_slice(&[0x30, 0x0a, 0x87, 0x08, 127, 0, 0, 0, 255, 0, 0, 0]);
+    expected.extend_from_slice(&[0x30, 0x22, 0x87, 0x20]);
+    expected.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    expected.extend_from_slice(&[0xff; 16]);
+    assert_eq!(value, expected.as_slice());
+    let leaf = first_certificate(&material.cert_chain_pem);
+    assert_eq!(
+        der::certificate_extension(&leaf, der::NAME_CONSTRAINTS),
+        None
+    );
+}
+
+#[test]
+fn the_ca_lives_90_days_and_the_server_certificate_30() {
+    let dir = TempDir::new();
+    let now = now();
+    let material = TlsMaterial::load_or_create_at(&dir.0, now).unwrap();
+    let ca_expiry = certificate_not_after(&ca_certificate(&dir));
+    assert!(
+        ca_expiry - now <= 90 * DAY && ca_expiry - now > 88 * DAY,
+        "{ca_expiry}"
+    );
+    let leaf_expiry = leaf_not_after(&material.cert_chain_pem).unwrap();
+    assert!(
+        leaf_expiry - now <= 30 * DAY && leaf_expiry - now > 28 * DAY,
+        "{leaf_expiry}"
+    );
+}
+
+#[test]
+fn webpki_refuses_a_server_certificate_outside_the_constraints() {
+    let dir = TempDir::new();
+    let material = TlsMaterial::load_or_create(&dir.0).unwrap();
+    let ca = ca_certificate(&dir);
+    for name in SERVER_NAMES {
+        verify(&ca, &material, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let ca_key =
+        KeyPair::from_pem(&std::fs::read_to_string(dir.0.join(TLS_DIR).join(CA_KEY_FILE)).unwrap())
+            .unwrap();
+    let mut unconstrained = ca_params(now());
+    unconstrained.name_constraints = None;
+    let other_key = KeyPair::generate().unwrap();
+    let other_ca = unconstrained.self_signed(&other_key).unwrap();
+    for name in ["example.com", "localhost.example.com", "10.0.0.1", "::2"] {
+        let (leaf, _) = server_certificate(&[name], &Issuer::new(ca_params(now()), &ca_key));
+        let foreign = TlsMaterial {
+            ca_pem_path: PathBuf::new(),
+            cert_chain_pem: leaf.pem(),
+            key_pem: String::new(),
+        };
+        let error = verify(&ca, &foreign, name).unwrap_err();
+        assert!(
+            format!("{error:?}").contains("NameConstraintViolation"),
+            "{name}: {error:?}"
+        );
+        // The same certificate from an unconstrained CA passes: the
+        // constraints are what refuse it.
+        let (leaf, _) =
+            server_certificate(&[name], &Issuer::new(unconstrained.clone(), &other_key));
+        let plain = TlsMaterial {
+            cert_chain_pem: leaf.pem(),
+            ..foreign
+        };
+        verify(other_ca.der(), &plain, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }
 
 #[test]

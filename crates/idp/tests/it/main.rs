@@ -19,6 +19,7 @@ mod restart;
 mod rotation;
 mod security;
 mod strict;
+mod transport;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +76,7 @@ impl Idp {
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,
+            limits: Default::default(),
             settings: Settings::default(),
         };
         let running = server::start(config, async move {
