@@ -77,9 +77,15 @@ impl ClockedIdp {
         let app = web::routes(WebState::new(Arc::clone(&provider), &origin));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let config = material.server_config().unwrap();
-        tokio::spawn(tls::serve_tls(listener, config, app, async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(tls::serve_tls(
+            listener,
+            config,
+            app,
+            tls::ServeLimits::default(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let ca = std::fs::read(&material.ca_pem_path).unwrap();
         let client = reqwest::Client::builder()
             .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
