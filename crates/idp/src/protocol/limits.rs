@@ -85,11 +85,14 @@ pub struct Limits {
     pub client_failures: Throttle,
     /// `/devicecode` requests per source address.
     pub device_codes: Throttle,
+    /// `/devicecode` requests from all sources together: each creates a
+    /// row, so the table's growth is bounded whatever the addresses.
+    pub device_codes_all: Throttle,
 }
 
 impl Default for Limits {
     /// 10 failed client authentications a minute per client and source;
-    /// 30 device codes a minute per source.
+    /// 30 device codes a minute per source, 600 a minute in all.
     fn default() -> Self {
         Self {
             client_failures: Throttle::new(
@@ -105,6 +108,13 @@ impl Default for Limits {
                     window: 60,
                 },
                 10_000,
+            ),
+            device_codes_all: Throttle::new(
+                Rate {
+                    max: 600,
+                    window: 60,
+                },
+                1,
             ),
         }
     }

@@ -419,12 +419,9 @@ async fn device_code(
         Err(e) => return json_error(&state, &headers, &e),
     };
     let key = crate::protocol::limits::source_key("devicecode", source);
-    if !state
-        .provider
-        .limits
-        .device_codes
-        .hit(&key, state.provider.now())
-    {
+    let now = state.provider.now();
+    let limits = &state.provider.limits;
+    if !limits.device_codes.hit(&key, now) || !limits.device_codes_all.hit("all", now) {
         return json_error(
             &state,
             &headers,
