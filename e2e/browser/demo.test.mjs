@@ -1,7 +1,9 @@
 // The demo app (crates/cli/demo/, served by `rolegate demo` under /demo/) in
 // Debian's headless Chromium, driven by playwright-core: sign-in through the
 // provider's page (code + PKCE), the two token panes, API calls with the
-// access token and with the ID token, sign-out, silent renewal and the daemon
+// access token and with the ID token, sign-out, silent renewal, the
+// self-request trap (AADSTS90009: a refresh naming no resource scope, in the
+// single-registration variant that names itself by App ID URI) and the daemon
 // tab. One `rolegate demo` (access tokens live 20 s) serves every test; each
 // test has its own browser context (cookies, sessionStorage).
 //
@@ -270,6 +272,123 @@ test("a failed renewal says why and offers sign-in (reusing a rotated refresh to
     assert.equal(newest.body.error, "invalid_grant");
     await page.click("#renew-sign-in");
     await page.waitForSelector("#password");
+  }));
+
+/**
+ * Records the page's POSTs to the token endpoint: [{ params, status, body }]
+ * (status and body arrive with the response).
+ */
+function recordTokenRequests(page) {
+  const calls = [];
+  page.on("request", (request) => {
+    if (request.method() !== "POST" || !request.url().endsWith("/oauth2/v2.0/token")) return;
+    const call = { params: new URLSearchParams(request.postData() ?? ""), status: null, body: null };
+    calls.push(call);
+    request.response().then(async (response) => {
+      if (!response) return;
+      call.body = await response.json().catch(() => null);
+      call.status = response.status();
+    }, () => {});
+  });
+  return calls;
+}
+
+/** Waits (bounded) until every recorded token request has its response. */
+async function answered(page, calls) {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && calls.some((c) => c.status === null)) await page.waitForTimeout(50);
+  assert.ok(calls.every((c) => c.status !== null), "every token request was answered");
+  return calls;
+}
+
+/** Presses "Refresh without the API scope" and returns what #refresh-trap-result shows. */
+async function refreshWithoutScope(page) {
+  await page.evaluate(() => { document.querySelector("#refresh-trap-result").textContent = ""; });
+  await page.click("#refresh-without-scope");
+  await page.waitForFunction(() => document.querySelector("#refresh-trap-result").textContent.trim() !== "");
+  return {
+    text: (await page.textContent("#refresh-trap-result")).trim(),
+    failed: await page.$eval("#refresh-trap-result", (e) => e.classList.contains("failed")),
+  };
+}
+
+test("one registration (App ID URI self-scope): a refresh naming no resource scope gets AADSTS90009 and the fix, spends nothing, and normal renewal still works", { timeout: TEST_TIMEOUT_MS }, () =>
+  withPage(async (page) => {
+    const authorizeScopes = [];
+    page.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.endsWith("/oauth2/v2.0/authorize")) authorizeScopes.push(u.searchParams.get("scope"));
+    });
+    const tokenCalls = recordTokenRequests(page);
+    const selfScope = `api://${SINGLE}/access_as_user`;
+
+    await signIn(page, demo.base, USERS.alice, "single");
+    assert.ok(authorizeScopes.length >= 1 && authorizeScopes.every((s) => s.split(" ").includes(selfScope)),
+      `the single variant asks for itself by App ID URI: ${JSON.stringify(authorizeScopes)}`);
+    const access = await panelClaims(page, "#access-token-panel");
+    assert.match(access.aud, new RegExp(SINGLE), "a token for itself: aud is its client id");
+    assert.match(access.azp, new RegExp(SINGLE));
+    assert.match(access.roles, /Orders\.Admin/);
+    const ok = await callApi(page, "GET /orders", "access");
+    assert.equal(ok.status, "200", JSON.stringify(ok));
+    assert.equal(ok.view, "admin");
+
+    const signedIn = await session(page);
+    const before = tokenCalls.length;
+    const trap = await refreshWithoutScope(page);
+    assert.equal(trap.failed, true, trap.text);
+    assert.match(trap.text, /AADSTS90009/);
+    assert.match(trap.text, /by App ID URI/);
+    assert.match(trap.text, /send the resource scope on every refresh/, "the fix");
+    assert.ok(trap.text.includes(selfScope), `names the scope to send: ${trap.text}`);
+    assert.ok(trap.text.includes(`(${SINGLE}/access_as_user)`), `names the GUID form: ${trap.text}`);
+    assert.match(trap.text, /The refresh token was not spent/);
+    const [refused] = (await answered(page, tokenCalls)).slice(before);
+    assert.equal(refused.params.get("grant_type"), "refresh_token");
+    assert.equal(refused.params.get("scope"), "openid profile offline_access", "as MSAL.js 2.x sent it");
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error, "invalid_request");
+    assert.deepEqual(refused.body.error_codes, [90009]);
+    assert.equal((await session(page)).refreshToken, signedIn.refreshToken, "the app keeps the refresh token");
+
+    // The normal renewal (the app sends its scope) with that same refresh token.
+    await page.evaluate(() => {
+      const s = JSON.parse(sessionStorage.getItem("rolegate.session"));
+      s.expiresAt = 0;
+      sessionStorage.setItem("rolegate.session", JSON.stringify(s));
+    });
+    await page.reload();
+    await page.waitForSelector("body.ready");
+    const renewedCall = await callApi(page, "GET /orders", "access");
+    assert.equal(renewedCall.status, "200", JSON.stringify(renewedCall));
+    assert.equal(await page.textContent("#renewals"), "1");
+    const renewal = (await answered(page, tokenCalls)).at(-1);
+    assert.equal(renewal.params.get("refresh_token"), signedIn.refreshToken, "the refused refresh token was not spent");
+    assert.ok(renewal.params.get("scope").split(" ").includes(selfScope), renewal.params.get("scope"));
+    assert.equal(renewal.status, 200, JSON.stringify(renewal.body));
+    const renewed = await session(page);
+    assert.notEqual(renewed.accessToken, signedIn.accessToken);
+    assert.notEqual(renewed.refreshToken, signedIn.refreshToken, "rotated");
+    assert.match((await panelClaims(page, "#access-token-panel")).aud, new RegExp(SINGLE));
+  }));
+
+test("two registrations: the same refresh without a resource scope succeeds and continues the sign-in's resource", { timeout: TEST_TIMEOUT_MS }, () =>
+  withPage(async (page) => {
+    const tokenCalls = recordTokenRequests(page);
+    await signIn(page, demo.base, USERS.alice, "separate");
+    const signedIn = await session(page);
+    const before = tokenCalls.length;
+    const result = await refreshWithoutScope(page);
+    assert.equal(result.failed, false, result.text);
+    assert.match(result.text, /Refreshed without naming the API/);
+    assert.ok(result.text.includes(`aud ${API}`), `the Orders API's token again: ${result.text}`);
+    assert.doesNotMatch(result.text, /AADSTS/);
+    const [call] = (await answered(page, tokenCalls)).slice(before);
+    assert.equal(call.params.get("scope"), "openid profile offline_access");
+    assert.equal(call.status, 200, JSON.stringify(call.body));
+    assert.notEqual((await session(page)).refreshToken, signedIn.refreshToken, "the app keeps the rotated refresh token");
+    const r = await callApi(page, "GET /orders", "access");
+    assert.equal(r.status, "200", JSON.stringify(r));
   }));
 
 test("a redirect whose state this tab did not send is not redeemed", { timeout: TEST_TIMEOUT_MS }, () =>

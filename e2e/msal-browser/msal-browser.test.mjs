@@ -12,6 +12,14 @@
 //        (refresh-token grant over CORS from http://localhost:5173)
 //     -> GET https://localhost:<port>/api/orders with the access token: 200, view admin
 //
+// Then Microsoft's single-registration app-roles pattern, against a second
+// `rolegate demo` (10-second access tokens; the demo tenant whose "Orders
+// (single registration)" app also lists http://localhost:5173/):
+//     -> loginRedirect as that app with api://<its own client id>/access_as_user
+//     -> a token for itself (aud = azp = its client id), accepted by the Orders API
+//     -> the token expires; acquireTokenSilent renews it with the refresh token
+//        (the test records and checks the `scope` msal-browser sends)
+//
 // Chromium comes from Debian (/usr/bin/chromium; run.sh installs it with
 // apt-get); no browser is ever downloaded. Run: bash e2e/msal-browser/run.sh
 // (or `node --test e2e/msal-browser/` after `cargo build -p rolegate` and
@@ -49,6 +57,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { OIDC_ONLY, SINGLE, SINGLE_SCOPE_URI, singleRegistrationTenant } from "../single-registration.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const E2E = path.resolve(HERE, "..");
@@ -78,8 +87,9 @@ const MSAL_BUNDLE = path.join(E2E, "node_modules", "@azure", "msal-browser", "li
 const MSAL_VERSION = JSON.parse(fs.readFileSync(path.join(E2E, "node_modules", "@azure", "msal-browser", "package.json"), "utf8")).version;
 
 // ------------------------------------------------------------------ state
-let dataDir;
-let provider; // { child, port, origin, authority, ca, stderr: string[] }
+const dataDirs = []; // one per `rolegate demo` started; removed at the end
+let provider; // the current one: { child, port, origin, authority, caPath, stderr: string[] }
+let appConfig; // what the test page's /config.json answers
 let appServers = [];
 let browser;
 let context;
@@ -119,11 +129,19 @@ function probe(url, ca) {
   });
 }
 
-async function startProvider() {
+/**
+ * Starts `rolegate demo` with a fresh data folder; `tenant` (TOML text), when
+ * given, is written there first and replaces the built-in demo tenant.
+ */
+async function startProvider({ tenant, accessTokenLifetime } = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rolegate-msal-browser."));
+  dataDirs.push(dataDir);
+  if (tenant) fs.writeFileSync(path.join(dataDir, "tenant.toml"), tenant);
+  const extra = accessTokenLifetime ? ["--access-token-lifetime", String(accessTokenLifetime)] : [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
     const stderr = [];
-    const child = spawn(ROLEGATE, ["demo", "--data-dir", dataDir, "--port", String(port)], {
+    const child = spawn(ROLEGATE, ["demo", "--data-dir", dataDir, "--port", String(port), ...extra], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = once(child, "exit").then(([code, signal]) => ({ code, signal }));
@@ -164,7 +182,7 @@ async function stopChild(child, exited) {
 }
 
 /** The static server of the test page: index.html, app.js, the msal-browser bundle and /config.json. */
-function appHandler(config) {
+function appHandler() {
   const files = {
     "/": { file: path.join(HERE, "index.html"), type: "text/html; charset=utf-8" },
     "/index.html": { file: path.join(HERE, "index.html"), type: "text/html; charset=utf-8" },
@@ -179,7 +197,7 @@ function appHandler(config) {
       return;
     }
     if (pathname === "/config.json") {
-      res.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(config));
+      res.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(appConfig));
       return;
     }
     const entry = files[pathname];
@@ -193,7 +211,8 @@ function appHandler(config) {
 
 /** Listens on 127.0.0.1:5173 and [::1]:5173 (Chromium resolves localhost to both). */
 async function startAppServer(config) {
-  const handler = appHandler(config);
+  appConfig = config;
+  const handler = appHandler();
   const listen = (host) => new Promise((resolve, reject) => {
     const server = http.createServer(handler);
     server.once("error", reject);
@@ -203,7 +222,7 @@ async function startAppServer(config) {
     appServers.push(await listen("127.0.0.1"));
   } catch (e) {
     throw new Error(`cannot serve the test page on 127.0.0.1:${APP_PORT} (${e.code || e.message}); ` +
-      `the port is fixed: ${REDIRECT_URI} is the SPA redirect URI registered for "Orders SPA"`);
+      `the port is fixed: ${REDIRECT_URI} is the SPA redirect URI registered for "Orders SPA" (and, in the second demo, for the single registration)`);
   }
   try {
     appServers.push(await listen("::1"));
@@ -330,26 +349,30 @@ function tokenEndpointCalls(grantType) {
 }
 
 /** `rolegate token check` against the provider's discovery and JWKS, TLS verified with the local CA. */
-function tokenCheck(token) {
-  const run = spawnSync(ROLEGATE, ["token", "check", token, "--authority", provider.authority, "--audience", API,
-    "--ca-file", provider.caPath, "--require-role", "Orders.Admin", "--json"], { encoding: "utf8", timeout: 60_000 });
+function tokenCheck(token, { audience = API, requireRole = "Orders.Admin", clockSkew } = {}) {
+  const args = ["token", "check", token, "--authority", provider.authority, "--audience", audience,
+    "--ca-file", provider.caPath, "--json"];
+  if (requireRole) args.push("--require-role", requireRole);
+  if (clockSkew !== undefined) args.push("--clock-skew", String(clockSkew));
+  const run = spawnSync(ROLEGATE, args, { encoding: "utf8", timeout: 60_000 });
   if (run.error) throw run.error;
   return { status: run.status, result: JSON.parse(run.stdout || "{}"), stderr: run.stderr };
 }
 
-function assertAliceAccessToken(token) {
+/** Alice's delegated token from `client` for `audience` (v2: aud is the API's client id); `rolegate token check` accepts it. */
+function assertAliceAccessToken(token, { client = SPA, audience = API } = {}) {
   const c = claimsOf(token);
-  assert.equal(c.aud, API, "aud is the Orders API's client id (v2 access token)");
+  assert.equal(c.aud, audience, "aud is the API's client id (v2 access token)");
   assert.equal(c.iss, `${provider.authority}/v2.0`);
   assert.equal(c.ver, "2.0");
   assert.equal(c.tid, TENANT_ID);
   assert.equal(c.scp, "access_as_user");
   assert.deepEqual(c.roles, ["Orders.Admin"]);
-  assert.equal(c.azp, SPA, "azp is the SPA that asked");
+  assert.equal(c.azp, client, "azp is the SPA that asked");
   assert.equal(c.oid, ALICE.oid);
   assert.equal(c.preferred_username, ALICE.username);
   assert.equal(c.nonce, undefined, "an access token carries no nonce");
-  const check = tokenCheck(token);
+  const check = tokenCheck(token, { audience });
   assert.equal(check.status, 0, `rolegate token check refused the access token: ${JSON.stringify(check.result.errors ?? check.stderr)}`);
   return c;
 }
@@ -366,7 +389,6 @@ before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (e2e/msal-browser/run.sh does it)`);
   assert.ok(fs.existsSync(MSAL_BUNDLE), `no msal-browser bundle at ${MSAL_BUNDLE}: npm ci in e2e/`);
   fs.rmSync(DIAGNOSTICS, { force: true }); // a stale report of an earlier run
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rolegate-msal-browser."));
   provider = await startProvider();
   await startAppServer({
     clientId: SPA,
@@ -383,6 +405,12 @@ before(async () => {
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
       "--disable-sync", "--no-first-run", "--disable-quic"],
   });
+  await openContext();
+}, { timeout: STARTUP_TIMEOUT_MS * 2 + 30_000 });
+
+/** A fresh browser context (no cookies, no sessionStorage) and page, recorded. */
+async function openContext() {
+  await context?.close().catch(() => {});
   // ignoreHTTPSErrors: the local CA is not in Chromium's trust store (see the header comment).
   context = await browser.newContext({ ignoreHTTPSErrors: true });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -391,7 +419,7 @@ before(async () => {
   page = await context.newPage();
   page.on("console", (m) => consoleLines.push(`[${m.type()}] ${m.text()}${m.location()?.url ? ` (${m.location().url})` : ""}`));
   page.on("pageerror", (e) => consoleLines.push(`[pageerror] ${e.message}`));
-}, { timeout: STARTUP_TIMEOUT_MS * 2 + 30_000 });
+}
 
 async function teardown() {
   // The browser's traffic of this run, failed or not (git-ignored e2e/out/),
@@ -411,8 +439,7 @@ async function teardown() {
   }
   appServers = [];
   await stopChild(provider?.child, provider?.exited);
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
+  for (const dir of dataDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 after(teardown, { timeout: 30_000 });
@@ -538,6 +565,106 @@ test("acquireTokenSilent({forceRefresh:true}): refresh-token grant over CORS fro
   });
 
   await step("the API accepts the refreshed token", async () => {
+    await operate("call-api", "call-api");
+    assert.equal((await text("#api-status")).trim(), "200", await text("#api-body"));
+    assert.equal(JSON.parse(await text("#api-body")).view, "admin");
+  });
+});
+
+// ------------------------------------------------------------------ one registration for SPA and API
+// Microsoft's app-roles sample (React SPA + Express API) uses ONE
+// registration and has the SPA ask for api://<its own client id>/<scope>.
+// A second `rolegate demo` serves the demo tenant whose single registration
+// also lists this page's redirect URI, with access tokens of SINGLE_LIFETIME
+// seconds, so that the first one really expires before the silent renewal.
+const SINGLE_LIFETIME = 10;
+let selfToken;
+
+test("one registration for SPA and API: loginRedirect with api://<own client id>/access_as_user gives a token for itself, which the Orders API accepts", { timeout: 120_000 }, async () => {
+  await step("switch to a demo whose single registration lists this page", async () => {
+    const first = provider;
+    provider = await startProvider({ tenant: singleRegistrationTenant({ spa: [REDIRECT_URI] }), accessTokenLifetime: SINGLE_LIFETIME });
+    await stopChild(first.child, first.exited);
+    appConfig = {
+      clientId: SINGLE,
+      authority: provider.authority,
+      knownAuthority: `localhost:${provider.port}`,
+      redirectUri: REDIRECT_URI,
+      scope: SINGLE_SCOPE_URI,
+      apiUrl: `${provider.origin}/api/orders`,
+    };
+    await openContext();
+    await page.goto(`${APP_ORIGIN}/`, { timeout: STEP_TIMEOUT_MS });
+    await waitForReadyPage();
+  });
+
+  await step("loginRedirect names the app itself by App ID URI", async () => {
+    await page.click("#login", { timeout: STEP_TIMEOUT_MS });
+    await page.waitForURL((url) => url.origin === provider.origin, { timeout: STEP_TIMEOUT_MS });
+    await page.waitForSelector("#username", { timeout: STEP_TIMEOUT_MS });
+    const q = new URL(page.url()).searchParams;
+    assert.equal(q.get("client_id"), SINGLE);
+    assert.ok(q.get("scope").split(" ").includes(SINGLE_SCOPE_URI), `scope: ${q.get("scope")}`);
+    await page.fill("#username", ALICE.username);
+    await page.fill("#password", ALICE.password);
+    await page.click("#submit");
+    await waitForReadyPage();
+    assert.equal(await page.locator("#result").getAttribute("data-outcome"), "ok", await text("#error"));
+  });
+
+  await step("the token is for the app itself", async () => {
+    const redirect = JSON.parse(await text("#redirect-result"));
+    assert.equal(redirect.idTokenClaims.aud, SINGLE);
+    assert.ok(redirect.scopes.includes(SINGLE_SCOPE_URI), `scopes: ${redirect.scopes}`);
+    selfToken = await accessTokenOnPage();
+    assertAliceAccessToken(selfToken, { client: SINGLE, audience: SINGLE });
+    const [redemption] = tokenEndpointCalls("authorization_code");
+    assert.equal(redemption?.status, 200, "the code redemption succeeded");
+    assert.ok(new URLSearchParams(redemption.postData).get("scope").split(" ").includes(SINGLE_SCOPE_URI));
+  });
+
+  await step("GET /api/orders with it: 200, the admin view", async () => {
+    await operate("call-api", "call-api");
+    assert.equal((await text("#api-status")).trim(), "200", await text("#api-body"));
+    assert.equal(JSON.parse(await text("#api-body")).view, "admin");
+  });
+});
+
+test("one registration: after the access token expired, acquireTokenSilent renews it over CORS; msal-browser names the resource scope on refresh", { timeout: 90_000 }, async (t) => {
+  assert.ok(selfToken, "needs the sign-in of the test above (it failed)");
+  await step("wait until the access token has expired", async () => {
+    const exp = claimsOf(selfToken).exp;
+    assert.ok(exp - Date.now() / 1000 <= SINGLE_LIFETIME + 1, `the access token lives ${SINGLE_LIFETIME}s`);
+    await sleep(Math.max(0, exp * 1000 - Date.now()) + 1_500);
+    const expired = tokenCheck(selfToken, { audience: SINGLE, requireRole: null, clockSkew: 0 });
+    assert.equal(expired.status, 1, "the first access token has expired");
+    assert.ok(expired.result.errors.some((e) => /expired/.test(`${e.code} ${e.message}`)), JSON.stringify(expired.result.errors));
+  });
+
+  await step("acquireTokenSilent (no forceRefresh)", async () => {
+    const before = tokenEndpointCalls("refresh_token").length;
+    await operate("acquire", "acquire");
+    assert.equal((await text("#from-cache")).trim(), "false", "an expired token is not served from the cache");
+    const token = await accessTokenOnPage();
+    assert.notEqual(token, selfToken);
+    assertAliceAccessToken(token, { client: SINGLE, audience: SINGLE });
+
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && !tokenEndpointCalls("refresh_token").slice(before).some((e) => e.responseHeaders)) await sleep(50);
+    const refreshes = tokenEndpointCalls("refresh_token").slice(before);
+    assert.equal(refreshes.length, 1, "one refresh-token grant");
+    const [refresh] = refreshes;
+    assert.equal(refresh.status, 200, refresh.body);
+    assert.equal(refresh.requestHeaders?.origin, APP_ORIGIN);
+    const params = new URLSearchParams(refresh.postData);
+    assert.equal(params.get("client_id"), SINGLE);
+    const scope = params.get("scope");
+    t.diagnostic(`msal-browser refresh scope: "${scope}"`);
+    assert.ok(scope.split(" ").includes(SINGLE_SCOPE_URI), `msal-browser names the resource scope on refresh: "${scope}"`);
+    for (const s of OIDC_ONLY.split(" ")) assert.ok(scope.split(" ").includes(s), `and adds ${s}: "${scope}"`);
+  });
+
+  await step("the Orders API accepts the renewed token", async () => {
     await operate("call-api", "call-api");
     assert.equal((await text("#api-status")).trim(), "200", await text("#api-body"));
     assert.equal(JSON.parse(await text("#api-body")).view, "admin");

@@ -66,12 +66,14 @@ export function claimsOf(jwt) {
 }
 
 /**
- * `rolegate token check <token> --authority … --audience <API> --ca-file … --json`.
+ * `rolegate token check <token> --authority … --audience <API> --ca-file … --json`
+ * (against the shared provider unless `authority` names another one).
  * Returns { status, result } where result is the parsed JSON report.
  */
-export function tokenCheck(token, { requireRole, audience = API } = {}) {
-  const args = ["token", "check", token, "--authority", AUTHORITY, "--audience", audience, "--ca-file", CA_FILE, "--json"];
+export function tokenCheck(token, { requireRole, audience = API, authority = AUTHORITY, clockSkew } = {}) {
+  const args = ["token", "check", token, "--authority", authority, "--audience", audience, "--ca-file", CA_FILE, "--json"];
   if (requireRole) args.push("--require-role", requireRole);
+  if (clockSkew !== undefined) args.push("--clock-skew", String(clockSkew));
   const run = spawnSync(ROLEGATE, args, { encoding: "utf8", timeout: 60_000 });
   if (run.error) throw run.error;
   let result;
@@ -144,15 +146,18 @@ function describe(response) {
 }
 
 /**
- * Signs `user` in on the page the authorization URL leads to and returns the
- * URL the provider redirects to (the app's redirect URI with code/state…).
+ * Signs `user` in on the page the authorization URL leads to (of whichever
+ * provider the URL names) and returns the URL the provider redirects to (the
+ * app's redirect URI with code/state…).
  */
 export async function signIn(authUrl, user) {
   const browser = new Browser();
   const page = await browser.request(authUrl);
   if (page.status !== 200) throw new Error(`GET authorization URL: expected 200, got ${describe(page)}`);
   if (!browser.cookies.has("__Host-rolegate_csrf")) throw new Error("the sign-in page set no __Host-rolegate_csrf cookie");
-  const posted = await browser.request(`${AUTHORITY}/rolegate/login`, {
+  // The form posts to /{tenant}/rolegate/login of the provider that served the page.
+  const { origin, pathname } = new URL(authUrl);
+  const posted = await browser.request(`${origin}/${pathname.split("/")[1]}/rolegate/login`, {
     method: "POST",
     form: {
       csrf: hiddenInput(page.text, "csrf"),
