@@ -264,11 +264,13 @@
 
   /** Clears the tokens and ends the provider's session too. */
   function signOut() {
+    // The provider returns only to a URI registered on the app it is told of.
+    const clientId = variantOf(session?.variant).clientId;
     writeJson(SESSION, null);
     writeJson(DAEMON, null);
     writeJson(PENDING, null);
     sessionStorage.setItem(SIGNED_OUT, '1');
-    const query = new URLSearchParams({ post_logout_redirect_uri: config.redirectUri });
+    const query = new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: config.redirectUri });
     location.assign(`${endpoint('logout')}?${query}`);
   }
 

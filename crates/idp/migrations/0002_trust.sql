@@ -22,6 +22,14 @@ DELETE FROM sessions;
 ALTER TABLE sessions ADD COLUMN secret_digest BLOB;
 CREATE UNIQUE INDEX sessions_secret_digest ON sessions (secret_digest);
 
+-- The apps a session signed in to: a logout that names no app may return
+-- only to a URI registered on one of them.
+CREATE TABLE session_clients (
+    session_id TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    PRIMARY KEY (session_id, client_id)
+);
+
 -- Consent shown to a user, awaiting the answer: the posted form only says
 -- accept or cancel and names this record.
 CREATE TABLE pending_consents (

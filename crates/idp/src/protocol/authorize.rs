@@ -401,6 +401,10 @@ pub async fn issue_code(
         expires_at: now + p.settings.code_lifetime,
     };
     p.store.put_code(&record).await.map_err(server_error)?;
+    p.store
+        .add_session_client(&session.id, &client.app.app_id)
+        .await
+        .map_err(server_error)?;
     let mut out = vec![("code".to_owned(), code)];
     if req.get("client_info") == Some("1")
         && let Some(user) = dir.user(&session.user_id)

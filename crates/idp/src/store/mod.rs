@@ -245,8 +245,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A session by the digest of its cookie secret, if it exists (expired
     /// ones too).
     async fn session(&self, secret_digest: &Digest) -> Result<Option<Session>, StoreError>;
-    /// Ends a session.
+    /// Ends a session (and forgets the apps it signed in to).
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
+    /// Records that the session (by id) signed in to `client_id`.
+    async fn add_session_client(&self, session_id: &str, client_id: &str)
+    -> Result<(), StoreError>;
+    /// The apps a session signed in to.
+    async fn session_clients(&self, session_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// Records consent given by a user at run time (adds to earlier grants).
     async fn grant_consent(

@@ -228,12 +228,46 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
-            .bind(id)
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("begin session delete")?;
+        for statement in [
+            "DELETE FROM sessions WHERE id = ?",
+            "DELETE FROM session_clients WHERE session_id = ?",
+        ] {
+            sqlx::query(statement)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .context("delete session")?;
+        }
+        tx.commit().await.context("commit session delete")
+    }
+
+    async fn add_session_client(
+        &self,
+        session_id: &str,
+        client_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO session_clients (session_id, client_id) VALUES (?, ?)")
+            .bind(session_id)
+            .bind(client_id)
             .execute(&self.pool)
             .await
-            .context("delete session")?;
+            .context("record session client")?;
         Ok(())
+    }
+
+    async fn session_clients(&self, session_id: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT client_id FROM session_clients WHERE session_id = ? ORDER BY client_id",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await
+        .context("list session clients")
     }
 
     async fn grant_consent(
@@ -541,6 +575,12 @@ impl Store for SqliteStore {
                 .await
                 .context("purge expired rows")?;
         }
+        sqlx::query(
+            "DELETE FROM session_clients WHERE session_id NOT IN (SELECT id FROM sessions)",
+        )
+        .execute(&mut *tx)
+        .await
+        .context("purge session clients")?;
         sqlx::query("DELETE FROM login_failures WHERE at < ?")
             .bind(now.saturating_sub(LOGIN_FAILURE_RETENTION))
             .execute(&mut *tx)

@@ -938,8 +938,10 @@ fn expired_consent() -> Response {
 }
 
 /// Signs the browser out. `post_logout_redirect_uri` is followed only when
-/// it is registered on the application named by `client_id` or by the
-/// `aud` of `id_token_hint` (no open redirect through another app's URIs).
+/// it is registered on the application named by `client_id` or by the `aud`
+/// of `id_token_hint`, or, when neither names one (as MSAL.js sends it), on
+/// an application this browser's session signed in to: never through
+/// another app's URIs.
 async fn logout(
     State(state): State<WebState>,
     Path(_tenant): Path<String>,
@@ -950,20 +952,33 @@ async fn logout(
         Ok(pairs) => authorize::to_map(&pairs),
         Err(e) => return error_page_response(&e),
     };
-    if let Some(session) = current_session(&state, &headers).await
+    let session = current_session(&state, &headers).await;
+    let dir = state.provider.directory();
+    let named = params
+        .get("client_id")
+        .cloned()
+        .or_else(|| params.get("id_token_hint").and_then(|t| token_audience(t)));
+    // The app named, or else the apps this browser session signed in to.
+    let apps: Vec<String> = match (named, &session) {
+        (Some(app), _) => vec![app],
+        (None, Some(session)) => state
+            .provider
+            .store
+            .session_clients(&session.id)
+            .await
+            .unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    let target = params.get("post_logout_redirect_uri").filter(|uri| {
+        apps.iter()
+            .filter_map(|id| dir.application(id))
+            .any(|a| a.redirect_kind(uri).is_some())
+    });
+    if let Some(session) = &session
         && let Err(e) = state.provider.store.delete_session(&session.id).await
     {
         tracing::warn!(error = %e, "could not delete a session");
     }
-    let dir = state.provider.directory();
-    let app = params
-        .get("client_id")
-        .cloned()
-        .or_else(|| params.get("id_token_hint").and_then(|t| token_audience(t)))
-        .and_then(|id| dir.application(&id));
-    let target = params
-        .get("post_logout_redirect_uri")
-        .filter(|uri| app.is_some_and(|a| a.redirect_kind(uri).is_some()));
     let mut response = match target {
         Some(uri) => {
             let mut url = uri.clone();

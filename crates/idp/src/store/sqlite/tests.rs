@@ -326,7 +326,12 @@ async fn sessions_round_trip() {
     };
     store.put_session(&extended).await.unwrap();
     assert_eq!(store.session(&[7; 32]).await.unwrap(), Some(extended));
+    store.add_session_client("s1", "b").await.unwrap();
+    store.add_session_client("s1", "a").await.unwrap();
+    store.add_session_client("s1", "b").await.unwrap();
+    assert_eq!(store.session_clients("s1").await.unwrap(), ["a", "b"]);
     store.delete_session("s1").await.unwrap();
+    assert!(store.session_clients("s1").await.unwrap().is_empty());
     assert_eq!(store.session(&[7; 32]).await.unwrap(), None);
     store.delete_session("absent").await.unwrap();
 }

@@ -227,6 +227,39 @@ async fn logout_returns_only_to_the_named_apps_uris() {
     ))
     .await;
     assert_eq!(resp.headers()["location"].to_str().unwrap(), WEB_REDIRECT);
+    // As MSAL.js sends it (no app named): only the apps this session
+    // signed in to count.
+    let single_target =
+        url::form_urlencoded::byte_serialize(SINGLE_REDIRECT.as_bytes()).collect::<String>();
+    let url = authorize_url(&idp, SINGLE, SINGLE_REDIRECT, "openid", &[]);
+    let _ = code_for(&idp, &url, ALICE).await;
+    let resp = logout(format!("post_logout_redirect_uri={target}")).await;
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "the web app was not signed in to"
+    );
+    let _ = code_for(&idp, &url, ALICE).await;
+    let resp = logout(format!("post_logout_redirect_uri={single_target}")).await;
+    assert_eq!(
+        resp.headers()["location"].to_str().unwrap(),
+        SINGLE_REDIRECT
+    );
+    // The session is gone: a silent sign-in now needs a login.
+    let resp = idp
+        .client
+        .get(authorize_url(
+            &idp,
+            SINGLE,
+            SINGLE_REDIRECT,
+            "openid",
+            &[("prompt", "none")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(query(&location)["error"], "login_required");
 }
 
 #[tokio::test]
