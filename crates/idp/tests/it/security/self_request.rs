@@ -120,3 +120,34 @@ async fn a_guid_named_family_refreshes_without_the_resource_scope() {
     assert_eq!(c["scp"], SINGLE_SCOPE);
     assert!(renewed["refresh_token"].is_string());
 }
+
+#[tokio::test]
+async fn ropc_for_a_self_request_by_app_id_uri_is_90009_and_by_guid_succeeds() {
+    let idp = start().await;
+    let ropc = |scope: &'static str| {
+        let idp = &idp;
+        async move {
+            idp.post_token(&[
+                ("grant_type", "password"),
+                ("client_id", LEGACY),
+                ("username", ALICE.0),
+                ("password", ALICE.1),
+                ("scope", scope),
+            ])
+            .await
+        }
+    };
+    let (status, refused) = ropc("api://legacy-single/access_as_user openid").await;
+    assert_eq!(
+        (status, refused["error"].as_str(), aadsts(&refused)),
+        (400, Some("invalid_request"), 90_009),
+        "{refused}"
+    );
+    let (status, body) = ropc("6f8b0d2c-3e5a-4b7c-9d1e-2f3a4b5c6d7e/access_as_user openid").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["aud"],
+        "6f8b0d2c-3e5a-4b7c-9d1e-2f3a4b5c6d7e",
+        "v1: aud is the identifier as requested"
+    );
+}
