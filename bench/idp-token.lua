@@ -7,6 +7,12 @@
 -- checked: a status other than 200, or a 200 without an access token, is
 -- counted, and done() prints one machine-readable RESULT line that
 -- bench/idp-token.sh parses (latencies in microseconds).
+--
+-- Optional, for a paced stream of a fixed size (bench/idp-wrong-secrets.py):
+-- RG_PACE_MS waits that many milliseconds before each request on a
+-- connection; RG_MAX_REQUESTS stops the thread after that many responses
+-- and then creates the file RG_DONE_FILE (wrk itself runs until -d, or
+-- until it gets SIGINT, and prints its summary then).
 
 local function env(name, default)
   local v = os.getenv(name)
@@ -23,6 +29,15 @@ end
 local client_id = env("RG_CLIENT_ID", "7fbf04bb-64db-4661-a8cd-d2d07d250ad8")
 local secret = env("RG_CLIENT_SECRET", "daemon-secret-8Qx3vT7pLm2Zr9Wc")
 local scope = env("RG_SCOPE", "api://8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c/.default")
+local pace_ms = tonumber(env("RG_PACE_MS", "0"))
+local max_requests = tonumber(env("RG_MAX_REQUESTS", "0"))
+local done_file = env("RG_DONE_FILE", "")
+
+if pace_ms > 0 then
+  function delay()
+    return pace_ms
+  end
+end
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -57,6 +72,13 @@ function response(status, headers, body)
     end
   else
     ok = ok + 1
+  end
+  if max_requests > 0 and ok + non200 + no_token >= max_requests then
+    if done_file ~= "" then
+      local f = io.open(done_file, "w")
+      if f then f:close() end
+    end
+    wrk.thread:stop()
   end
 end
 
