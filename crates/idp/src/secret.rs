@@ -33,9 +33,11 @@ pub fn verify(phc: &str, secret: &str) -> bool {
 /// refused at once instead of piling up.
 #[derive(Debug)]
 pub struct HashPool {
-    permits: tokio::sync::Semaphore,
-    waiting: std::sync::atomic::AtomicUsize,
-    max_waiting: usize,
+    /// One permit per verification allowed to run at once.
+    running: std::sync::Arc<tokio::sync::Semaphore>,
+    /// One permit per verification allowed in the pool (running or
+    /// waiting); taken without waiting, so a full queue answers at once.
+    admitted: tokio::sync::Semaphore,
 }
 
 /// The hashing queue is full: answer "try again later".
@@ -47,10 +49,10 @@ impl HashPool {
     /// A pool running `parallel` verifications at once with at most
     /// `max_waiting` queued.
     pub fn new(parallel: usize, max_waiting: usize) -> Self {
+        let parallel = parallel.max(1);
         Self {
-            permits: tokio::sync::Semaphore::new(parallel.max(1)),
-            waiting: std::sync::atomic::AtomicUsize::new(0),
-            max_waiting,
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(parallel)),
+            admitted: tokio::sync::Semaphore::new(parallel.saturating_add(max_waiting)),
         }
     }
 
@@ -61,24 +63,29 @@ impl HashPool {
     }
 
     /// Verifies `secret` against any of `phcs` on the blocking pool.
+    ///
+    /// Both permits are released by their guards: a caller that goes away
+    /// while queued gives its place back, and a verification that is already
+    /// running keeps its running permit until argon2 returns, even if its
+    /// caller left (the work is still being done).
     pub async fn verify_any(&self, phcs: Vec<String>, secret: &str) -> Result<bool, Busy> {
-        use std::sync::atomic::Ordering;
         if phcs.is_empty() {
             return Ok(false);
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Busy);
-        }
-        let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let Ok(_permit) = permit else {
+        let Ok(_admitted) = self.admitted.try_acquire() else {
             return Err(Busy);
         };
-        let secret = secret.to_owned();
-        tokio::task::spawn_blocking(move || phcs.iter().any(|phc| verify(phc, &secret)))
+        let running = std::sync::Arc::clone(&self.running)
+            .acquire_owned()
             .await
-            .map_err(|_| Busy)
+            .map_err(|_| Busy)?;
+        let secret = secret.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let _running = running;
+            phcs.iter().any(|phc| verify(phc, &secret))
+        })
+        .await
+        .map_err(|_| Busy)
     }
 }
 
