@@ -37,8 +37,9 @@
 # Knobs (environment): REQUESTS (2000), PACE_MS (4), VALID_CONNECTIONS (1),
 # ATTACKERS (64), RAMP (2 s), MAX_RATIO (3), ATTEMPTS (3: idle phases at
 # most) and DISTURBED (0.05: an idle phase during which other processes took
-# more of the server's core is repeated), SERVER_CPU (0; e.g. 0,1 to
-# give the provider both cores), CLIENT_CPU (1), QUIET_WAIT (300: max
+# more of the server's core is repeated), SERVER_CPU (0,1: the provider as
+# shipped on this 2-core machine, whose hashing pool keeps one core for
+# serving; 0 pins it to one core, a deployment without a spare core), CLIENT_CPU (1), QUIET_WAIT (300: max
 # seconds to wait for an idle machine; 0 = don't wait), SKIP_BUILD (0).
 set -euo pipefail
 
@@ -51,7 +52,7 @@ VALID_CONNECTIONS=${VALID_CONNECTIONS:-1}
 ATTACKERS=${ATTACKERS:-64}
 RAMP=${RAMP:-2}
 MAX_RATIO=${MAX_RATIO:-3}
-SERVER_CPU=${SERVER_CPU:-0}
+SERVER_CPU=${SERVER_CPU:-0,1}
 CLIENT_CPU=${CLIENT_CPU:-1}
 QUIET_WAIT=${QUIET_WAIT:-300}
 SKIP_BUILD=${SKIP_BUILD:-0}
