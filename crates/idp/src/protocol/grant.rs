@@ -336,10 +336,11 @@ pub async fn sign_in_with_password<'a>(
     let max = p.settings.max_failed_logins;
     let Some(user) = dir.user_by_upn(username) else {
         // Spend what a real check spends, so timing tells nothing either.
-        let _ = p
-            .hashing
-            .verify_any(vec![decoy_hash().to_owned()], password)
-            .await;
+        // (The decoy is made once, off the async workers.)
+        let decoy = tokio::task::spawn_blocking(|| decoy_hash().to_owned())
+            .await
+            .unwrap_or_default();
+        let _ = p.hashing.verify_any(vec![decoy], password).await;
         return Err(bad_credentials());
     };
     let per_source = source_key(&format!("user:{}", user.object_id), source);
@@ -604,7 +605,7 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthE
         }
         scopes.add_all(&record.scope, &dir)?;
     }
-    let family = Family::continuing(&record, &p.settings);
+    let family = Family::continuing(&record);
     issue_user_tokens(
         p,
         &dir,
@@ -889,7 +890,7 @@ impl Family {
         }
     }
 
-    fn continuing(record: &RefreshRecord, _settings: &super::Settings) -> Family {
+    fn continuing(record: &RefreshRecord) -> Family {
         Family {
             id: record.family_id.clone(),
             client_id: record.client_id.clone(),
