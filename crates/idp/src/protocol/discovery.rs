@@ -13,7 +13,15 @@ pub enum TenantAlias {
     Multi,
 }
 
-/// The v2.0 OpenID configuration.
+/// Client authentication at the token endpoint: what is implemented
+/// (client assertions, `private_key_jwt`, are not yet).
+const AUTH_METHODS: [&str; 2] = ["client_secret_post", "client_secret_basic"];
+
+/// `response_type`s `/authorize` serves (implicit and hybrid flows are not
+/// implemented; they are refused with `unsupported_response_type`).
+const RESPONSE_TYPES: [&str; 1] = ["code"];
+
+/// The v2.0 OpenID configuration. It advertises only what is implemented.
 pub fn v2_document(origin: &str, path_tenant: &str, tenant_id: &str, alias: TenantAlias) -> Value {
     let (segment, issuer) = match alias {
         TenantAlias::Tenant => (tenant_id, format!("{origin}/{tenant_id}/v2.0")),
@@ -22,12 +30,12 @@ pub fn v2_document(origin: &str, path_tenant: &str, tenant_id: &str, alias: Tena
     let base = format!("{origin}/{segment}");
     json!({
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "jwks_uri": format!("{base}/discovery/v2.0/keys"),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "response_types_supported": RESPONSE_TYPES,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": issuer,
         "request_uri_parameter_supported": false,
@@ -38,7 +46,6 @@ pub fn v2_document(origin: &str, path_tenant: &str, tenant_id: &str, alias: Tena
         "frontchannel_logout_supported": true,
         "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
         "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-        "kerberos_endpoint": format!("{base}/kerberos"),
         "tenant_region_scope": match alias { TenantAlias::Tenant => Value::from("WW"), TenantAlias::Multi => Value::Null },
         "cloud_instance_name": "microsoftonline.com",
         "cloud_graph_host_name": "graph.windows.net",
@@ -59,24 +66,20 @@ pub fn v1_document(origin: &str, path_tenant: &str, tenant_id: &str, alias: Tena
     let base = format!("{origin}/{segment}");
     json!({
         "token_endpoint": format!("{base}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "jwks_uri": format!("{origin}/common/discovery/keys"),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "response_types_supported": RESPONSE_TYPES,
         "scopes_supported": ["openid"],
         "issuer": issuer,
         "microsoft_multi_refresh_token": true,
         "authorization_endpoint": format!("{base}/oauth2/authorize"),
-        "device_authorization_endpoint": format!("{base}/oauth2/devicecode"),
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{base}/oauth2/logout"),
         "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
-        "check_session_iframe": format!("{base}/oauth2/checksession"),
-        "userinfo_endpoint": format!("{base}/openid/userinfo"),
-        "kerberos_endpoint": format!("{base}/kerberos"),
+        "userinfo_endpoint": format!("{origin}/oidc/userinfo"),
         "tenant_region_scope": match alias { TenantAlias::Tenant => Value::from("WW"), TenantAlias::Multi => Value::Null },
         "cloud_instance_name": "microsoftonline.com",
         "cloud_graph_host_name": "graph.windows.net",

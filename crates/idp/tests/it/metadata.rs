@@ -145,3 +145,70 @@ async fn instance_and_user_realm_discovery() {
             .contains(TID)
     );
 }
+
+/// Discovery advertises only what is served: every v2 endpoint it names
+/// answers (no 404/405) with the method a client would use, and it claims
+/// no client authentication or response type the provider refuses.
+#[tokio::test]
+async fn every_advertised_v2_endpoint_is_served() {
+    let idp = Idp::start().await;
+    for tenant in [TID, "contoso.test", "organizations", "common"] {
+        let doc: serde_json::Value = idp
+            .client
+            .get(format!(
+                "{}/{tenant}/v2.0/.well-known/openid-configuration",
+                idp.running.origin
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_post", "client_secret_basic"])
+        );
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        let mut walked = 0;
+        for (member, method) in [
+            ("authorization_endpoint", "GET"),
+            ("token_endpoint", "POST"),
+            ("device_authorization_endpoint", "POST"),
+            ("end_session_endpoint", "GET"),
+            ("userinfo_endpoint", "GET"),
+            ("jwks_uri", "GET"),
+        ] {
+            let url = doc[member]
+                .as_str()
+                .unwrap_or_else(|| panic!("{tenant}: no {member}"));
+            let resp = idp
+                .client
+                .request(method.parse().unwrap(), url)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            assert!(
+                status != 404 && status != 405,
+                "{tenant}: {member} {method} {url} answered {status}"
+            );
+            walked += 1;
+        }
+        assert_eq!(walked, 6);
+        for (member, _) in doc.as_object().unwrap() {
+            assert!(
+                !member.ends_with("_endpoint")
+                    || [
+                        "authorization_endpoint",
+                        "token_endpoint",
+                        "device_authorization_endpoint",
+                        "end_session_endpoint",
+                        "userinfo_endpoint",
+                    ]
+                    .contains(&member.as_str()),
+                "{tenant}: {member} is advertised but not walked"
+            );
+        }
+    }
+}
