@@ -85,6 +85,7 @@ impl WebState {
 /// The identity provider's router.
 pub fn routes(state: WebState) -> Router {
     Router::new()
+        .route(paths::AUTHORITY, get(authority_page))
         .route(paths::V2_DISCOVERY, get(v2_discovery))
         .route(paths::V1_DISCOVERY, get(v1_discovery))
         .route(paths::V2_KEYS, get(v2_keys))
@@ -160,6 +161,46 @@ fn tenant_metadata(
         Ok(alias) => metadata_json(build(&state.origin(headers), &dir, alias)),
         Err(e) => json_error(state, headers, &e),
     }
+}
+
+/// `GET /{tenant}`: the authority URL people paste into a browser answers
+/// with the tenant's endpoints (404 page for an unknown tenant).
+async fn authority_page(
+    State(state): State<WebState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let dir = state.provider.directory();
+    if let Err(e) = tenant_alias(&dir, &tenant) {
+        let mut response = error_page_response(&e);
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return response;
+    }
+    let origin = state.origin(&headers);
+    let at = |path: &str| format!("{origin}{}", paths::in_tenant(path, &tenant));
+    let endpoints = [
+        ("OpenID configuration (v2.0)", at(paths::V2_DISCOVERY)),
+        ("OpenID configuration (v1.0)", at(paths::V1_DISCOVERY)),
+        ("Signing keys (v2.0)", at(paths::V2_KEYS)),
+        ("Authorize", at(paths::V2_AUTHORIZE)),
+        ("Token", at(paths::V2_TOKEN)),
+        ("Device code", at(paths::V2_DEVICECODE)),
+        (
+            "Device sign-in page",
+            format!("{origin}{}", paths::DEVICE_LOGIN),
+        ),
+        ("Logout", at(paths::V2_LOGOUT)),
+        ("UserInfo", format!("{origin}{}", paths::USERINFO)),
+    ];
+    let mut response = Html(pages::authority(
+        &format!("{origin}/{tenant}"),
+        &dir.tenant.id,
+        &dir.tenant.domain,
+        &endpoints,
+    ))
+    .into_response();
+    frame_protect(response.headers_mut());
+    response
 }
 
 async fn v2_discovery(

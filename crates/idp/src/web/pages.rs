@@ -203,6 +203,26 @@ pub fn device(action: &str, csrf: &str, user_code: Option<&str>, error: Option<&
     layout("Enter code", &body)
 }
 
+/// The authority's own page: the tenant and its endpoints.
+pub fn authority(
+    authority: &str,
+    tenant_id: &str,
+    domain: &str,
+    endpoints: &[(&str, String)],
+) -> String {
+    let rows: String = endpoints
+        .iter()
+        .map(|(what, url)| format!("<li>{}<br><code>{}</code></li>", escape(what), escape(url)))
+        .collect();
+    let body = format!(
+        r#"<h1>Authority</h1><p class="sub"><code>{authority}</code> is tenant <b>{domain}</b> (<code>{tenant_id}</code>). Configure MSAL with it as <code>authority</code>; its endpoints:</p><ul>{rows}</ul>"#,
+        authority = escape(authority),
+        domain = escape(domain),
+        tenant_id = escape(tenant_id),
+    );
+    layout("Authority", &body)
+}
+
 /// A one-line result page.
 pub fn message(title: &str, text: &str) -> String {
     layout(

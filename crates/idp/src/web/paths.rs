@@ -1,5 +1,7 @@
 //! Endpoint paths, shared by the router and the discovery documents.
 
+/// The authority itself: a page listing the tenant's endpoints.
+pub const AUTHORITY: &str = "/{tenant}";
 /// v2.0 OpenID configuration.
 pub const V2_DISCOVERY: &str = "/{tenant}/v2.0/.well-known/openid-configuration";
 /// v1.0 OpenID configuration.

@@ -212,3 +212,28 @@ async fn every_advertised_v2_endpoint_is_served() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_authority_url_lists_the_tenants_endpoints() {
+    let idp = Idp::start().await;
+    let resp = idp.client.get(idp.authority()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("contoso.test"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "{}/v2.0/.well-known/openid-configuration",
+            idp.authority()
+        )),
+        "{html}"
+    );
+    assert!(html.contains("/oauth2/v2.0/token"), "{html}");
+    let resp = idp
+        .client
+        .get(format!("{}/no-such-tenant.test", idp.running.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(resp.text().await.unwrap().contains("AADSTS90002"));
+}
