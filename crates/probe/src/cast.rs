@@ -81,12 +81,24 @@ impl Cast {
             })
             .or_else(|| others().find(|a| !a.secrets.is_empty() && a.redirect_uris.is_empty()));
         let daemon = pick(daemon, "daemon")?;
-        let other_api = others().find(|a| {
+        // Another API, preferably one whose roles differ from the API's: an
+        // API that shares role names may be served by the same endpoint on
+        // purpose (as the demo serves both of its Orders registrations).
+        let is_api = |a: &&Application| {
             a.app_id != client.app_id
                 && (!a.scopes.is_empty()
                     || !a.app_roles.is_empty()
                     || !a.identifier_uris.is_empty())
-        });
+        };
+        let shares_roles = |a: &&Application| {
+            a.app_roles
+                .iter()
+                .any(|r| api.app_roles.iter().any(|own| own.value == r.value))
+        };
+        let other_api = others()
+            .filter(is_api)
+            .find(|a| !shares_roles(a))
+            .or_else(|| others().find(is_api));
         let other_api = pick(other_api, "other API")?;
         let user = match directory.users.first() {
             Some(user) => user.clone(),
