@@ -241,7 +241,7 @@ impl Kitchen<'_> {
                 let for_v2_api = id == CheckId::V1TokenForV2Api;
                 if for_v2_api == v1 {
                     return Ok(Err(format!(
-                        "the API receives v{}.0 tokens (requested_access_token_version)",
+                        "the API's registration requests v{}.0 tokens",
                         if v1 { 1 } else { 2 }
                     )));
                 }
