@@ -8,6 +8,7 @@ mod demo;
 mod exit;
 mod explain;
 mod idp;
+mod probe;
 mod time;
 mod token;
 
@@ -47,6 +48,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the local Entra-compatible identity provider.
     Idp(idp::IdpArgs),
+    /// Probe a running API for the Entra token pitfalls (ID tokens, audience,
+    /// tenant, expiry, roles, forgeries), with tokens signed by the provider
+    /// it trusts.
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +76,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Token(command) => token::run(command, clock),
         Command::Demo(args) => demo::run(args),
         Command::Idp(args) => idp::run(args),
+        Command::Probe(args) => probe::run(args, clock),
     }
 }
 

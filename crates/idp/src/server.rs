@@ -144,6 +144,7 @@ pub async fn start_with(
         source,
     })?;
     let origin = format!("https://localhost:{}", addr.port());
+    write_record(&cfg, &directory.tenant.id, &origin)?;
     let provider = Arc::new(Provider::new(
         directory,
         store,
@@ -172,6 +173,47 @@ pub async fn start_with(
         ca_path: material.ca_pem_path.clone(),
         task,
     })
+}
+
+/// What a started provider records in its data folder (as [`RECORD`]):
+/// where its tenant file is and the origin it serves under, so that tools
+/// given only the folder (`rolegate probe`) find the tenant, the issuer and,
+/// through [`DATABASE`], the signing keys. It holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderRecord {
+    /// Schema version of the record; only 1 exists.
+    pub version: u32,
+    /// The tenant file the provider serves (absolute when it could be
+    /// resolved).
+    pub tenant_file: PathBuf,
+    /// The tenant id (`tid`).
+    pub tenant_id: String,
+    /// `https://localhost:{port}`: the origin issuers are built from.
+    pub origin: String,
+    /// The v2.0 issuer, `{origin}/{tenant_id}/v2.0`.
+    pub issuer: String,
+}
+
+/// The file name of the [`ProviderRecord`] inside the data folder.
+pub const RECORD: &str = "rolegate-idp.json";
+
+/// Writes the [`ProviderRecord`] (replacing the file in one rename).
+fn write_record(cfg: &ServerConfig, tenant_id: &str, origin: &str) -> Result<(), RunError> {
+    let record = ProviderRecord {
+        version: 1,
+        tenant_file: std::fs::canonicalize(&cfg.config_path)
+            .unwrap_or_else(|_| cfg.config_path.clone()),
+        tenant_id: tenant_id.to_owned(),
+        origin: origin.to_owned(),
+        issuer: format!("{origin}/{tenant_id}/v2.0"),
+    };
+    let path = cfg.data_dir.join(RECORD);
+    let partial = cfg.data_dir.join(format!("{RECORD}.partial"));
+    serde_json::to_vec_pretty(&record)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&partial, bytes))
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|e| RunError::Setup(format!("cannot write {}: {e}", path.display())))
 }
 
 /// The database file name inside the data folder.

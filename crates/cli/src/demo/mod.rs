@@ -15,6 +15,7 @@ use rolegate_idp::protocol::grant::{self, TokenRequest};
 use rolegate_idp::protocol::tokens::IssuerContext;
 use rolegate_idp::server::{self, ServerConfig, StartInfo};
 use rolegate_token::fetch::HttpFetcher;
+use rolegate_token::issuer::TokenVersion;
 use rolegate_token::{Validator, ValidatorConfig};
 use serde_json::json;
 
@@ -107,7 +108,12 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         let _ = stop_tx.send(());
         return Err(e);
     }
-    print_banner(&running.origin, &running.ca_path, &tenant_file);
+    print_banner(
+        &running.origin,
+        &running.ca_path,
+        &tenant_file,
+        &args.data_dir,
+    );
     let mut task = running.task;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {
@@ -124,7 +130,12 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
     }
 }
 
-fn print_banner(origin: &str, ca: &std::path::Path, tenant_file: &std::path::Path) {
+fn print_banner(
+    origin: &str,
+    ca: &std::path::Path,
+    tenant_file: &std::path::Path,
+    data_dir: &std::path::Path,
+) {
     let ca = std::fs::canonicalize(ca).unwrap_or_else(|_| ca.to_path_buf());
     eprintln!(
         "rolegate demo is running\n\
@@ -141,11 +152,13 @@ fn print_banner(origin: &str, ca: &std::path::Path, tenant_file: &std::path::Pat
          \n    browsers: import it as a trusted authority (Chrome: Settings > Privacy and security > Security > Manage certificates)\
          \n    node:     export NODE_EXTRA_CA_CERTS={}\
          \n    python:   verify=\"{}\"\
+         \n\n  is the API safe? rolegate probe {origin}/api/orders --data-dir {} --audience {API} --role Orders.Read --scope access_as_user\
          \n\nCtrl-C stops it.",
         tenant_file.display(),
         ca.display(),
         ca.display(),
         ca.display(),
+        data_dir.display(),
     );
 }
 
@@ -158,6 +171,9 @@ fn demo_routes(info: &StartInfo, access_token_lifetime: i64) -> Result<Router, F
     let validator = Validator::new(
         ValidatorConfig::entra_authority(format!("{}/{TENANT_ID}", info.origin), API)
             .audiences([API, SINGLE])
+            // Both registrations request v2.0 tokens; Entra issues no v1.0
+            // token for them, so none is accepted (`rolegate probe` checks).
+            .versions([TokenVersion::V2])
             .fetcher(Arc::new(fetcher)),
     )
     .map_err(|e| Failure::Usage(e.to_string()))?;

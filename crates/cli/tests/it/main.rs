@@ -11,6 +11,7 @@ mod check;
 mod decode;
 mod get;
 mod idp;
+mod probe;
 
 use std::process::{Output, Stdio};
 

@@ -59,6 +59,22 @@ impl SqliteStore {
         Self::migrated(pool).await
     }
 
+    /// Opens the existing database at `path` read-only, without creating
+    /// or migrating anything: for tools that only read it (`rolegate probe`
+    /// signs with the provider's keys while the provider runs).
+    pub async fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .context("open database read-only")?;
+        Ok(SqliteStore { pool })
+    }
+
     /// A private in-memory database, for tests: one connection that lives
     /// as long as the store.
     pub async fn in_memory() -> Result<SqliteStore, StoreError> {
