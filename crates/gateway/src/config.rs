@@ -209,9 +209,13 @@ impl Config {
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
         let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| text.get(..span.start).unwrap_or_default().lines().count().max(1));
+            let line = e.span().map(|span| {
+                text.get(..span.start)
+                    .unwrap_or_default()
+                    .lines()
+                    .count()
+                    .max(1)
+            });
             let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
             ConfigError {
                 problems: vec![format!("not valid TOML{at}: {}", e.message().trim())],
@@ -293,10 +297,7 @@ fn section<T: DeserializeOwned>(
             Ok(value) => return Some(value),
             Err(e) => {
                 let message = e.message().trim().to_owned();
-                let culprit = table
-                    .keys()
-                    .find(|k| fails_alone::<T>(&table, k))
-                    .cloned();
+                let culprit = table.keys().find(|k| fails_alone::<T>(&table, k)).cloned();
                 let place = if name.is_empty() { "" } else { name };
                 match culprit {
                     Some(key) => {
@@ -353,7 +354,9 @@ fn validate(file: FileConfig, base: &Path, problems: &mut Vec<String>) -> Option
         .and_then(|text| upstream("upstream", text, problems));
     let timeouts = timeouts(file.timeouts.unwrap_or_default(), problems);
     let auth = auth(file.auth, base, problems);
-    let validator = auth.as_ref().and_then(|auth| build_validator(auth, problems));
+    let validator = auth
+        .as_ref()
+        .and_then(|auth| build_validator(auth, problems));
     if file.routes.is_empty() {
         problems.push(
             "routes: none configured; add at least one [[routes]] (every request would get 404)"
@@ -447,7 +450,9 @@ fn auth(file: Option<AuthFile>, base: &Path, problems: &mut Vec<String>) -> Opti
     let ca_pem = file.ca_file.and_then(|path| {
         let path = base.join(path);
         std::fs::read(&path)
-            .map_err(|e| problems.push(format!("auth.ca_file: cannot read {}: {e}", path.display())))
+            .map_err(|e| {
+                problems.push(format!("auth.ca_file: cannot read {}: {e}", path.display()))
+            })
             .ok()
     });
     Some(AuthConfig {
@@ -534,15 +539,13 @@ fn route(
         }
         Some(list) => Some(
             list.iter()
-                .filter_map(|m| {
-                    match Method::from_bytes(m.as_bytes()) {
-                        Ok(method) if m.bytes().all(|b| b.is_ascii_uppercase()) => Some(method),
-                        _ => {
-                            problems.push(format!(
-                                "{name}.methods: {m:?} is not an upper-case HTTP method"
-                            ));
-                            None
-                        }
+                .filter_map(|m| match Method::from_bytes(m.as_bytes()) {
+                    Ok(method) if m.bytes().all(|b| b.is_ascii_uppercase()) => Some(method),
+                    _ => {
+                        problems.push(format!(
+                            "{name}.methods: {m:?} is not an upper-case HTTP method"
+                        ));
+                        None
                     }
                 })
                 .collect::<Vec<_>>(),
@@ -593,8 +596,7 @@ fn route(
 /// must hold.
 fn requirement(name: &str, file: &RouteFile, problems: &mut Vec<String>) -> Option<Requirement> {
     let mut parts = Vec::new();
-    let non_empty = |key: &str, list: &Option<Vec<String>>, problems: &mut Vec<String>| match list
-    {
+    let non_empty = |key: &str, list: &Option<Vec<String>>, problems: &mut Vec<String>| match list {
         Some(items) if items.is_empty() || items.iter().any(|i| i.trim().is_empty()) => {
             problems.push(format!(
                 "{name}.{key}: list at least one non-empty name, or leave it out"

@@ -127,8 +127,7 @@ pub const SCOPES: HeaderName = HeaderName::from_static("x-rolegate-scopes");
 /// `name`.
 pub const NAME: HeaderName = HeaderName::from_static("x-rolegate-name");
 /// `preferred_username` (or v1 `upn`).
-pub const PREFERRED_USERNAME: HeaderName =
-    HeaderName::from_static("x-rolegate-preferred-username");
+pub const PREFERRED_USERNAME: HeaderName = HeaderName::from_static("x-rolegate-preferred-username");
 /// The request id, forwarded upstream and returned to the client.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -100,11 +100,11 @@ fn original<B>(request: &Request<B>) -> Result<(Method, String), GatewayError> {
     let method = match header(headers, "x-original-method")
         .or_else(|| header(headers, "x-forwarded-method"))
     {
-        Some(name) => Method::from_bytes(name.as_bytes()).map_err(|_| {
-            GatewayError::MissingOriginal {
+        Some(name) => {
+            Method::from_bytes(name.as_bytes()).map_err(|_| GatewayError::MissingOriginal {
                 missing: "a valid original method",
-            }
-        })?,
+            })?
+        }
         None => request.method().clone(),
     };
     Ok((method, path))
@@ -138,7 +138,9 @@ mod tests {
             original(&traefik).unwrap(),
             (Method::POST, "/orders".to_owned())
         );
-        let envoy = Request::put("/.rolegate/auth/orders/7?q=1").body(()).unwrap();
+        let envoy = Request::put("/.rolegate/auth/orders/7?q=1")
+            .body(())
+            .unwrap();
         assert_eq!(
             original(&envoy).unwrap(),
             (Method::PUT, "/orders/7".to_owned())

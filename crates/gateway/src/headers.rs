@@ -21,7 +21,14 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in [CONNECTION, TE, TRANSFER_ENCODING, UPGRADE, KEEP_ALIVE, PROXY_CONNECTION] {
+    for name in [
+        CONNECTION,
+        TE,
+        TRANSFER_ENCODING,
+        UPGRADE,
+        KEEP_ALIVE,
+        PROXY_CONNECTION,
+    ] {
         headers.remove(name);
     }
 }
@@ -87,7 +94,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(HOST, HeaderValue::from_static("api.example"));
         h.insert(X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.1"));
-        add_forwarded(&mut h, "127.0.0.1".parse().unwrap(), &Uri::from_static("/x"));
+        add_forwarded(
+            &mut h,
+            "127.0.0.1".parse().unwrap(),
+            &Uri::from_static("/x"),
+        );
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
         assert_eq!(h[X_FORWARDED_PROTO], "http");
         assert_eq!(h[X_FORWARDED_HOST], "api.example");

@@ -145,7 +145,14 @@ impl Gateway {
 
     /// Whether the signing keys have been loaded (`/readyz`).
     pub fn is_ready(&self) -> bool {
-        self.shared.runtime.load().config.validator.key_stats().loads > 0
+        self.shared
+            .runtime
+            .load()
+            .config
+            .validator
+            .key_stats()
+            .loads
+            > 0
     }
 
     /// The metrics in the Prometheus text format (`/metrics`).

@@ -86,7 +86,10 @@ impl Metrics {
         let keys = validator.key_stats();
         let cache = validator.cache_stats();
         let mut single = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
         single(
             "rolegate_jwks_fetches_total",

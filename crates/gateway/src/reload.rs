@@ -42,14 +42,13 @@ async fn on_change(gateway: Gateway, path: PathBuf, mut stop: watch::Receiver<bo
 
 /// Reloads on every SIGHUP.
 async fn on_hangup(gateway: Gateway, path: PathBuf, mut stop: watch::Receiver<bool>) {
-    let mut hangups =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(signal) => signal,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP; reloads follow file changes only");
-                return;
-            }
-        };
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reloads follow file changes only");
+            return;
+        }
+    };
     loop {
         tokio::select! {
             () = stopped(&mut stop) => return,

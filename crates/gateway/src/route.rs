@@ -173,7 +173,9 @@ fn segment<'a>(text: &str, part: &'a str, names: &mut Vec<&'a str>) -> Result<Se
     }
     if let Some(inner) = part.strip_prefix('{') {
         let Some(name) = inner.strip_suffix('}') else {
-            return Err(format!("{text:?}: segment {part:?} must be exactly {{name}}"));
+            return Err(format!(
+                "{text:?}: segment {part:?} must be exactly {{name}}"
+            ));
         };
         let valid = !name.is_empty()
             && name
