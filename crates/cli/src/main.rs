@@ -7,6 +7,7 @@
 mod demo;
 mod exit;
 mod explain;
+mod gateway;
 mod idp;
 mod time;
 mod token;
@@ -47,6 +48,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the local Entra-compatible identity provider.
     Idp(idp::IdpArgs),
+    /// Protect any HTTP API by app roles and scopes: reverse proxy and forward-auth.
+    Gateway(gateway::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Token(command) => token::run(command, clock),
         Command::Demo(args) => demo::run(args),
         Command::Idp(args) => idp::run(args),
+        Command::Gateway(args) => gateway::run(args),
     }
 }
 
