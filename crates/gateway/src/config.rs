@@ -189,7 +189,7 @@ pub struct Timeouts {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid gateway configuration: {}", problems.join("; "))]
 pub struct ConfigError {
-    /// Each problem, e.g. "routes[2].path: `{id` is not a segment pattern".
+    /// Each problem, e.g. `routes[2].path: "/{id" must be exactly {name}`.
     pub problems: Vec<String>,
 }
 

@@ -16,6 +16,7 @@ use rolegate_token::Validator;
 pub struct Metrics {
     requests: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
     upstream_responses: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
+    upstream_errors: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
     overhead: Histogram,
     upstream: Histogram,
     reloads: Mutex<HashMap<&'static str, u64>>,
@@ -45,6 +46,14 @@ impl Metrics {
         self.upstream.observe(elapsed);
     }
 
+    /// An allowed request the upstream did not answer: `kind` is the
+    /// code of the 502/504 sent instead.
+    pub fn upstream_error(&self, route: &Arc<str>, kind: &'static str) {
+        *lock(&self.upstream_errors)
+            .entry((Arc::clone(route), kind))
+            .or_default() += 1;
+    }
+
     /// Time the gateway spent before forwarding (or refusing) a request.
     pub fn overhead(&self, elapsed: Duration) {
         self.overhead.observe(elapsed);
@@ -72,6 +81,14 @@ impl Metrics {
             "Upstream responses, by route pattern and status class.",
             &lock(&self.upstream_responses),
             "class",
+        );
+        counter_family(
+            &mut out,
+            "rolegate_gateway_upstream_errors_total",
+            "Allowed requests the upstream did not answer (502 upstream_unavailable, 504 \
+             upstream_timeout).",
+            &lock(&self.upstream_errors),
+            "code",
         );
         self.overhead.render(
             &mut out,

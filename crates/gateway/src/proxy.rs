@@ -139,7 +139,7 @@ async fn forward(
             seconds: route.timeout.as_secs(),
         },
     };
-    shared.metrics.request(label, failure.code());
+    shared.metrics.upstream_error(label, failure.code());
     failure.into_response(id)
 }
 

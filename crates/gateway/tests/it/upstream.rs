@@ -49,11 +49,11 @@ anonymous = true
     let metrics = env.gateway.gateway().metrics_text();
     assert!(
         metrics.contains(
-            "rolegate_gateway_requests_total{route=\"/down/*\",outcome=\"upstream_unavailable\"} 1"
+            "rolegate_gateway_upstream_errors_total{route=\"/down/*\",code=\"upstream_unavailable\"} 1"
         ),
         "{metrics}"
     );
     assert!(metrics.contains(
-        "rolegate_gateway_requests_total{route=\"/slow\",outcome=\"upstream_timeout\"} 1"
+        "rolegate_gateway_upstream_errors_total{route=\"/slow\",code=\"upstream_timeout\"} 1"
     ));
 }
