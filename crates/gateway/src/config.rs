@@ -61,9 +61,10 @@ pub struct FileConfig {
     /// The default upstream, `http://host:port` with an optional path
     /// prefix.
     pub upstream: Option<String>,
-    /// Certificate chain (PEM) for HTTPS on `listen` (not yet supported).
+    /// Certificate chain (PEM) for HTTPS on `listen`, relative to the
+    /// configuration file; needs `tls_key`.
     pub tls_cert: Option<PathBuf>,
-    /// Private key (PEM) for HTTPS on `listen` (not yet supported).
+    /// Private key (PEM) of `tls_cert`.
     pub tls_key: Option<PathBuf>,
     /// How tokens are validated.
     pub auth: Option<AuthFile>,
@@ -146,6 +147,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the admin endpoints are served, if anywhere.
     pub admin_listen: Option<SocketAddr>,
+    /// HTTPS on `listen` (HTTP/2 and HTTP/1.1 by ALPN), when configured.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Token validation.
     pub auth: AuthConfig,
     /// Timeouts.
@@ -341,13 +344,12 @@ fn validate(file: FileConfig, base: &Path, problems: &mut Vec<String>) -> Option
         .admin_listen
         .as_deref()
         .and_then(|text| socket_address("admin_listen", text, problems));
-    if file.tls_cert.is_some() || file.tls_key.is_some() {
-        problems.push(
-            "tls_cert/tls_key: HTTPS on the listener is not supported yet; terminate TLS in \
-             front of the gateway"
-                .to_owned(),
-        );
-    }
+    let tls = tls(
+        file.tls_cert.as_deref(),
+        file.tls_key.as_deref(),
+        base,
+        problems,
+    );
     let upstream = file
         .upstream
         .as_deref()
@@ -372,6 +374,7 @@ fn validate(file: FileConfig, base: &Path, problems: &mut Vec<String>) -> Option
     Some(Config {
         listen: listen?,
         admin_listen,
+        tls,
         auth: auth?,
         timeouts,
         routes: routes.into_iter().collect::<Option<Vec<_>>>()?,
@@ -386,6 +389,67 @@ fn socket_address(key: &str, text: &str, problems: &mut Vec<String>) -> Option<S
             problems.push(format!(
                 "{key}: {text:?} is not an address with a port, e.g. \"127.0.0.1:8080\""
             ));
+            None
+        }
+    }
+}
+
+/// The TLS server configuration from PEM files (both or neither).
+fn tls(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    base: &Path,
+    problems: &mut Vec<String>,
+) -> Option<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let (cert, key) = match (cert, key) {
+        (None, None) => return None,
+        (Some(cert), Some(key)) => (base.join(cert), base.join(key)),
+        _ => {
+            problems.push("tls_cert and tls_key: give both, or neither".to_owned());
+            return None;
+        }
+    };
+    let mut read = |what: &str, path: &Path| {
+        std::fs::read(path)
+            .map_err(|e| problems.push(format!("{what}: cannot read {}: {e}", path.display())))
+            .ok()
+    };
+    let (cert_pem, key_pem) = (read("tls_cert", &cert), read("tls_key", &key));
+    let chain = cert_pem.and_then(|pem| {
+        match CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>() {
+            Ok(chain) if !chain.is_empty() => Some(chain),
+            Ok(_) => {
+                problems.push(format!("tls_cert: {} holds no CERTIFICATE", cert.display()));
+                None
+            }
+            Err(e) => {
+                problems.push(format!("tls_cert: {}: {e}", cert.display()));
+                None
+            }
+        }
+    });
+    let private_key = key_pem.and_then(|pem| {
+        PrivateKeyDer::from_pem_slice(&pem)
+            .map_err(|e| problems.push(format!("tls_key: {}: {e}", key.display())))
+            .ok()
+    });
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| problems.push(format!("tls: {e}")))
+        .ok()?
+        .with_no_client_auth()
+        .with_single_cert(chain?, private_key?);
+    match config {
+        Ok(mut config) => {
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            Some(Arc::new(config))
+        }
+        Err(e) => {
+            problems.push(format!("tls_cert/tls_key: {e}"));
             None
         }
     }

@@ -36,14 +36,14 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// Appends the client's address, scheme and host to `X-Forwarded-For`,
 /// `-Proto` and `-Host` (comma-separated after any values already there),
 /// and removes `Host` so that the upstream client sets the upstream's.
-pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, uri: &Uri) {
+pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, scheme: &str, uri: &Uri) {
     let host = headers
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
     append(headers, X_FORWARDED_FOR, &peer.to_string());
-    append(headers, X_FORWARDED_PROTO, "http");
+    append(headers, X_FORWARDED_PROTO, scheme);
     if let Some(host) = host {
         append(headers, X_FORWARDED_HOST, &host);
     }
@@ -97,6 +97,7 @@ mod tests {
         add_forwarded(
             &mut h,
             "127.0.0.1".parse().unwrap(),
+            "http",
             &Uri::from_static("/x"),
         );
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");

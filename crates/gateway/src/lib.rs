@@ -82,6 +82,7 @@ pub struct Gateway {
 /// A started gateway: its addresses, and the handle that stops it.
 pub struct Running {
     gateway: Gateway,
+    scheme: &'static str,
     address: SocketAddr,
     admin_address: Option<SocketAddr>,
     stop: watch::Sender<bool>,
@@ -108,10 +109,11 @@ impl Gateway {
         let previous = self.shared.runtime.load_full();
         if previous.config.listen != config.listen
             || previous.config.admin_listen != config.admin_listen
+            || previous.config.tls.is_some() != config.tls.is_some()
         {
             tracing::warn!(
-                "listen and admin_listen changes take effect only after a restart; the \
-                 gateway keeps its current addresses"
+                "listen, admin_listen, tls_cert and tls_key changes take effect only after a \
+                 restart; the gateway keeps its current listeners"
             );
         }
         let runtime = Runtime::new(config, Some(&previous));
@@ -189,13 +191,17 @@ impl Gateway {
     ) -> std::io::Result<Running> {
         let address = listener.local_addr()?;
         let admin_address = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+        // TLS material is read at start; changing it needs a restart.
+        let tls = self.shared.runtime.load().config.tls.clone();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (stop, stopping) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let shared = Arc::clone(&self.shared);
         let idle_shared = Arc::clone(&self.shared);
         tasks.spawn(server::serve(
             listener,
-            move |peer, request| proxy::handle(Arc::clone(&shared), peer, request),
+            tls.map(tokio_rustls::TlsAcceptor::from),
+            move |peer, request| proxy::handle(Arc::clone(&shared), peer, scheme, request),
             move || idle_shared.runtime.load().config.timeouts.idle,
             stopping.clone(),
         ));
@@ -203,6 +209,7 @@ impl Gateway {
             let gateway = self.clone();
             tasks.spawn(server::serve(
                 admin,
+                None,
                 move |_peer, request| {
                     let gateway = gateway.clone();
                     async move { gateway.admin(&request) }
@@ -211,9 +218,10 @@ impl Gateway {
                 stopping,
             ));
         }
-        tracing::info!(%address, ?admin_address, "gateway listening");
+        tracing::info!(%address, scheme, ?admin_address, "gateway listening");
         Ok(Running {
             gateway: self,
+            scheme,
             address,
             admin_address,
             stop,
@@ -248,6 +256,11 @@ impl Gateway {
 }
 
 impl Running {
+    /// Whether clients connect with TLS (`https`) or not (`http`).
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
     /// Where the gateway serves clients.
     pub fn address(&self) -> SocketAddr {
         self.address

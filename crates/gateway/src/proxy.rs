@@ -34,6 +34,7 @@ use crate::{Body, Runtime, Shared};
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,
+    scheme: &'static str,
     request: Request<Incoming>,
 ) -> Response<Body> {
     let started = Instant::now();
@@ -44,7 +45,8 @@ pub(crate) async fn handle(
     let mut response = if forward_auth::is_forward_auth(request.uri().path()) {
         forward_auth::answer(&shared, &runtime, &id, &request, started).await
     } else {
-        proxy(&shared, &runtime, &id, peer, request, started).await
+        let downstream = Downstream { peer, scheme };
+        proxy(&shared, &runtime, &id, downstream, request, started).await
     };
     response.headers_mut().insert(X_REQUEST_ID, request_id);
     response
@@ -55,7 +57,7 @@ async fn proxy(
     shared: &Shared,
     runtime: &Runtime,
     id: &str,
-    peer: SocketAddr,
+    downstream: Downstream,
     request: Request<Incoming>,
     started: Instant,
 ) -> Response<Body> {
@@ -85,7 +87,7 @@ async fn proxy(
     if !runtime.config.auth.forward_token {
         headers.remove(AUTHORIZATION);
     }
-    headers::add_forwarded(headers, peer.ip(), &parts.uri);
+    headers::add_forwarded(headers, downstream.peer.ip(), downstream.scheme, &parts.uri);
     if let Ok(value) = HeaderValue::from_str(id) {
         headers.insert(X_REQUEST_ID, value);
     }
@@ -141,6 +143,14 @@ async fn forward(
     };
     shared.metrics.upstream_error(label, failure.code());
     failure.into_response(id)
+}
+
+/// Who sent the request, and over what.
+#[derive(Debug, Clone, Copy)]
+struct Downstream {
+    peer: SocketAddr,
+    /// `http` or `https`, for `X-Forwarded-Proto`.
+    scheme: &'static str,
 }
 
 /// The route for `method` on `path`, or the refusal: an ambiguous path or

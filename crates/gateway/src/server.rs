@@ -17,10 +17,12 @@ use http::{Request, Response};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 use crate::{Body, BoxError};
 
@@ -29,6 +31,7 @@ use crate::{Body, BoxError};
 /// drops what is left.
 pub(crate) async fn serve<H, F>(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     handler: H,
     idle_timeout: impl Fn() -> Duration + Send + Sync + 'static,
     mut stop: watch::Receiver<bool>,
@@ -53,9 +56,10 @@ pub(crate) async fn serve<H, F>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(connection(
+                    connections.spawn(handshake_and_serve(
                         stream,
                         peer,
+                        tls.clone(),
                         handler.clone(),
                         idle_timeout(),
                         connection_stop.clone(),
@@ -80,16 +84,41 @@ pub(crate) async fn serve<H, F>(
     }
 }
 
-/// HTTP on one connection until the client leaves, it idles out, or the
-/// server stops.
-async fn connection<H, F>(
+/// The TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`]) when the listener
+/// has TLS, then HTTP.
+async fn handshake_and_serve<H, F>(
     stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    handler: H,
+    idle_timeout: Duration,
+    stop: watch::Receiver<bool>,
+    slot: OwnedSemaphorePermit,
+) where
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let Some(acceptor) = tls else {
+        return connection(stream, peer, handler, idle_timeout, stop, slot).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => connection(stream, peer, handler, idle_timeout, stop, slot).await,
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// HTTP on one connection until the client leaves, it idles out, or the
+/// server stops. HTTP/1.1 or HTTP/2, from the first bytes.
+async fn connection<I, H, F>(
+    stream: I,
     peer: SocketAddr,
     handler: H,
     idle_timeout: Duration,
     mut stop: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 ) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
@@ -204,6 +233,8 @@ impl hyper::body::Body for TrackedBody {
 
 /// Most connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 4096;
+/// Time for a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time for an HTTP/1.1 request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);

@@ -17,4 +17,5 @@ mod reload;
 mod routes;
 mod streaming;
 mod support;
+mod tls;
 mod upstream;

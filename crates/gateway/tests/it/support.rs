@@ -99,12 +99,33 @@ impl Env {
 
     /// Same, optionally with the issuer down when the gateway starts.
     pub async fn start_inner(routes: &str, auth_extra: &str, issuer_down: bool) -> Env {
+        Env::start_in(
+            temp_path("gateway.toml"),
+            "",
+            routes,
+            auth_extra,
+            issuer_down,
+        )
+        .await
+    }
+
+    /// A gateway whose configuration is written to `config_path`, with
+    /// `top_extra` top-level keys.
+    pub async fn start_in(
+        config_path: PathBuf,
+        top_extra: &str,
+        routes: &str,
+        auth_extra: &str,
+        issuer_down: bool,
+    ) -> Env {
         let key = SigningKey::rsa_2048();
         let issuer = IssuerServer::start(TENANT, &[&key]).await;
         issuer.set_down(issuer_down);
         let upstream = Echo::start("main").await;
-        let config_path = temp_path("gateway.toml");
-        let text = config_text(&issuer, upstream.address, routes, auth_extra);
+        let text = format!(
+            "{top_extra}\n{}",
+            config_text(&issuer, upstream.address, routes, auth_extra)
+        );
         std::fs::write(&config_path, &text).unwrap();
         let config = Config::load(&config_path).unwrap();
         let gateway = Gateway::new(config).start().await.unwrap();
