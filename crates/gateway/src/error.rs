@@ -44,6 +44,9 @@ pub enum GatewayError {
         upstream: String,
         /// What went wrong (logged, never sent to the client).
         detail: String,
+        /// Whether the request never reached the upstream (no connection
+        /// could be made).
+        unsent: bool,
     },
     /// The upstream sent no response headers in time (504).
     #[error("upstream {upstream} sent no response headers within {seconds}s")]
@@ -103,11 +106,11 @@ impl GatewayError {
         }
     }
 
-    /// Whether the client may safely send the same request again: only
-    /// when the upstream may not have seen it and the method is idempotent
-    /// is it the client's call; the gateway itself never retries.
+    /// Whether sending the same request again cannot repeat its effect:
+    /// true only when the upstream never received it (no connection could
+    /// be made). The gateway itself never retries.
     pub fn retry_safe(&self) -> bool {
-        matches!(self, GatewayError::UpstreamFailed { .. })
+        matches!(self, GatewayError::UpstreamFailed { unsent: true, .. })
     }
 
     /// What the client is told: upstream details stay in the log.
@@ -172,4 +175,36 @@ pub(crate) fn json_response(status: StatusCode, body: String) -> Response<Body> 
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_sources_and_retry_safety() {
+        let unsent = GatewayError::UpstreamFailed {
+            upstream: "http://127.0.0.1:1".to_owned(),
+            detail: "connection refused".to_owned(),
+            unsent: true,
+        };
+        assert_eq!(unsent.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(unsent.source(), ErrorSource::Upstream);
+        assert!(unsent.retry_safe());
+        assert!(!unsent.detail().contains("127.0.0.1"));
+        let broken = GatewayError::UpstreamFailed {
+            upstream: "u".to_owned(),
+            detail: "reset".to_owned(),
+            unsent: false,
+        };
+        assert!(!broken.retry_safe());
+        let no_route = |forward_auth| GatewayError::NoRoute {
+            method: Method::GET,
+            path: "/x".to_owned(),
+            forward_auth,
+        };
+        assert_eq!(no_route(false).status(), StatusCode::NOT_FOUND);
+        assert_eq!(no_route(true).status(), StatusCode::FORBIDDEN);
+        assert_eq!(no_route(true).source(), ErrorSource::Downstream);
+    }
 }

@@ -100,6 +100,7 @@ async fn proxy(
             let failure = GatewayError::UpstreamFailed {
                 upstream: route.upstream.to_string(),
                 detail: format!("cannot build the upstream URI: {e}"),
+                unsent: true,
             };
             return failure.into_response(id);
         }
@@ -134,6 +135,7 @@ async fn forward(
         }
         Ok(Err(e)) => GatewayError::UpstreamFailed {
             upstream: route.upstream.to_string(),
+            unsent: e.is_connect(),
             detail: error_chain(&e),
         },
         Err(_) => GatewayError::UpstreamTimeout {
