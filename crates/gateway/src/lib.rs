@@ -277,7 +277,8 @@ impl Running {
     }
 
     /// Reloads from `path` on SIGHUP and whenever its contents change
-    /// (checked twice a second).
+    /// (checked twice a second). Call it inside the Tokio runtime: the
+    /// SIGHUP handler is installed before it returns.
     pub fn watch(&mut self, path: PathBuf) {
         reload::spawn(
             &mut self.tasks,

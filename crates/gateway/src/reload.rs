@@ -16,15 +16,31 @@ pub(crate) fn spawn(
     path: PathBuf,
     stop: watch::Receiver<bool>,
 ) {
-    tasks.spawn(on_change(gateway.clone(), path.clone(), stop.clone()));
-    tasks.spawn(on_hangup(gateway, path, stop));
+    // Read now, not in the task: a change made before the task first runs
+    // must still count as a change.
+    let seen = std::fs::read(&path).ok();
+    tasks.spawn(on_change(gateway.clone(), path.clone(), seen, stop.clone()));
+    // Registered now, so that a SIGHUP sent as soon as `watch` returns is
+    // a reload rather than the default action (terminating the process).
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => {
+            tasks.spawn(on_hangup(gateway, path, hangups, stop));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reloads follow file changes only");
+        }
+    }
 }
 
 /// Reloads whenever the file's contents differ from the last ones seen
 /// (contents, not modification times: those can be too coarse to notice
 /// two quick edits).
-async fn on_change(gateway: Gateway, path: PathBuf, mut stop: watch::Receiver<bool>) {
-    let mut last = tokio::fs::read(&path).await.ok();
+async fn on_change(
+    gateway: Gateway,
+    path: PathBuf,
+    mut last: Option<Vec<u8>>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             () = stopped(&mut stop) => return,
@@ -41,14 +57,12 @@ async fn on_change(gateway: Gateway, path: PathBuf, mut stop: watch::Receiver<bo
 }
 
 /// Reloads on every SIGHUP.
-async fn on_hangup(gateway: Gateway, path: PathBuf, mut stop: watch::Receiver<bool>) {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(signal) => signal,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP; reloads follow file changes only");
-            return;
-        }
-    };
+async fn on_hangup(
+    gateway: Gateway,
+    path: PathBuf,
+    mut hangups: tokio::signal::unix::Signal,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             () = stopped(&mut stop) => return,

@@ -131,9 +131,8 @@ async fn reloads_under_load_without_a_failed_request() {
 async fn sighup_reloads() {
     let _exclusive = crate::support::EXCLUSIVE.lock().await;
     let mut env = Env::start(V1).await;
+    // The SIGHUP handler is in place when `watch` returns.
     env.gateway.watch(env.config_path.clone());
-    // Let the watcher install its SIGHUP handler.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let ok_reloads = |env: &Env| reloads(env, "ok");
     let before = ok_reloads(&env);
     // The file is unchanged, so only the signal can cause a reload.
