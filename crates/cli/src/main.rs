@@ -7,6 +7,7 @@
 mod demo;
 mod exit;
 mod explain;
+mod gateway;
 mod idp;
 mod probe;
 mod time;
@@ -52,6 +53,8 @@ enum Command {
     /// tenant, expiry, roles, forgeries), with tokens signed by the provider
     /// it trusts.
     Probe(probe::ProbeArgs),
+    /// Protect any HTTP API by app roles and scopes: reverse proxy and forward-auth.
+    Gateway(gateway::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Demo(args) => demo::run(args),
         Command::Idp(args) => idp::run(args),
         Command::Probe(args) => probe::run(args, clock),
+        Command::Gateway(args) => gateway::run(args),
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod check;
 mod decode;
+mod gateway;
 mod get;
 mod idp;
 mod probe;

@@ -1,0 +1,159 @@
+//! The judgement for one request, made by the library: the bearer token
+//! ([`rolegate_axum::bearer`]), the [`Validator`], the route's
+//! [`Requirement`](rolegate_token::requirement::Requirement); and the
+//! caller's identity as `X-Rolegate-*` headers.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use rolegate_axum::AuthError;
+use rolegate_axum::bearer;
+use rolegate_token::{Principal, Validator};
+
+use crate::route::Route;
+
+/// Decides whether the request described by `headers` may pass `route`:
+/// `Ok(Some(caller))` with a valid token that meets the route's
+/// requirement, `Ok(None)` for an anonymous route without a token, or the
+/// library's refusal (400, 401, 403, or 503 when keys are unavailable).
+///
+/// # Security
+/// A token sent to an anonymous route is still validated: an invalid one
+/// is refused rather than silently ignored.
+pub async fn decide(
+    route: &Route,
+    validator: &Validator,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AuthError> {
+    match bearer::token(headers)? {
+        None if route.anonymous => Ok(None),
+        None => Err(AuthError::missing_token()),
+        Some(token) => {
+            let caller = validator.validate(token).await?;
+            if let Some(requirement) = &route.requirement {
+                requirement.check(&caller)?;
+            }
+            Ok(Some(caller))
+        }
+    }
+}
+
+/// Removes every `X-Rolegate-*` header: only the gateway may set them.
+pub fn strip_identity(headers: &mut HeaderMap) {
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with(IDENTITY_PREFIX))
+        .cloned()
+        .collect();
+    for name in spoofed {
+        headers.remove(&name);
+    }
+}
+
+/// Adds the caller's identity headers. Claims that are absent, or hold
+/// characters a header cannot carry, are left out.
+pub fn insert_identity(headers: &mut HeaderMap, caller: &Principal) {
+    let caller_kind = if caller.is_app_only() { "app" } else { "user" };
+    headers.insert(CALLER, HeaderValue::from_static(caller_kind));
+    let roles: Vec<&str> = caller.roles().iter().map(|r| r.as_str()).collect();
+    let scopes: Vec<&str> = caller.scopes().iter().map(|s| s.as_str()).collect();
+    let fields: [(HeaderName, Option<String>); 8] = [
+        (OID, caller.object_id().map(str::to_owned)),
+        (TID, caller.tenant_id().map(|t| t.as_str().to_owned())),
+        (SUB, caller.subject().map(str::to_owned)),
+        (CLIENT_ID, caller.client_id().map(|c| c.as_str().to_owned())),
+        (ROLES, (!roles.is_empty()).then(|| roles.join(","))),
+        (SCOPES, (!scopes.is_empty()).then(|| scopes.join(" "))),
+        (NAME, caller.name().map(str::to_owned)),
+        (
+            PREFERRED_USERNAME,
+            caller.preferred_username().map(str::to_owned),
+        ),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value.and_then(|v| header_value(&v)) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The request id: the caller's `X-Request-Id` when it is 1 to 64 visible
+/// ASCII characters, else 16 random hexadecimal digits.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    let mut values = headers.get_all(X_REQUEST_ID).iter();
+    if let (Some(value), None) = (values.next(), values.next())
+        && value.len() <= 64
+        && !value.is_empty()
+        && value.as_bytes().iter().all(u8::is_ascii_graphic)
+    {
+        return value.clone();
+    }
+    let mut bytes = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        bytes = FALLBACK
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_be_bytes();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&hex).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// UTF-8 text as a header value, without control characters (names may
+/// be non-ASCII; HTTP carries them as opaque octets).
+fn header_value(text: &str) -> Option<HeaderValue> {
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    HeaderValue::from_bytes(text.as_bytes()).ok()
+}
+
+static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Every identity header starts with this (lower case, as `http` stores
+/// names).
+pub const IDENTITY_PREFIX: &str = "x-rolegate-";
+/// `user` or `app`.
+pub const CALLER: HeaderName = HeaderName::from_static("x-rolegate-caller");
+/// `oid`.
+pub const OID: HeaderName = HeaderName::from_static("x-rolegate-oid");
+/// `tid`.
+pub const TID: HeaderName = HeaderName::from_static("x-rolegate-tid");
+/// `sub`.
+pub const SUB: HeaderName = HeaderName::from_static("x-rolegate-sub");
+/// `azp` / `appid`.
+pub const CLIENT_ID: HeaderName = HeaderName::from_static("x-rolegate-client-id");
+/// `roles`, comma-separated.
+pub const ROLES: HeaderName = HeaderName::from_static("x-rolegate-roles");
+/// `scp`, space-separated.
+pub const SCOPES: HeaderName = HeaderName::from_static("x-rolegate-scopes");
+/// `name`.
+pub const NAME: HeaderName = HeaderName::from_static("x-rolegate-name");
+/// `preferred_username` (or v1 `upn`).
+pub const PREFERRED_USERNAME: HeaderName = HeaderName::from_static("x-rolegate-preferred-username");
+/// The request id, forwarded upstream and returned to the client.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_every_identity_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rolegate-roles", HeaderValue::from_static("Admin"));
+        headers.append("X-Rolegate-Oid", HeaderValue::from_static("x"));
+        headers.append("x-rolegate-oid", HeaderValue::from_static("y"));
+        headers.insert("x-rolegatefoo", HeaderValue::from_static("kept"));
+        strip_identity(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key("x-rolegatefoo"));
+    }
+
+    #[test]
+    fn request_ids() {
+        let mut headers = HeaderMap::new();
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static("abc-1"));
+        assert_eq!(request_id(&headers), "abc-1");
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static("has space"));
+        assert_eq!(request_id(&headers).len(), 16);
+        assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,249 @@
+//! Accept loops and per-connection HTTP (1.1 and 2, chosen by the first
+//! bytes), with the limits of `rolegate idp`'s server: a cap on open
+//! connections, a header-read timeout, and an idle timeout after which a
+//! connection with no request in progress is closed (HTTP/2 gets GOAWAY).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use http::{Request, Response};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+
+use crate::{Body, BoxError};
+
+/// Serves `handler` on `listener` until `stop` turns true; then closes
+/// the listener, lets open requests finish for up to [`CLOSE_GRACE`] and
+/// drops what is left.
+pub(crate) async fn serve<H, F>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    handler: H,
+    idle_timeout: impl Fn() -> Duration + Send + Sync + 'static,
+    mut stop: watch::Receiver<bool>,
+) where
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let idle_timeout = Arc::new(idle_timeout);
+    let mut connections = JoinSet::new();
+    let connection_stop = stop.clone();
+    loop {
+        let permit = tokio::select! {
+            () = stopped(&mut stop) => break,
+            permit = Arc::clone(&slots).acquire_owned() => permit,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        // The semaphore is never closed.
+        let Ok(permit) = permit else { break };
+        tokio::select! {
+            () = stopped(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(handshake_and_serve(
+                        stream,
+                        peer,
+                        tls.clone(),
+                        handler.clone(),
+                        idle_timeout(),
+                        connection_stop.clone(),
+                        permit,
+                    ));
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(CLOSE_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.abort_all();
+    }
+}
+
+/// The TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`]) when the listener
+/// has TLS, then HTTP.
+async fn handshake_and_serve<H, F>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    handler: H,
+    idle_timeout: Duration,
+    stop: watch::Receiver<bool>,
+    slot: OwnedSemaphorePermit,
+) where
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let Some(acceptor) = tls else {
+        return connection(stream, peer, handler, idle_timeout, stop, slot).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => connection(stream, peer, handler, idle_timeout, stop, slot).await,
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// HTTP on one connection until the client leaves, it idles out, or the
+/// server stops. HTTP/1.1 or HTTP/2, from the first bytes.
+async fn connection<I, H, F>(
+    stream: I,
+    peer: SocketAddr,
+    handler: H,
+    idle_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let (activity, mut watcher) = watch::channel(Activity {
+        in_flight: 0,
+        idle_since: Instant::now(),
+    });
+    let activity = Arc::new(activity);
+    let service = hyper::service::service_fn(move |request| {
+        let handler = handler.clone();
+        let activity = Arc::clone(&activity);
+        async move {
+            activity.send_modify(|a| a.in_flight += 1);
+            let busy = Busy(activity);
+            let response = handler(peer, request).await;
+            // The request stays in progress until its body has been sent.
+            Ok::<_, Infallible>(response.map(|inner| {
+                http_body_util::BodyExt::boxed_unsync(TrackedBody { inner, _busy: busy })
+            }))
+        }
+    });
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HTTP2_PING_INTERVAL)
+        .keep_alive_timeout(HTTP2_PING_TIMEOUT);
+    let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            return;
+        }
+        () = stopped(&mut stop) => {}
+        () = idle(&mut watcher, idle_timeout) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(CLOSE_GRACE, connection).await;
+}
+
+/// Requests in progress on one connection, and when the last one ended.
+#[derive(Debug, Clone, Copy)]
+struct Activity {
+    in_flight: usize,
+    idle_since: Instant,
+}
+
+/// Resolves once no request has been in progress for `timeout`.
+async fn idle(watcher: &mut watch::Receiver<Activity>, timeout: Duration) {
+    loop {
+        let activity = *watcher.borrow_and_update();
+        let changed = if activity.in_flight == 0 {
+            tokio::select! {
+                () = tokio::time::sleep_until(activity.idle_since + timeout) => return,
+                changed = watcher.changed() => changed,
+            }
+        } else {
+            watcher.changed().await
+        };
+        if changed.is_err() {
+            return;
+        }
+    }
+}
+
+/// Marks a request finished, even when its future is dropped.
+struct Busy(Arc<watch::Sender<Activity>>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.send_modify(|a| {
+            a.in_flight = a.in_flight.saturating_sub(1);
+            if a.in_flight == 0 {
+                a.idle_since = Instant::now();
+            }
+        });
+    }
+}
+
+/// A response body that keeps its request counted as in progress until
+/// it has been sent (or dropped).
+struct TrackedBody {
+    inner: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Most connections served at once; more wait in the accept queue.
+const MAX_CONNECTIONS: usize = 4096;
+/// Time for a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time for an HTTP/1.1 request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open requests may run on at shutdown.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(10);
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
