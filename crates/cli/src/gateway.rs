@@ -16,7 +16,7 @@ pub struct GatewayArgs {
     #[command(subcommand)]
     command: Option<GatewayCommand>,
 
-    /// The gateway configuration (TOML): listen, upstream, [auth], [[routes]].
+    /// The gateway configuration (TOML): listen, upstream, the auth table and the routes.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
