@@ -115,6 +115,12 @@ impl Metrics {
             keys.jwks_fetches,
         );
         single(
+            "rolegate_jwks_keys",
+            "gauge",
+            "Signing keys in the validator's current key set.",
+            keys.keys,
+        );
+        single(
             "rolegate_token_cache_hits_total",
             "counter",
             "Tokens answered from the verified-token cache.",

@@ -182,6 +182,8 @@ pub struct KeyStats {
     pub jwks_fetches: u64,
     /// Successful loads.
     pub loads: u64,
+    /// Keys in the current snapshot (0 before the first load).
+    pub keys: u64,
 }
 
 /// Loads and refreshes keys. Shared by a validator and its background task.
@@ -240,6 +242,7 @@ impl KeyManager {
             discovery_fetches: self.discovery_fetches.load(Ordering::Relaxed),
             jwks_fetches: self.jwks_fetches.load(Ordering::Relaxed),
             loads: self.loads.load(Ordering::Relaxed),
+            keys: u64::try_from(self.state.load().len()).unwrap_or(u64::MAX),
         }
     }
 

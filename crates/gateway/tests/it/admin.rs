@@ -45,6 +45,14 @@ async fn health_readiness_and_metrics() {
         assert!(text.contains(line), "{line:?} missing from\n{text}");
     }
     assert!(text.contains("rolegate_jwks_fetches_total "));
+    let keys: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("rolegate_jwks_keys "))
+        .unwrap_or_else(|| panic!("no rolegate_jwks_keys in\n{text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(keys >= 1, "the issuer's keys are loaded: {keys}");
     assert!(text.contains("rolegate_gateway_overhead_seconds_bucket{le=\"+Inf\"} 5"));
 }
 
