@@ -58,8 +58,9 @@ pub struct FileConfig {
     /// Address for `/metrics`, `/healthz` and `/readyz`; absent: no admin
     /// listener.
     pub admin_listen: Option<String>,
-    /// The default upstream, `http://host:port` with an optional path
-    /// prefix.
+    /// The default upstream, `http://host:port` or `https://host:port`
+    /// with an optional path prefix. `https://` upstreams are checked
+    /// against the platform's CAs plus `auth.ca_file`.
     pub upstream: Option<String>,
     /// Certificate chain (PEM) for HTTPS on `listen`, relative to the
     /// configuration file; needs `tls_key`.
@@ -90,7 +91,8 @@ pub struct AuthFile {
     /// `/organizations` and `/common` authorities.
     pub tenants: Option<Vec<String>>,
     /// An extra trusted CA (PEM) for the authority, e.g. `rolegate idp`'s
-    /// local CA. Relative to the configuration file.
+    /// local CA, also trusted for `https://` upstreams (next to the
+    /// platform's CAs). Relative to the configuration file.
     pub ca_file: Option<PathBuf>,
     /// Pass the `Authorization` header upstream (default: strip it).
     pub forward_token: Option<bool>,
@@ -157,6 +159,9 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// The validator built from [`auth`](Self::auth).
     pub validator: Validator,
+    /// TLS for `https://` upstreams: the platform's CAs plus
+    /// `auth.ca_file`, or no CA at all when every upstream is `http://`.
+    pub upstream_tls: Arc<rustls::ClientConfig>,
 }
 
 /// The `[auth]` section, validated. Two configurations with equal
@@ -230,6 +235,13 @@ impl Config {
             Some(config) if problems.is_empty() => Ok(config),
             _ => Err(ConfigError { problems }),
         }
+    }
+}
+
+impl Config {
+    /// Whether any route forwards to an `https://` upstream.
+    pub fn has_https_upstream(&self) -> bool {
+        self.routes.iter().any(|r| r.upstream.is_https())
     }
 }
 
@@ -371,6 +383,12 @@ fn validate(file: FileConfig, base: &Path, problems: &mut Vec<String>) -> Option
         .enumerate()
         .map(|(i, r)| route(i, r, upstream.as_ref(), timeouts.upstream, problems))
         .collect();
+    let any_https = upstream.iter().any(|u| u.is_https())
+        || routes.iter().flatten().any(|r| r.upstream.is_https());
+    let ca = auth.as_ref().and_then(|a| a.ca_pem.as_deref());
+    let upstream_tls = crate::upstream::tls_client_config(any_https, ca)
+        .map_err(|why| problems.push(why))
+        .ok();
     Some(Config {
         listen: listen?,
         admin_listen,
@@ -379,6 +397,7 @@ fn validate(file: FileConfig, base: &Path, problems: &mut Vec<String>) -> Option
         timeouts,
         routes: routes.into_iter().collect::<Option<Vec<_>>>()?,
         validator: validator?,
+        upstream_tls: upstream_tls?,
     })
 }
 

@@ -56,6 +56,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -312,7 +313,7 @@ pub(crate) struct Shared {
 /// One configuration and what it needs at run time.
 pub(crate) struct Runtime {
     pub(crate) config: Config,
-    pub(crate) client: Client<HttpConnector, Incoming>,
+    pub(crate) client: UpstreamClient,
     /// Shared by the runtimes that use the same validator; the key
     /// warm-up stops once none does.
     validator_in_use: Arc<()>,
@@ -332,10 +333,14 @@ impl Runtime {
             }
         };
         let client = match previous {
-            Some(previous) if previous.config.timeouts.connect == config.timeouts.connect => {
+            Some(previous)
+                if previous.config.timeouts.connect == config.timeouts.connect
+                    && previous.config.has_https_upstream() == config.has_https_upstream()
+                    && previous.config.auth.ca_pem == config.auth.ca_pem =>
+            {
                 previous.client.clone()
             }
-            _ => upstream_client(config.timeouts.connect),
+            _ => upstream_client(config.timeouts.connect, &config.upstream_tls),
         };
         Runtime {
             config,
@@ -345,11 +350,23 @@ impl Runtime {
     }
 }
 
-/// The pooled keep-alive HTTP/1.1 client for upstreams.
-fn upstream_client(connect_timeout: Duration) -> Client<HttpConnector, Incoming> {
+/// The client for upstreams: HTTP/1.1, pooled keep-alive connections,
+/// plain or over TLS by the URI's scheme.
+pub(crate) type UpstreamClient = Client<HttpsConnector<HttpConnector>, Incoming>;
+
+/// The pooled keep-alive HTTP/1.1 client for upstreams; `tls` checks
+/// `https://` ones.
+fn upstream_client(connect_timeout: Duration, tls: &rustls::ClientConfig) -> UpstreamClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(connect_timeout));
     connector.set_nodelay(true);
+    // The TLS layer above handles https:// URIs.
+    connector.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(UPSTREAM_POOL_IDLE)

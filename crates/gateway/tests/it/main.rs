@@ -11,6 +11,7 @@
 
 mod admin;
 mod forward_auth;
+mod https_upstream;
 mod identity;
 mod refusals;
 mod reload;
