@@ -33,6 +33,30 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// The `Upgrade` value to forward when `headers` ask for a WebSocket
+/// upgrade (RFC 6455 §4.1: `Connection` lists `upgrade`, `Upgrade` lists
+/// `websocket`), else `None`. Other protocols (h2c…) are never forwarded.
+pub fn websocket_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    let lists = |name: &HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|list| list.split(','))
+            .any(|item| item.trim().eq_ignore_ascii_case(token))
+    };
+    (lists(&CONNECTION, "upgrade") && lists(&UPGRADE, "websocket"))
+        .then(|| HeaderValue::from_static("websocket"))
+}
+
+/// Marks `headers` as asking for (or agreeing to) the `protocol` upgrade,
+/// after [`remove_hop_by_hop`] took the client's or upstream's own
+/// `Connection` and `Upgrade` out.
+pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, protocol);
+}
+
 /// Appends the client's address, scheme and host to `X-Forwarded-For`,
 /// `-Proto` and `-Host` (comma-separated after any values already there),
 /// and removes `Host` so that the upstream client sets the upstream's.
@@ -87,6 +111,19 @@ mod tests {
         remove_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn recognises_websocket_upgrades_only() {
+        let mut h = HeaderMap::new();
+        h.insert(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        h.insert(UPGRADE, HeaderValue::from_static("WebSocket"));
+        assert_eq!(websocket_upgrade(&h).unwrap(), "websocket");
+        h.insert(UPGRADE, HeaderValue::from_static("h2c"));
+        assert!(websocket_upgrade(&h).is_none());
+        h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+        assert!(websocket_upgrade(&h).is_none());
     }
 
     #[test]

@@ -10,16 +10,19 @@
 //!          rewrite headers (strip X-Rolegate-*, hop-by-hop, Authorization; add identity, X-Forwarded-*)
 //!          upstream call (pooled; header timeout) ── 502 upstream_unavailable / 504 upstream_timeout
 //!          response (hop-by-hop removed, body streamed) ─► client
+//!          101 to a WebSocket upgrade ─► both connections spliced (bytes copied both ways)
 //! ```
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request, Response, Version};
+use http::header::{AUTHORIZATION, UPGRADE};
+use http::{HeaderValue, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use rolegate_axum::AuthError;
 use tokio::time::Instant;
 
@@ -58,7 +61,7 @@ async fn proxy(
     runtime: &Runtime,
     id: &str,
     downstream: Downstream,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     started: Instant,
 ) -> Response<Body> {
     let route = match select_route(runtime, request.method(), request.uri().path(), false) {
@@ -80,9 +83,20 @@ async fn proxy(
         }
     };
     shared.metrics.request(&label, "allowed");
+    // HTTP/1.1 only: HTTP/2's extended CONNECT (RFC 8441) is not relayed.
+    let upgrade = match headers::websocket_upgrade(request.headers()) {
+        Some(protocol) if request.version() == Version::HTTP_11 => {
+            Some((protocol, hyper::upgrade::on(&mut request)))
+        }
+        _ => None,
+    };
     let (mut parts, body) = request.into_parts();
     let headers = &mut parts.headers;
     headers::remove_hop_by_hop(headers);
+    let client_upgrade = upgrade.map(|(protocol, on_upgrade)| {
+        headers::set_upgrade(headers, protocol);
+        on_upgrade
+    });
     decision::strip_identity(headers);
     if !runtime.config.auth.forward_token {
         headers.remove(AUTHORIZATION);
@@ -109,27 +123,63 @@ async fn proxy(
     parts.version = Version::HTTP_11;
     let upstream_request = Request::from_parts(parts, body);
     shared.metrics.overhead(started.elapsed());
-    forward(shared, runtime, route, &label, id, upstream_request).await
+    let upstream = Upstream {
+        route,
+        label: &label,
+    };
+    forward(
+        shared,
+        runtime,
+        upstream,
+        id,
+        upstream_request,
+        client_upgrade,
+    )
+    .await
 }
 
-/// Sends the request upstream and streams the answer back.
+/// Sends the request upstream and streams the answer back; splices the
+/// connections when a WebSocket upgrade (`client_upgrade`) is accepted.
 async fn forward(
     shared: &Shared,
     runtime: &Runtime,
-    route: &Route,
-    label: &Arc<str>,
+    Upstream { route, label }: Upstream<'_>,
     id: &str,
     request: Request<Incoming>,
+    client_upgrade: Option<OnUpgrade>,
 ) -> Response<Body> {
     let sent = Instant::now();
     let outcome = tokio::time::timeout(route.timeout, runtime.client.request(request)).await;
     let failure = match outcome {
-        Ok(Ok(response)) => {
+        Ok(Ok(mut response)) => {
             shared
                 .metrics
                 .upstream_response(label, response.status(), sent.elapsed());
+            let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+            let upgraded = match (switching, client_upgrade) {
+                (true, Some(client)) => {
+                    let protocol = response.headers().get(UPGRADE).cloned();
+                    let upstream = hyper::upgrade::on(&mut response);
+                    tokio::spawn(splice(client, upstream, id.to_owned()));
+                    protocol.or_else(|| Some(HeaderValue::from_static("websocket")))
+                }
+                (true, None) => {
+                    let failure = GatewayError::UpstreamFailed {
+                        upstream: route.upstream.to_string(),
+                        detail: "101 Switching Protocols to a request that asked for no upgrade"
+                            .to_owned(),
+                        unsent: false,
+                    };
+                    shared.metrics.upstream_error(label, failure.code());
+                    return failure.into_response(id);
+                }
+                (false, _) => None,
+            };
             let (mut parts, body) = response.into_parts();
             headers::remove_hop_by_hop(&mut parts.headers);
+            if let Some(protocol) = upgraded {
+                headers::set_upgrade(&mut parts.headers, protocol);
+            }
             let body = body.map_err(Into::into).boxed_unsync();
             return Response::from_parts(parts, body);
         }
@@ -145,6 +195,33 @@ async fn forward(
     };
     shared.metrics.upstream_error(label, failure.code());
     failure.into_response(id)
+}
+
+/// Copies bytes both ways between the client's and the upstream's
+/// upgraded connections until either side closes.
+async fn splice(client: OnUpgrade, upstream: OnUpgrade, id: String) {
+    let (client, upstream) = match tokio::join!(client, upstream) {
+        (Ok(client), Ok(upstream)) => (client, upstream),
+        (client, upstream) => {
+            let failed = client.err().or(upstream.err());
+            tracing::debug!(request_id = %id, error = ?failed, "upgrade not completed");
+            return;
+        }
+    };
+    let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+    match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        Ok((sent, received)) => {
+            tracing::debug!(request_id = %id, sent, received, "upgraded connection closed");
+        }
+        Err(e) => tracing::debug!(request_id = %id, error = %e, "upgraded connection failed"),
+    }
+}
+
+/// The route an allowed request goes to, and its metrics label.
+#[derive(Clone, Copy)]
+struct Upstream<'a> {
+    route: &'a Route,
+    label: &'a Arc<str>,
 }
 
 /// Who sent the request, and over what.

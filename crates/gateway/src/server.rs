@@ -150,7 +150,11 @@ async fn connection<I, H, F>(
         .timer(TokioTimer::new())
         .keep_alive_interval(HTTP2_PING_INTERVAL)
         .keep_alive_timeout(HTTP2_PING_TIMEOUT);
-    let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    // With upgrades: after a 101 (a WebSocket the proxy spliced), this
+    // future ends and the tunnel runs on in its own task until either
+    // side closes it.
+    let mut connection =
+        pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
     tokio::select! {
         result = connection.as_mut() => {
             if let Err(e) = result {
