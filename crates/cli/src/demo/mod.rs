@@ -1,6 +1,9 @@
 //! `rolegate demo`: the whole system on one HTTPS origin — the identity
 //! provider, the Orders API under `/api` and the single-page app under
-//! `/demo/` — with a built-in tenant.
+//! `/demo/` — with a built-in tenant; with `--gateway`, the API also
+//! behind `rolegate gateway` on a second port.
+
+mod gateway;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +40,21 @@ pub struct DemoArgs {
     /// Access-token lifetime in seconds (short values show silent renewal).
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
     access_token_lifetime: i64,
+
+    /// Also serve the Orders API behind `rolegate gateway` (in-process,
+    /// plain HTTP on 127.0.0.1:<GATEWAY_PORT>): the same role answers,
+    /// decided by the proxy.
+    #[arg(long)]
+    gateway: bool,
+
+    /// Port for the gateway (with --gateway).
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 8080,
+        requires = "gateway"
+    )]
+    gateway_port: u16,
 }
 
 const DEMO_HELP: &str = "\
@@ -108,16 +126,35 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         let _ = stop_tx.send(());
         return Err(e);
     }
+    let proxy = if args.gateway {
+        match gateway::start(&running.origin, &running.ca_path, args.gateway_port).await {
+            Ok(proxy) => Some(proxy),
+            Err(e) => {
+                let _ = stop_tx.send(());
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    let gateway_lines = proxy
+        .as_ref()
+        .map(|proxy| gateway_banner(&running.origin, &running.ca_path, proxy.address()))
+        .unwrap_or_default();
     print_banner(
         &running.origin,
         &running.ca_path,
         &tenant_file,
         &args.data_dir,
+        &gateway_lines,
     );
     let mut task = running.task;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping the demo");
+            if let Some(proxy) = proxy {
+                proxy.stop().await;
+            }
             let _ = stop_tx.send(());
             let _ = task.await;
             Ok(Outcome::Passed)
@@ -135,6 +172,7 @@ fn print_banner(
     ca: &std::path::Path,
     tenant_file: &std::path::Path,
     data_dir: &std::path::Path,
+    gateway_lines: &str,
 ) {
     let ca = std::fs::canonicalize(ca).unwrap_or_else(|_| ca.to_path_buf());
     eprintln!(
@@ -153,6 +191,7 @@ fn print_banner(
          \n    node:     export NODE_EXTRA_CA_CERTS={}\
          \n    python:   verify=\"{}\"\
          \n\n  is the API safe? rolegate probe {origin}/api/orders --data-dir {} --audience {API} --role Orders.Read --scope access_as_user\
+         {gateway_lines}\
          \n\nCtrl-C stops it.",
         tenant_file.display(),
         ca.display(),
@@ -160,6 +199,20 @@ fn print_banner(
         ca.display(),
         data_dir.display(),
     );
+}
+
+/// The banner's lines on calling the API through the gateway.
+fn gateway_banner(origin: &str, ca: &std::path::Path, address: std::net::SocketAddr) -> String {
+    let ca = std::fs::canonicalize(ca).unwrap_or_else(|_| ca.to_path_buf());
+    format!(
+        "\n\n  gateway: http://{address}/orders, /orders/{{id}}, /me: the Orders API behind rolegate gateway\
+         \n    (GET /orders: scope access_as_user or app role Orders.Read/Orders.Admin; POST and DELETE: Orders.Admin;\
+         \n     anything else: 404 no_route; the API checks the forwarded token again)\
+         \n    TOKEN=$(curl -s --cacert {ca} -X POST -H 'Origin: {origin}' {origin}/demo/daemon-token | jq -r .access_token)\
+         \n    curl -H \"Authorization: Bearer $TOKEN\" http://{address}/orders              # 200: the daemon has Orders.Read\
+         \n    curl -X DELETE -H \"Authorization: Bearer $TOKEN\" http://{address}/orders/1  # 403 missing_role, from the gateway",
+        ca = ca.display(),
+    )
 }
 
 /// The API under `/api`, the app under `/demo/`, and the app's helpers.

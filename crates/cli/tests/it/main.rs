@@ -9,6 +9,7 @@
 
 mod check;
 mod decode;
+mod demo_gateway;
 mod gateway;
 mod get;
 mod idp;
