@@ -187,14 +187,16 @@ python_time=$((SECONDS - python_started))
 
 stop_idp
 
-# ---------------------------------------------------------------- browser tests
-# Each starts its own `rolegate demo` and drives Debian's Chromium (installed
+# ---------------------------------------------------------------- nginx and browser tests
+# gateway-nginx starts its own `rolegate idp`, `rolegate gateway` and
+# Debian's nginx (installed with apt-get when missing). The browser suites
+# each start their own `rolegate demo` and drive Debian's Chromium (installed
 # with apt-get when missing; never downloaded).
 browser_status=0
 browser_summary=""
-for suite in msal-browser browser; do
+for suite in gateway-nginx msal-browser browser; do
   if [ -f "$E2E_DIR/$suite/run.sh" ]; then
-    say "browser suite: e2e/$suite/run.sh"
+    say "suite: e2e/$suite/run.sh"
     suite_started=$SECONDS
     suite_status=0
     ROLEGATE_E2E_BIN="$ROLEGATE" bash "$E2E_DIR/$suite/run.sh" || suite_status=$?

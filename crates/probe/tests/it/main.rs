@@ -1,7 +1,8 @@
 //! `rolegate-probe` against real servers on loopback: the identity
 //! provider (in process, on a temporary data folder, with the demo tenant),
 //! deliberately broken APIs with exactly one flaw each, a correct API on
-//! rolegate-axum, and the Orders API in both demo variants.
+//! rolegate-axum, the Orders API in both demo variants, and `rolegate
+//! gateway` in front of an upstream that checks nothing.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,6 +14,7 @@
 mod broken;
 mod correct;
 mod errors;
+mod gateway;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,10 +91,25 @@ pub fn serve(app: axum::Router) -> SocketAddr {
 
 /// Probes `url` for the API `audience`, requiring `roles`.
 pub fn run_probe(url: &str, audience: &str, roles: &[&str], scopes: &[&str]) -> Report {
+    run_probe_with(url, audience, roles, scopes, &[])
+}
+
+/// Same, with extra request headers.
+pub fn run_probe_with(
+    url: &str,
+    audience: &str,
+    roles: &[&str],
+    scopes: &[&str],
+    headers: &[(&str, &str)],
+) -> Report {
     let env = env();
     let mut config = ProbeConfig::new(url.parse().unwrap(), &env.data_dir, audience);
     config.roles = roles.iter().map(|r| r.to_string()).collect();
     config.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    config.headers = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
     env.runtime
         .block_on(probe(&config, &SystemClock))
         .unwrap_or_else(|e| panic!("probe of {url} failed: {e}"))
