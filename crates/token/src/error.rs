@@ -54,6 +54,9 @@ pub enum ErrorCode {
     NotAnAccessToken,
     /// The token carries neither `scp` nor `roles`.
     NoPermissions,
+    /// A token for a signed-in user (delegated) carries no `scp`: Entra
+    /// puts the granted delegated scopes in every delegated token.
+    DelegatedWithoutScope,
     /// `tid` disagrees with the issuer's tenant.
     TenantMismatch,
     /// The tenant is not in the allow-list.
@@ -74,10 +77,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in alphabetical order of its string form.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::AlgorithmNotAllowed,
         ErrorCode::AppOnlyRequired,
         ErrorCode::DelegatedRequired,
+        ErrorCode::DelegatedWithoutScope,
         ErrorCode::EncryptedToken,
         ErrorCode::IdTokenNotAccepted,
         ErrorCode::InvalidAudience,
@@ -127,6 +131,7 @@ impl ErrorCode {
             ErrorCode::MissingScope => "missing_scope",
             ErrorCode::MissingScopeOrAppPermission => "missing_scope_or_app_permission",
             ErrorCode::NoPermissions => "no_permissions",
+            ErrorCode::DelegatedWithoutScope => "delegated_without_scope",
             ErrorCode::NotAnAccessToken => "not_an_access_token",
             ErrorCode::TenantMismatch => "tenant_mismatch",
             ErrorCode::TenantNotAllowed => "tenant_not_allowed",
@@ -331,6 +336,11 @@ pub enum ValidationError {
     /// Neither `scp` nor `roles`.
     #[error("token carries neither a \"scp\" (delegated scopes) nor a \"roles\" (app roles) claim")]
     NoPermissions,
+    /// A delegated (user) token without `scp`.
+    #[error(
+        "token names a signed-in user but carries no \"scp\" claim: every delegated token Entra issues lists its granted scopes, and a user token must not pass on roles alone"
+    )]
+    DelegatedWithoutScope,
     /// Expired.
     #[error("token expired {}s ago (exp {exp}, now {now}, clock skew {skew}s)", now - exp)]
     Expired {
@@ -428,6 +438,7 @@ impl ValidationError {
             ValidationError::MissingClaim { .. } => ErrorCode::MissingClaim,
             ValidationError::NotAnAccessToken { .. } => ErrorCode::NotAnAccessToken,
             ValidationError::NoPermissions => ErrorCode::NoPermissions,
+            ValidationError::DelegatedWithoutScope => ErrorCode::DelegatedWithoutScope,
             ValidationError::Expired { .. } => ErrorCode::TokenExpired,
             ValidationError::NotYetValid { .. } => ErrorCode::TokenNotYetValid,
             ValidationError::TenantMismatch { .. } => ErrorCode::TenantMismatch,

@@ -61,6 +61,9 @@ pub(crate) fn for_error(error: &ValidationError) -> String {
         ValidationError::NotAnAccessToken { .. } => {
             "send an OAuth access token issued for this API; tokens that name no calling client (azp/appid) are not accepted".to_owned()
         }
+        ValidationError::DelegatedWithoutScope => {
+            "request a delegated scope of the API (api://<api-client-id>/<scope>, exposed under Expose an API) when signing the user in; app roles alone do not make a user token".to_owned()
+        }
         ValidationError::NoPermissions => {
             "the token grants nothing: expose a scope (Expose an API) and request it as a delegated permission, or define app roles and assign them (Users and groups) or grant them as application permissions with admin consent".to_owned()
         }

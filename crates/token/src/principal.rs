@@ -84,7 +84,7 @@ impl Fields {
 
 /// The one app-only rule, for validated principals and unverified
 /// diagnostics alike; documented on [`Principal::is_app_only`].
-fn app_only(claims: &ClaimSet<'_>) -> bool {
+pub(crate) fn app_only(claims: &ClaimSet<'_>) -> bool {
     if claims.contains(Claim::Idtyp) {
         return claims.str(Claim::Idtyp) == Some("app");
     }

@@ -250,7 +250,12 @@ impl ValidatorConfig {
     }
 
     /// Whether a token must carry `scp` or `roles` (default: on for Entra,
-    /// like Microsoft.Identity.Web's IDW10201 check; off for generic OIDC).
+    /// like Microsoft.Identity.Web's IDW10201 check; off for generic OIDC),
+    /// and a token naming a signed-in user (not app-only, see
+    /// [`Principal::is_app_only`](crate::Principal::is_app_only)) must carry
+    /// `scp`: roles alone do not make a delegated token
+    /// (`delegated_without_scope`; Entra lists the granted scopes in every
+    /// delegated token, spec §5).
     pub fn require_scope_or_role(mut self, required: bool) -> Self {
         self.require_scope_or_role = required;
         self
@@ -777,7 +782,8 @@ impl Validator {
             inner.issuers.check(c, state.issuers(), errors);
         }
         inner.audiences.check(c, errors);
-        match kind_of(jws.header.typ(), c) {
+        let kind = kind_of(jws.header.typ(), c);
+        match kind {
             TokenKind::AccessToken => {}
             TokenKind::Unknown if inner.accept_unclassified => {}
             // The words are only needed for the refusal.
@@ -794,8 +800,14 @@ impl Validator {
                 reason: classify(jws.header.typ(), c).reason,
             }),
         }
-        if inner.require_scope_or_role && !c.contains(Claim::Scp) && !c.contains(Claim::Roles) {
-            errors.push(ValidationError::NoPermissions);
+        if inner.require_scope_or_role && !c.contains(Claim::Scp) {
+            if !c.contains(Claim::Roles) {
+                errors.push(ValidationError::NoPermissions);
+            } else if kind == TokenKind::AccessToken && !crate::principal::app_only(c) {
+                // Roles but no scp, and a user in the token: not an app's
+                // token, and no delegated token Entra issues looks like it.
+                errors.push(ValidationError::DelegatedWithoutScope);
+            }
         }
     }
 

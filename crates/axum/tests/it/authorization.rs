@@ -103,7 +103,7 @@ async fn app_only_requirement_has_no_scope_attribute() {
 }
 
 #[tokio::test]
-async fn user_token_without_scp_is_not_app_only() {
+async fn user_token_without_scp_is_refused_not_taken_for_an_app() {
     let f = Fixture::new();
     let token = f.key.sign(&claims::access_v2(
         &f.tenant,
@@ -112,13 +112,11 @@ async fn user_token_without_scp_is_not_app_only() {
         "",
         &["Orders.Read"],
     ));
-    let app_only = AuthLayer::new(f.validator.clone()).require(Requirement::app_only());
-    let reply = send(app(app_only), get_bearer("/me", &token)).await;
-    assert_problem(&reply, StatusCode::FORBIDDEN, "app_only_required");
-
-    let delegated = AuthLayer::new(f.validator).require(Requirement::delegated());
-    let reply = send(app(delegated), get_bearer("/me", &token)).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    for requirement in [Requirement::app_only(), Requirement::delegated()] {
+        let layer = AuthLayer::new(f.validator.clone()).require(requirement);
+        let reply = send(app(layer), get_bearer("/me", &token)).await;
+        assert_problem(&reply, StatusCode::UNAUTHORIZED, "delegated_without_scope");
+    }
 }
 
 #[tokio::test]

@@ -3,17 +3,17 @@
 //! forward-auth endpoint (nginx `auth_request` style), with a route that
 //! requires the app role Orders.Read.
 //!
-//! The target is nothing vulnerable and nothing inconclusive. Two checks
-//! are VULNERABLE today, both from how `crates/gateway/src/config.rs`
-//! builds the validator and the route's requirement:
+//! The target is nothing vulnerable and nothing inconclusive. One check is
+//! VULNERABLE today, from how `crates/gateway/src/config.rs` builds the
+//! validator:
 //! - `v1_token_for_v2_api`: a v1.0 token (`iss` `https://sts.windows.net/{tid}/`,
 //!   `aud` `api://<API>`) is accepted: the gateway's validator accepts both
-//!   token versions and the file has no key to choose one;
-//! - `delegated_without_scope`: a user token with the role but no `scp` is
-//!   accepted on a `roles_any` route (the requirement is the role alone).
+//!   token versions and the file has no key to choose one.
 //!
-//! These tests pin exactly those two, so that a fix (or a new finding)
-//! makes them fail; then replace [`KNOWN`] by `assert_clean`.
+//! (`delegated_without_scope` was the second until rolegate-token refused
+//! user tokens without `scp`.) These tests pin exactly that one, so that a
+//! fix (or a new finding) makes them fail; then replace [`KNOWN`] by
+//! `assert_clean`.
 
 use axum::Router;
 use axum::routing::get;
@@ -25,7 +25,7 @@ use rolegate_probe::report::Verdict;
 use crate::{API, TENANT_ID, env, run_probe_with, serve};
 
 /// The checks the gateway fails today (see the module docs).
-const KNOWN: [CheckId; 2] = [CheckId::V1TokenForV2Api, CheckId::DelegatedWithoutScope];
+const KNOWN: [CheckId; 1] = [CheckId::V1TokenForV2Api];
 
 #[test]
 fn gateway_as_reverse_proxy_fails_only_the_known_checks() {

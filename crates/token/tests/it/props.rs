@@ -466,6 +466,11 @@ proptest! {
             prop_assert_eq!(result.unwrap_err().code(), ErrorCode::NoPermissions);
             return Ok(());
         }
+        if scopes.is_empty() {
+            // A user token (name, oid != sub) with roles only.
+            prop_assert_eq!(result.unwrap_err().code(), ErrorCode::DelegatedWithoutScope);
+            return Ok(());
+        }
         let principal = result.unwrap();
         let got_roles: Vec<&str> = principal.roles().iter().map(|r| r.as_str()).collect();
         let got_scopes: Vec<&str> = principal.scopes().iter().map(|s| s.as_str()).collect();
