@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use http::Method;
 use rolegate_token::fetch::HttpFetcher;
+use rolegate_token::issuer::TokenVersion;
 use rolegate_token::requirement::Requirement;
 use rolegate_token::{Validator, ValidatorConfig};
 use serde::Deserialize;
@@ -99,6 +100,11 @@ pub struct AuthFile {
     /// The verified-token cache (default on; off: every request verifies
     /// the signature).
     pub token_cache: Option<bool>,
+    /// The one access-token version the API receives, 1 or 2 (its
+    /// registration's `requestedAccessTokenVersion`); absent: both are
+    /// accepted. Entra issues an API only the version it asked for, so a
+    /// token of the other version was not issued for it.
+    pub token_version: Option<u8>,
 }
 
 /// `[timeouts]`, in seconds.
@@ -180,6 +186,8 @@ pub struct AuthConfig {
     pub forward_token: bool,
     /// Whether the verified-token cache is on.
     pub token_cache: bool,
+    /// The accepted token version (`None`: both).
+    pub token_version: Option<TokenVersion>,
 }
 
 /// Timeouts, validated.
@@ -538,6 +546,17 @@ fn auth(file: Option<AuthFile>, base: &Path, problems: &mut Vec<String>) -> Opti
             })
             .ok()
     });
+    let token_version = match file.token_version {
+        None => None,
+        Some(1) => Some(TokenVersion::V1),
+        Some(2) => Some(TokenVersion::V2),
+        Some(other) => {
+            problems.push(format!(
+                "auth.token_version: expected 1 or 2 (the API's requestedAccessTokenVersion), found {other}"
+            ));
+            None
+        }
+    };
     Some(AuthConfig {
         authority: authority?,
         audiences,
@@ -545,6 +564,7 @@ fn auth(file: Option<AuthFile>, base: &Path, problems: &mut Vec<String>) -> Opti
         ca_pem,
         forward_token: file.forward_token.unwrap_or(false),
         token_cache: file.token_cache.unwrap_or(true),
+        token_version,
     })
 }
 
@@ -563,6 +583,9 @@ fn build_validator(auth: &AuthConfig, problems: &mut Vec<String>) -> Option<Vali
     }
     if !auth.token_cache {
         config = config.token_cache(0);
+    }
+    if let Some(version) = auth.token_version {
+        config = config.versions([version]);
     }
     if let Some(pem) = &auth.ca_pem {
         match HttpFetcher::with_options(
@@ -732,6 +755,7 @@ const AUTH_KEYS: &[&str] = &[
     "ca_file",
     "forward_token",
     "token_cache",
+    "token_version",
 ];
 const TIMEOUT_KEYS: &[&str] = &["connect", "upstream", "idle"];
 const ROUTE_KEYS: &[&str] = &[
@@ -770,6 +794,7 @@ mod tests {
             authority = "http://example.com/t"
             audiences = []
             forward_tokens = true
+            token_version = 3
             [timeouts]
             connect = 0
             [[routes]]
@@ -789,6 +814,7 @@ mod tests {
             "upstream:",
             "auth.audiences",
             "unknown key `forward_tokens` in [auth]",
+            "auth.token_version: expected 1 or 2",
             "timeouts.connect",
             "routes[0].path",
             "routes[0].methods",

@@ -52,6 +52,7 @@ audiences = ["{API}", "{SINGLE}"]
 ca_file = {ca}
 # The API checks the token again (and shows who called).
 forward_token = true
+token_version = 2
 
 [[routes]]
 path = "/me"

@@ -3,17 +3,10 @@
 //! forward-auth endpoint (nginx `auth_request` style), with a route that
 //! requires the app role Orders.Read.
 //!
-//! The target is nothing vulnerable and nothing inconclusive. One check is
-//! VULNERABLE today, from how `crates/gateway/src/config.rs` builds the
-//! validator:
-//! - `v1_token_for_v2_api`: a v1.0 token (`iss` `https://sts.windows.net/{tid}/`,
-//!   `aud` `api://<API>`) is accepted: the gateway's validator accepts both
-//!   token versions and the file has no key to choose one.
-//!
-//! (`delegated_without_scope` was the second until rolegate-token refused
-//! user tokens without `scp`.) These tests pin exactly that one, so that a
-//! fix (or a new finding) makes them fail; then replace [`KNOWN`] by
-//! `assert_clean`.
+//! Configured as the API is registered (`token_version = 2`), nothing is
+//! VULNERABLE and nothing inconclusive, in both modes. Without
+//! `token_version` the gateway accepts both token versions, and the probe's
+//! `v1_token_for_v2_api` says so (the third test shows the check can fail).
 
 use axum::Router;
 use axum::routing::get;
@@ -24,48 +17,54 @@ use rolegate_probe::report::Verdict;
 
 use crate::{API, TENANT_ID, env, run_probe_with, serve};
 
-/// The checks the gateway fails today (see the module docs).
-const KNOWN: [CheckId; 1] = [CheckId::V1TokenForV2Api];
-
 #[test]
-fn gateway_as_reverse_proxy_fails_only_the_known_checks() {
-    let running = gateway();
+fn gateway_as_reverse_proxy_has_nothing_vulnerable() {
+    let running = gateway(Some(2));
     let url = format!("http://{}/orders", running.address());
     let report = run_probe_with(&url, API, &["Orders.Read"], &[], &[]);
-    assert_only_known(&report);
+    assert_only(&report, &[]);
     env().runtime.block_on(running.stop());
 }
 
 #[test]
-fn gateway_forward_auth_fails_only_the_known_checks() {
-    let running = gateway();
+fn gateway_forward_auth_has_nothing_vulnerable() {
+    let running = gateway(Some(2));
     let url = format!("http://{}/.rolegate/auth", running.address());
     let headers = [("X-Original-Method", "GET"), ("X-Original-URI", "/orders")];
     let report = run_probe_with(&url, API, &["Orders.Read"], &[], &headers);
-    assert_only_known(&report);
+    assert_only(&report, &[]);
     env().runtime.block_on(running.stop());
 }
 
-/// Baseline 200; no inconclusive row; every check passes but [`KNOWN`],
+#[test]
+fn without_token_version_a_v1_token_for_the_v2_api_passes() {
+    let running = gateway(None);
+    let url = format!("http://{}/orders", running.address());
+    let report = run_probe_with(&url, API, &["Orders.Read"], &[], &[]);
+    assert_only(&report, &[CheckId::V1TokenForV2Api]);
+    env().runtime.block_on(running.stop());
+}
+
+/// Baseline 200; no inconclusive row; every check passes but `known`,
 /// which are VULNERABLE.
-fn assert_only_known(report: &Report) {
+fn assert_only(report: &Report, known: &[CheckId]) {
     let table = report.to_table();
     assert_eq!(report.baseline_status, 200, "{table}");
     for check in &report.checks {
-        let expected = if KNOWN.contains(&check.id) {
+        let expected = if known.contains(&check.id) {
             Verdict::Vulnerable
         } else {
             Verdict::Pass
         };
         assert_eq!(check.verdict, expected, "{}\n{table}", check.id);
     }
-    assert_eq!(report.vulnerable(), KNOWN.len(), "{table}");
+    assert_eq!(report.vulnerable(), known.len(), "{table}");
     assert_eq!(report.checks.len(), CheckId::ALL.len() - 1, "{table}");
 }
 
 /// A gateway whose route `/orders` needs the app role Orders.Read, in
 /// front of an upstream that answers 200 to anything.
-fn gateway() -> Running {
+fn gateway(token_version: Option<u8>) -> Running {
     let env = env();
     let upstream = serve(Router::new().fallback(get(|| async { "from the upstream" })));
     let ca_file = env.data_dir.join("gateway-test-ca.pem");
@@ -79,6 +78,7 @@ upstream = "http://{upstream}"
 authority = "{origin}/{TENANT_ID}"
 audiences = ["{API}"]
 ca_file = "{ca}"
+{version}
 
 [[routes]]
 path = "/orders"
@@ -86,6 +86,7 @@ roles_any = ["Orders.Read"]
 "#,
         origin = env.origin,
         ca = ca_file.display(),
+        version = token_version.map_or(String::new(), |v| format!("token_version = {v}")),
     );
     let config = Config::parse(&text, &env.data_dir).unwrap();
     env.runtime.block_on(async {
