@@ -9,7 +9,8 @@
 #
 #   bash bench/gateway.sh
 #
-# Servers (nginx: one worker serving the upstream and the plain proxy; both
+# Servers (nginx: one worker for the upstream, another process with one
+# worker for the plain proxy; both
 # gateways; the idle `rolegate idp`) are pinned to CPU $SERVER_CPU with
 # taskset, wrk to CPU $CLIENT_CPU: every proxy and its upstream share one
 # core, so "requests/s on the same cores" compares like with like.
@@ -153,44 +154,45 @@ TOKEN=$(ROLEGATE_CLIENT_SECRET=daemon-secret-8Qx3vT7pLm2Zr9Wc timeout 30 "$ROLEG
     --authority "$AUTHORITY" --ca-file "$CA" --client-credentials --client-id "$DAEMON" \
     --scope "api://$API/.default") || die "rolegate token get failed"
 
-# nginx: one worker with two servers, the upstream and the plain proxy.
+# nginx twice, one worker each: the upstream, and the plain proxy as a
+# process of its own. (One worker serving both would proxy to itself inside
+# one event loop, without the context switches every other proxy pays.)
 UP_PORT=$(free_port)
 NGX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
 USER_LINE=
 [[ $(id -u) -ne 0 ]] || USER_LINE="user $(id -un) $(id -gn);"
-cat >"$WORK/nginx/nginx.conf" <<EOF
+nginx_conf() { # nginx_conf NAME SERVER-BLOCK [HTTP-EXTRA]: writes $WORK/NAME/nginx.conf
+    local dir=$WORK/$1
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<CONF
 $USER_LINE
 daemon off;
 worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx-error.log warn;
+pid $dir/nginx.pid;
+error_log $WORK/$1-error.log warn;
 events { worker_connections 1024; }
 http {
     access_log off;
     keepalive_requests 100000000;
-    client_body_temp_path $WORK/nginx/client_body;
-    proxy_temp_path $WORK/nginx/proxy;
-    fastcgi_temp_path $WORK/nginx/fastcgi;
-    uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    upstream api { server 127.0.0.1:$UP_PORT; keepalive 64; keepalive_requests 100000000; }
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    ${3:-}
     server {
-        listen 127.0.0.1:$UP_PORT;
-        location / { return 200 "ok\n"; }
-    }
-    server {
-        listen 127.0.0.1:$NGX_PORT;
-        location / {
-            proxy_pass http://api;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
+        $2
     }
 }
-EOF
-taskset -c "$SERVER_CPU" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx-error.log" &
-PIDS+=($!)
+CONF
+}
+nginx_conf nginx-upstream "listen 127.0.0.1:$UP_PORT; location / { return 200 \"ok\\n\"; }"
+nginx_conf nginx-proxy "listen 127.0.0.1:$NGX_PORT; location / { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; }" \
+    "upstream api { server 127.0.0.1:$UP_PORT; keepalive 64; keepalive_requests 100000000; }"
+for name in nginx-upstream nginx-proxy; do
+    taskset -c "$SERVER_CPU" nginx -p "$WORK/$name" -c "$WORK/$name/nginx.conf" -e "$WORK/$name-error.log" &
+    PIDS+=($!)
+done
 wait_http "$!" "http://127.0.0.1:$NGX_PORT/orders/1"
 NGINX_VERSION=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 
@@ -296,7 +298,7 @@ load = {t: result(f"{e['WORK']}/{t}.load") for t in names}
 lat = {t: result(f"{e['WORK']}/{t}.lat") for t in names}
 ms = lambda us: f"{us / 1000:.3f}"
 print(f"rolegate gateway benchmark ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%MZ})")
-print(f"machine: {e['NPROC']} CPUs, {e['CPU_MODEL']}; nginx {e['NGINX_VERSION']} (1 worker)")
+print(f"machine: {e['NPROC']} CPUs, {e['CPU_MODEL']}; nginx {e['NGINX_VERSION']} (upstream and plain proxy: separate processes, 1 worker each)")
 print(f"servers pinned to CPU {e['SERVER_CPU']} (each proxy shares it with the upstream), wrk -t1 pinned to CPU {e['CLIENT_CPU']}")
 print()
 print(f"| target | req/s ({e['CONNECTIONS']} conn, {e['DURATION']} s) | p50 / p99 ms | req/s (1 conn, {e['LAT_SECONDS']} s) | p50 / p99 ms (1 conn) | added p99 over direct, 1 conn (ms) |")
