@@ -112,8 +112,17 @@ fn invalid(path: &Path, error: &ConfigError) -> Failure {
     Failure::Usage(text)
 }
 
+/// The async runtime: one event loop on the calling thread when the process
+/// may use one core (no hand-offs between a worker and the I/O driver, as
+/// nginx's single worker), a worker per core otherwise.
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut builder = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
