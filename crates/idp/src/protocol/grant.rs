@@ -336,11 +336,10 @@ pub async fn sign_in_with_password<'a>(
     let max = p.settings.max_failed_logins;
     let Some(user) = dir.user_by_upn(username) else {
         // Spend what a real check spends, so timing tells nothing either.
-        // (The decoy is made once, off the async workers.)
-        let decoy = tokio::task::spawn_blocking(|| decoy_hash().to_owned())
-            .await
-            .unwrap_or_default();
-        let _ = p.hashing.verify_any(vec![decoy], password).await;
+        let _ = p
+            .hashing
+            .verify_any(vec![decoy_hash().await], password)
+            .await;
         return Err(bad_credentials());
     };
     let per_source = source_key(&format!("user:{}", user.object_id), source);
@@ -390,10 +389,20 @@ pub async fn sign_in_with_password<'a>(
 /// The account-wide back-off window, in seconds.
 const BACK_OFF_WINDOW: i64 = 60;
 
-/// An argon2 hash nobody's password matches, verified for unknown accounts.
-fn decoy_hash() -> &'static str {
+/// An argon2 hash nobody's password matches, verified for unknown accounts;
+/// made once, off the async workers.
+async fn decoy_hash() -> String {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| crate::secret::hash(&random_token(24)).unwrap_or_default())
+    if let Some(decoy) = DECOY.get() {
+        return decoy.clone();
+    }
+    tokio::task::spawn_blocking(|| {
+        DECOY
+            .get_or_init(|| crate::secret::hash(&random_token(24)).unwrap_or_default())
+            .clone()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
@@ -1022,20 +1031,24 @@ async fn issue_user_tokens(
     } else {
         p.settings.refresh_token_lifetime
     };
-    let (record, token) = family.next_record(
-        now,
-        refresh_lifetime,
-        remembered,
-        &resource_scopes.join(" "),
-        caller.auth,
-    );
+    let next = || {
+        family.next_record(
+            now,
+            refresh_lifetime,
+            remembered,
+            &resource_scopes.join(" "),
+            caller.auth,
+        )
+    };
     let issued = match continuation {
         Continuation::Start(_) if !scopes.offline_access => None,
         Continuation::Start(_) => {
+            let (record, token) = next();
             p.store.put_refresh(&record).await.map_err(server_error)?;
             Some((record, token))
         }
         Continuation::Rotate { presented, .. } => {
+            let (record, token) = next();
             match p
                 .store
                 .rotate_refresh(&presented, &record, now)
