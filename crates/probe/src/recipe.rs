@@ -488,6 +488,7 @@ impl Kitchen<'_> {
             session_id: Some(guid()?),
             auth_time: Some(self.now),
             email: false,
+            v1: false,
         };
         Ok(id_token_claims(
             &self.provider.issuer,

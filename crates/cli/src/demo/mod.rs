@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use clap::Args;
 use rolegate_idp::protocol::Settings;
 use rolegate_idp::protocol::grant::{self, TokenRequest};
+use rolegate_idp::protocol::response::Endpoint;
 use rolegate_idp::protocol::tokens::IssuerContext;
 use rolegate_idp::server::{self, ServerConfig, StartInfo};
 use rolegate_token::fetch::HttpFetcher;
@@ -326,9 +327,10 @@ async fn daemon_token(
             tenant_id: TENANT_ID.to_owned(),
         },
         source: None,
+        endpoint: Endpoint::V2,
     };
     match grant::token(provider, &request).await {
-        Ok(body) => axum::Json(body).into_response(),
+        Ok(body) => axum::Json(body.to_json(Endpoint::V2)).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.coded_message()).into_response(),
     }
 }

@@ -27,6 +27,40 @@ pub struct AuthorizeRequest {
     pub params: Vec<(String, String)>,
 }
 
+/// Rewrites a v1 authorize request (`resource=`) as the v2 request it
+/// means (spec §1.1): the resource's statically consented permissions
+/// (`{resource}/.default`), a refresh token (v1 always issues one), and
+/// the ID token only when `openid` was asked for. Without `resource` it is
+/// an OpenID Connect sign-in. `prompt=admin_consent` (v1 only) becomes
+/// `prompt=consent`. The code it leads to redeems at either token endpoint.
+pub fn v1_request(req: AuthorizeRequest) -> AuthorizeRequest {
+    let openid = req.get("scope").is_some_and(|s| {
+        s.split_whitespace()
+            .any(|v| v.eq_ignore_ascii_case("openid"))
+    });
+    let scope = match req.get("resource") {
+        Some(resource) => {
+            let mut scope = format!("{resource}/.default offline_access");
+            if openid {
+                scope.push_str(" openid profile");
+            }
+            scope
+        }
+        None => "openid profile offline_access".to_owned(),
+    };
+    let mut params: Vec<(String, String)> = req
+        .params
+        .into_iter()
+        .filter(|(k, _)| k != "resource" && k != "scope")
+        .map(|(k, v)| match (k.as_str(), v.as_str()) {
+            ("prompt", "admin_consent") => (k, "consent".to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    params.push(("scope".to_owned(), scope));
+    AuthorizeRequest::new(params)
+}
+
 impl AuthorizeRequest {
     /// Wraps parsed parameters.
     pub fn new(params: Vec<(String, String)>) -> Self {

@@ -11,6 +11,7 @@ use crate::directory::{Application, Directory, RedirectKind, User};
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::limits::source_key;
+use crate::protocol::response::{Endpoint, TokenResponse};
 use crate::protocol::scope::{ResourceScopes, ScopeSet};
 use crate::protocol::tokens::{
     self, AccessGrant, ClientAuth, IdentityGrant, IssuerContext, Resource,
@@ -33,6 +34,8 @@ pub struct TokenRequest {
     pub issuer: IssuerContext,
     /// The peer address, for per-source throttles.
     pub source: Option<IpAddr>,
+    /// The endpoint the request came to (v1 takes `resource=`).
+    pub endpoint: Endpoint,
 }
 
 impl TokenRequest {
@@ -53,7 +56,15 @@ impl TokenRequest {
 }
 
 /// Handles a token request; the JSON success body or an Entra error.
-pub async fn token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let translated;
+    let req = match req.endpoint {
+        Endpoint::V2 => req,
+        Endpoint::V1 => {
+            translated = v1_request(req)?;
+            &translated
+        }
+    };
     let grant_type = req.require("grant_type")?;
     match grant_type {
         "authorization_code" => authorization_code(p, req).await,
@@ -68,6 +79,51 @@ pub async fn token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError
             format!("The app requested an unsupported grant type '{other}'."),
         )),
     }
+}
+
+/// OIDC scope values a v1 request may carry besides `resource=`.
+const V1_OIDC: [&str; 3] = ["openid", "profile", "email"];
+
+/// Rewrites a v1 token request (`resource=`) as the v2 request it
+/// means: the resource's statically consented permissions
+/// (`{resource}/.default`, which is what v1 always grants), and for user
+/// flows a refresh token (v1 always issues one) and an ID token when
+/// `openid` was asked for. `scope` values other than OIDC ones are
+/// ignored on v1, as Entra does.
+fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
+    let mut out = req.clone();
+    let grant_type = req.get("grant_type").unwrap_or_default();
+    let oidc: Vec<&str> = req
+        .get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|s| V1_OIDC.iter().any(|o| o.eq_ignore_ascii_case(s)))
+        .collect();
+    let resource = req.get("resource");
+    let needs_resource = matches!(
+        grant_type,
+        "client_credentials" | "password" | "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let scope = match resource {
+        None if needs_resource => return Err(OAuthError::missing("resource")),
+        // Code redemption and refresh without `resource`: the code's or the
+        // family's own resource.
+        None => {
+            out.params.remove("scope");
+            return Ok(out);
+        }
+        Some(resource) if grant_type == "client_credentials" => format!("{resource}/.default"),
+        Some(resource) => {
+            let mut scope = vec![format!("{resource}/.default"), "offline_access".to_owned()];
+            if !oidc.is_empty() {
+                scope.extend(["openid".to_owned(), "profile".to_owned()]);
+            }
+            scope.join(" ")
+        }
+    };
+    out.params.remove("resource");
+    out.params.insert("scope".to_owned(), scope);
+    Ok(out)
 }
 
 /// Who is calling and how it proved it.
@@ -214,7 +270,7 @@ async fn authenticate<'a>(
     }
 }
 
-async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let dir = p.directory();
     let caller = authenticate(p, &dir, req, Credential::Required).await?;
     let scope = req.require("scope")?;
@@ -264,15 +320,21 @@ async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<Value, O
     };
     let claims = tokens::access_token_claims(&req.issuer, &grant, now, lifetime);
     let access_token = sign(p, claims, grant.resource.v1(), now)?;
-    Ok(json!({
-        "token_type": "Bearer",
-        "expires_in": lifetime,
-        "ext_expires_in": lifetime,
-        "access_token": access_token,
-    }))
+    Ok(TokenResponse {
+        access_token,
+        expires_in: lifetime,
+        issued_at: now,
+        scope: None,
+        granted: Vec::new(),
+        resource: resource_id.to_owned(),
+        refresh_token: None,
+        refresh_token_expires_in: None,
+        id_token: None,
+        client_info: None,
+    })
 }
 
-async fn password(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+async fn password(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let dir = p.directory();
     let caller = authenticate(p, &dir, req, Credential::PublicFlow).await?;
     let username = req.require("username")?;
@@ -405,7 +467,7 @@ async fn decoy_hash() -> String {
     .unwrap_or_default()
 }
 
-async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let dir = p.directory();
     let code = req.require("code")?;
     let redirect_uri = req.require("redirect_uri")?;
@@ -555,7 +617,7 @@ fn code_redeemed() -> OAuthError {
 /// consent) and its tokens are signed **before** the presented token is
 /// rotated; the rotation is one transaction, so a refused request leaves
 /// the presented token valid and only a success consumes it.
-async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let dir = p.directory();
     let presented = req.require("refresh_token")?;
     let old_digest = digest(presented);
@@ -632,7 +694,7 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthE
     .await
 }
 
-async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+async fn device_code(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let dir = p.directory();
     let caller = authenticate(p, &dir, req, Credential::PublicFlow).await?;
     let device_code = req.require("device_code")?;
@@ -696,7 +758,7 @@ async fn device_code(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthErr
 /// On-behalf-of (spec §1.5): a middle-tier API exchanges the access token
 /// it received (whose `aud` is the middle tier) for a token to a downstream
 /// API, for the same user.
-async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthError> {
+async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let dir = p.directory();
     let caller = authenticate(p, &dir, req, Credential::Required).await?;
     if req.get("requested_token_use") != Some("on_behalf_of") {
@@ -738,10 +800,8 @@ async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<Value, OAuthEr
     )
     .await?;
     // OBO answers carry no ID token or client_info.
-    if let Some(map) = body.as_object_mut() {
-        map.remove("id_token");
-        map.remove("client_info");
-    }
+    body.id_token = None;
+    body.client_info = None;
     Ok(body)
 }
 
@@ -852,10 +912,7 @@ pub async fn userinfo(
         .client_id()
         .map(|c| c.as_str().to_owned())
         .unwrap_or_default();
-    let (given, family) = user
-        .display_name
-        .split_once(' ')
-        .unwrap_or((user.display_name.as_str(), ""));
+    let (given, family) = tokens::split_name(&user.display_name);
     Ok(json!({
         "sub": tokens::pairwise_subject(&dir.tenant.id, &user.object_id, &client),
         "name": user.display_name,
@@ -975,7 +1032,7 @@ async fn issue_user_tokens(
     nonce: Option<String>,
     continuation: Continuation,
     now: i64,
-) -> Result<Value, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let family = match &continuation {
         Continuation::Start(family) | Continuation::Rotate { family, .. } => family,
     };
@@ -998,12 +1055,18 @@ async fn issue_user_tokens(
     let resource_scopes: Vec<String> = granted.iter().map(|s| resource.qualify(s)).collect();
     let mut echo = resource_scopes.clone();
     echo.extend(scopes.oidc_echo().into_iter().map(str::to_owned));
-    let mut body = Map::new();
-    body.insert("token_type".into(), "Bearer".into());
-    body.insert("scope".into(), echo.join(" ").into());
-    body.insert("expires_in".into(), lifetime.into());
-    body.insert("ext_expires_in".into(), lifetime.into());
-    body.insert("access_token".into(), access_token.into());
+    let mut body = TokenResponse {
+        access_token,
+        expires_in: lifetime,
+        issued_at: now,
+        scope: Some(echo.join(" ")),
+        granted: granted.clone(),
+        resource: resource.written.clone(),
+        refresh_token: None,
+        refresh_token_expires_in: None,
+        id_token: None,
+        client_info: None,
+    };
     let id_token = if scopes.openid {
         let identity = IdentityGrant {
             client: caller.app,
@@ -1013,10 +1076,11 @@ async fn issue_user_tokens(
             session_id: (!family.session_id.is_empty()).then(|| family.session_id.clone()),
             auth_time: Some(family.auth_time),
             email: scopes.email,
+            v1: req.endpoint == Endpoint::V1,
         };
         let id_claims =
             tokens::id_token_claims(&req.issuer, &identity, now, p.settings.id_token_lifetime);
-        Some(sign(p, id_claims, false, now)?)
+        Some(sign(p, id_claims, identity.v1, now)?)
     } else {
         None
     };
@@ -1068,24 +1132,16 @@ async fn issue_user_tokens(
         }
     };
     if let Some((record, token)) = issued {
-        body.insert("refresh_token".into(), token.into());
+        body.refresh_token = Some(token);
         if record.spa {
-            body.insert(
-                "refresh_token_expires_in".into(),
-                (record.expires_at - now).max(0).into(),
-            );
+            body.refresh_token_expires_in = Some((record.expires_at - now).max(0));
         }
     }
-    if let Some(id_token) = id_token {
-        body.insert("id_token".into(), id_token.into());
-    }
+    body.id_token = id_token;
     if req.wants_client_info() {
-        body.insert(
-            "client_info".into(),
-            tokens::client_info(user, &dir.tenant.id).into(),
-        );
+        body.client_info = Some(tokens::client_info(user, &dir.tenant.id));
     }
-    Ok(Value::Object(body))
+    Ok(body)
 }
 
 /// The resource, the delegated scopes granted on it, and the user's roles.

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod grant;
 pub mod limits;
 pub mod pkce;
+pub mod response;
 pub mod scope;
 pub mod tokens;
 

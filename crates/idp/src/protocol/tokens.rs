@@ -218,9 +218,15 @@ pub struct IdentityGrant<'a> {
     pub auth_time: Option<i64>,
     /// `email` was requested.
     pub email: bool,
+    /// Issued by a v1 endpoint: a v1.0 ID token (the endpoint decides the
+    /// ID token's version, not the app).
+    pub v1: bool,
 }
 
-/// v2.0 ID token claims (spec §4): no `azp`, `scp` or `appid`.
+/// ID token claims (spec §4): no `azp`, `scp` or `appid`. v1.0 ID tokens
+/// (from the v1 endpoints) carry the `sts.windows.net` issuer, `amr`,
+/// `unique_name`, `upn`, `given_name` and `family_name` instead of
+/// `preferred_username`.
 pub fn id_token_claims(
     issuer: &IssuerContext,
     grant: &IdentityGrant<'_>,
@@ -229,11 +235,27 @@ pub fn id_token_claims(
 ) -> Map<String, Value> {
     let mut c = Map::new();
     c.insert("aud".into(), grant.client.app_id.clone().into());
-    c.insert("iss".into(), issuer.v2_issuer().into());
+    let iss = if grant.v1 {
+        issuer.v1_issuer()
+    } else {
+        issuer.v2_issuer()
+    };
+    c.insert("iss".into(), iss.into());
     c.insert("iat".into(), now.into());
     c.insert("nbf".into(), now.into());
     c.insert("exp".into(), (now + lifetime).into());
     c.insert("aio".into(), random_token(48).into());
+    if grant.v1 {
+        let (given, family) = split_name(&grant.user.display_name);
+        c.insert("amr".into(), json!(["pwd"]));
+        c.insert("family_name".into(), family.into());
+        c.insert("given_name".into(), given.into());
+        c.insert(
+            "unique_name".into(),
+            grant.user.user_principal_name.clone().into(),
+        );
+        c.insert("upn".into(), grant.user.user_principal_name.clone().into());
+    }
     if let Some(auth_time) = grant.auth_time {
         c.insert("auth_time".into(), auth_time.into());
     }
@@ -248,10 +270,12 @@ pub fn id_token_claims(
         c.insert("nonce".into(), nonce.clone().into());
     }
     c.insert("oid".into(), grant.user.object_id.clone().into());
-    c.insert(
-        "preferred_username".into(),
-        grant.user.user_principal_name.clone().into(),
-    );
+    if !grant.v1 {
+        c.insert(
+            "preferred_username".into(),
+            grant.user.user_principal_name.clone().into(),
+        );
+    }
     c.insert("rh".into(), format!("0.{}.", random_token(42)).into());
     if !grant.roles.is_empty() {
         c.insert("roles".into(), json!(grant.roles));
@@ -270,8 +294,17 @@ pub fn id_token_claims(
     );
     c.insert("tid".into(), issuer.tenant_id.clone().into());
     c.insert("uti".into(), random_token(16).into());
-    c.insert("ver".into(), "2.0".into());
+    c.insert("ver".into(), if grant.v1 { "1.0" } else { "2.0" }.into());
     c
+}
+
+/// Splits a display name into given and family name at the first space
+/// (as UserInfo answers).
+pub fn split_name(display_name: &str) -> (String, String) {
+    match display_name.trim().split_once(' ') {
+        Some((given, family)) => (given.trim().to_owned(), family.to_owned()),
+        None => (display_name.trim().to_owned(), String::new()),
+    }
 }
 
 /// `client_info`: base64url of `{"uid": oid, "utid": tid}` (MSAL's home account id).

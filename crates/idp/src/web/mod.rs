@@ -22,6 +22,7 @@ use crate::protocol::device;
 use crate::protocol::discovery::{self, TenantAlias};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::grant::{self, TokenRequest};
+use crate::protocol::response::Endpoint;
 use crate::protocol::tokens::IssuerContext;
 use crate::secret::random_token;
 use std::net::IpAddr;
@@ -91,7 +92,12 @@ pub fn routes(state: WebState) -> Router {
         .route(paths::V2_KEYS, get(v2_keys))
         .route(paths::V1_KEYS, get(v1_keys))
         .route(paths::V2_AUTHORIZE, get(authorize_get).post(authorize_post))
-        .route(paths::V2_TOKEN, post(token).options(token_preflight))
+        .route(paths::V2_TOKEN, post(token_v2).options(token_preflight))
+        .route(
+            paths::V1_AUTHORIZE,
+            get(authorize_v1_get).post(authorize_v1_post),
+        )
+        .route(paths::V1_TOKEN, post(token_v1).options(token_preflight))
         .route(paths::V2_LOGOUT, get(logout).post(logout))
         .route(paths::V2_DEVICECODE, post(device_code))
         .route(paths::DEVICE_LOGIN, get(device_page).post(device_decide))
@@ -284,12 +290,33 @@ async fn error_page(RawQuery(query): RawQuery) -> Response {
 
 // ----- token endpoint -----
 
+async fn token_v2(
+    state: State<WebState>,
+    tenant: Path<String>,
+    source: ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(state, tenant, source, headers, body, Endpoint::V2).await
+}
+
+async fn token_v1(
+    state: State<WebState>,
+    tenant: Path<String>,
+    source: ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(state, tenant, source, headers, body, Endpoint::V1).await
+}
+
 async fn token(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     ClientAddr(source): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
+    endpoint: Endpoint,
 ) -> Response {
     let dir = state.provider.directory();
     let origin_header = headers
@@ -311,9 +338,10 @@ async fn token(
                         tenant_id: dir.tenant.id.clone(),
                     },
                     source,
+                    endpoint,
                 };
                 match grant::token(&state.provider, &request).await {
-                    Ok(body) => (no_store(), axum::Json(body)).into_response(),
+                    Ok(body) => (no_store(), axum::Json(body.to_json(endpoint))).into_response(),
                     Err(e) => json_error(&state, &headers, &e),
                 }
             }
@@ -655,6 +683,36 @@ async fn authorize_post(
                 None,
             )
             .await
+        }
+        Err(e) => error_page_response(&e),
+    }
+}
+
+async fn authorize_v1_get(
+    State(state): State<WebState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
+        Ok(pairs) => {
+            let req = authorize::v1_request(AuthorizeRequest::new(pairs));
+            authorize_flow(&state, &tenant, &headers, req, None).await
+        }
+        Err(e) => error_page_response(&e),
+    }
+}
+
+async fn authorize_v1_post(
+    State(state): State<WebState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match authorize::unique_pairs(&String::from_utf8_lossy(&body)) {
+        Ok(pairs) => {
+            let req = authorize::v1_request(AuthorizeRequest::new(pairs));
+            authorize_flow(&state, &tenant, &headers, req, None).await
         }
         Err(e) => error_page_response(&e),
     }

@@ -14,6 +14,10 @@ pub const V1_KEYS: &str = "/{tenant}/discovery/keys";
 pub const V2_AUTHORIZE: &str = "/{tenant}/oauth2/v2.0/authorize";
 /// v2.0 token.
 pub const V2_TOKEN: &str = "/{tenant}/oauth2/v2.0/token";
+/// v1.0 authorize (`resource=`).
+pub const V1_AUTHORIZE: &str = "/{tenant}/oauth2/authorize";
+/// v1.0 token (`resource=`, v1 answer shape).
+pub const V1_TOKEN: &str = "/{tenant}/oauth2/token";
 /// v2.0 logout.
 pub const V2_LOGOUT: &str = "/{tenant}/oauth2/v2.0/logout";
 /// v2.0 device authorization.

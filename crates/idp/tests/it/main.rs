@@ -20,6 +20,7 @@ mod rotation;
 mod security;
 mod strict;
 mod transport;
+mod v1;
 
 use std::path::PathBuf;
 use std::sync::Arc;
