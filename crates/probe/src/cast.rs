@@ -110,6 +110,7 @@ impl Cast {
                     display_name: "Probe User".to_owned(),
                     password_hash: None,
                     groups: Vec::new(),
+                    directory_roles: Vec::new(),
                 }
             }
         };
@@ -185,5 +186,6 @@ fn synthetic_app(role: &str) -> Result<Application, ProbeError> {
         secrets: Vec::new(),
         required_resource_access: Vec::new(),
         emit_idtyp: false,
+        group_membership_claims: Default::default(),
     })
 }

@@ -472,6 +472,7 @@ impl Kitchen<'_> {
             scopes: if app_only { Vec::new() } else { scopes },
             roles,
             auth_time: Some(self.now),
+            membership: Default::default(),
         }
     }
 
@@ -488,6 +489,7 @@ impl Kitchen<'_> {
             session_id: Some(guid()?),
             auth_time: Some(self.now),
             email: false,
+            membership: Default::default(),
             v1: false,
         };
         Ok(id_token_claims(

@@ -87,6 +87,16 @@ pub fn from_toml(text: &str, base_dir: &Path) -> Result<Directory, ConfigErrors>
         problems.push(format!("version: expected 1, found {version}"));
     }
     let tenant = tenant(&file.tenant, &mut problems);
+    let groups_overage_limit = match file.tenant.groups_overage_limit {
+        None => 200,
+        Some(n @ 1..=100_000) => n as usize,
+        Some(n) => {
+            problems.push(format!(
+                "tenant.groups_overage_limit: expected 1 to 100000 (Entra: 200), found {n}"
+            ));
+            200
+        }
+    };
     let groups = groups(&tenant, &file.groups, &mut problems);
     let users = users(&tenant, file.users, &groups, &mut problems);
     check_unique_object_ids(&users, &groups, &mut problems);
@@ -122,6 +132,7 @@ pub fn from_toml(text: &str, base_dir: &Path) -> Result<Directory, ConfigErrors>
         applications,
         role_assignments,
         admin_consents,
+        groups_overage_limit,
         verified_secrets: std::sync::Mutex::new(hashlink::LruCache::new(VERIFIED_SECRETS)),
     })
 }
@@ -232,9 +243,57 @@ fn groups(tenant: &Tenant, entries: &[GroupEntry], problems: &mut Vec<String>) -
         groups.push(Group {
             object_id,
             display_name: entry.display_name.clone(),
+            security_enabled: entry.security_enabled.unwrap_or(true),
+            member_of: Vec::new(),
         });
     }
+    // Nesting, once every group has its id.
+    for (i, entry) in entries.iter().enumerate() {
+        let at = format!("groups[{i}] {:?}", entry.display_name);
+        let mut parents = Vec::new();
+        for name in &entry.member_of {
+            match groups
+                .iter()
+                .find(|g| g.display_name.eq_ignore_ascii_case(name))
+            {
+                Some(parent)
+                    if parent
+                        .display_name
+                        .eq_ignore_ascii_case(&entry.display_name) =>
+                {
+                    problems.push(format!("{at}: member_of: a group cannot contain itself"));
+                }
+                Some(parent) => parents.push(parent.object_id.clone()),
+                None => problems.push(format!("{at}: member_of: {name:?} is not a group")),
+            }
+        }
+        if let Some(group) = groups.get_mut(i) {
+            group.member_of = parents;
+        }
+    }
     groups
+}
+
+/// A directory role by built-in name (case-insensitive) or template id.
+fn directory_role(at: &str, text: &str, problems: &mut Vec<String>) -> Option<String> {
+    if let Some((_, id)) = crate::directory::DIRECTORY_ROLES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text))
+    {
+        return Some((*id).to_owned());
+    }
+    if let Some(id) = normalize_guid(text) {
+        return Some(id);
+    }
+    let names: Vec<&str> = crate::directory::DIRECTORY_ROLES
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    problems.push(format!(
+        "{at}: directory_roles: {text:?} is neither a role template id (GUID) nor one of: {}",
+        names.join(", ")
+    ));
+    None
 }
 
 fn users(
@@ -277,12 +336,18 @@ fn users(
             Some(id) => guid(&at, "object_id", id, problems),
             None => derived_guid(&tenant.id, "user", &key),
         };
+        let directory_roles = entry
+            .directory_roles
+            .iter()
+            .filter_map(|r| directory_role(&at, r, problems))
+            .collect();
         let user = User {
             object_id,
             user_principal_name: upn,
             display_name: entry.display_name,
             password_hash: None,
             groups: member_of,
+            directory_roles,
         };
         users.push(UserDraft {
             user,

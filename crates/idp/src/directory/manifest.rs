@@ -61,6 +61,8 @@ pub struct ImportedApp {
     pub enable_access_token_issuance: bool,
     /// `optionalClaims.accessToken` names `idtyp`.
     pub emit_idtyp: bool,
+    /// `groupMembershipClaims`.
+    pub group_membership_claims: crate::directory::GroupMembershipClaims,
     /// Enabled `appRoles`, ids lower-cased.
     pub app_roles: Vec<AppRoleDefinition>,
     /// Enabled `api.oauth2PermissionScopes` (legacy `oauth2Permissions`), ids
@@ -135,6 +137,14 @@ pub fn import(json: &str) -> Result<ImportedApp, Vec<String>> {
         .and_then(|claims| claims.access_token)
         .is_some_and(|claims| claims.iter().any(|c| c.name.as_deref() == Some("idtyp")));
 
+    let group_membership_claims = match manifest.group_membership_claims.as_deref() {
+        None => crate::directory::GroupMembershipClaims::None,
+        Some(text) => crate::directory::GroupMembershipClaims::parse(text).unwrap_or_else(|e| {
+            problems.push(format!("groupMembershipClaims: {e}"));
+            crate::directory::GroupMembershipClaims::None
+        }),
+    };
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -157,6 +167,7 @@ pub fn import(json: &str) -> Result<ImportedApp, Vec<String>> {
             manifest.oauth2_allow_implicit_flow,
         ),
         emit_idtyp,
+        group_membership_claims,
         app_roles,
         scopes,
         required_resource_access,
@@ -362,6 +373,7 @@ struct Manifest {
     is_fallback_public_client: Option<bool>,
     required_resource_access: Option<Vec<ManifestRequiredAccess>>,
     optional_claims: Option<ManifestOptionalClaims>,
+    group_membership_claims: Option<String>,
     // Legacy AAD Graph names.
     name: Option<String>,
     access_token_accepted_version: Option<i64>,

@@ -27,6 +27,9 @@ pub struct Directory {
     pub role_assignments: Vec<RoleAssignment>,
     /// Admin consents (delegated permissions granted for all users).
     pub admin_consents: Vec<AdminConsent>,
+    /// Above this many groups a token carries the overage indirection
+    /// instead of `groups` (Entra: 200 in JWTs).
+    pub groups_overage_limit: usize,
     /// Client secrets that verified, by SHA-256 of `app_id \0 secret`
     /// (least recently used dropped first): argon2 runs once per right
     /// secret, not once per request.
@@ -55,6 +58,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Object ids of the groups the user is a direct member of.
     pub groups: Vec<String>,
+    /// Directory roles the user holds: role template ids (`wids`).
+    pub directory_roles: Vec<String>,
 }
 
 /// A security group.
@@ -64,7 +69,118 @@ pub struct Group {
     pub object_id: String,
     /// Display name; role assignments may name it.
     pub display_name: String,
+    /// A security group (`securityEnabled`); `false` for distribution and
+    /// Microsoft 365 groups, which only `All` puts in tokens.
+    pub security_enabled: bool,
+    /// Object ids of the groups this group is a direct member of (nested
+    /// groups: tokens list memberships transitively).
+    pub member_of: Vec<String>,
 }
+
+/// `groupMembershipClaims`: which memberships an app's tokens carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupMembershipClaims {
+    /// No `groups` or `wids` (the default).
+    #[default]
+    None,
+    /// Security groups and directory roles.
+    SecurityGroup,
+    /// Directory roles only (`wids`).
+    DirectoryRole,
+    /// Only security groups assigned to the application (Enterprise
+    /// applications > Users and groups).
+    ApplicationGroup,
+    /// Security groups, distribution lists, Microsoft 365 groups and
+    /// directory roles.
+    All,
+}
+
+impl GroupMembershipClaims {
+    /// Parses the manifest value (case-insensitive; a comma-separated list
+    /// such as `"SecurityGroup, DirectoryRole"` takes the widest).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut out = GroupMembershipClaims::None;
+        for part in text.split(',').map(str::trim) {
+            let value = match part.to_ascii_lowercase().as_str() {
+                "none" | "" => GroupMembershipClaims::None,
+                "securitygroup" => GroupMembershipClaims::SecurityGroup,
+                "directoryrole" => GroupMembershipClaims::DirectoryRole,
+                "applicationgroup" => GroupMembershipClaims::ApplicationGroup,
+                "all" => GroupMembershipClaims::All,
+                _ => {
+                    return Err(format!(
+                        "expected None, SecurityGroup, DirectoryRole, ApplicationGroup or All, found {part:?}"
+                    ));
+                }
+            };
+            out = out.widest(value);
+        }
+        Ok(out)
+    }
+
+    fn widest(self, other: Self) -> Self {
+        use GroupMembershipClaims::*;
+        match (self, other) {
+            (All, _) | (_, All) => All,
+            (SecurityGroup, _) | (_, SecurityGroup) => SecurityGroup,
+            (ApplicationGroup, _) | (_, ApplicationGroup) => ApplicationGroup,
+            (DirectoryRole, _) | (_, DirectoryRole) => DirectoryRole,
+            (None, None) => None,
+        }
+    }
+}
+
+/// The memberships a token states, per the app's
+/// [`GroupMembershipClaims`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// Group object ids (`groups`); empty when there is overage.
+    pub groups: Vec<String>,
+    /// The user is in more groups than a token may list: the token says so
+    /// (`_claim_names`/`_claim_sources`) instead of listing them.
+    pub overage: bool,
+    /// Directory role template ids (`wids`).
+    pub wids: Vec<String>,
+}
+
+/// Role template id every member user holds ("User"); Entra lists it in `wids`.
+pub const MEMBER_USER_ROLE: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";
+
+/// Built-in directory roles the tenant file may name, with their template
+/// ids (stable across tenants).
+pub const DIRECTORY_ROLES: [(&str, &str); 10] = [
+    (
+        "Global Administrator",
+        "62e90394-69f5-4237-9190-012177145e10",
+    ),
+    ("Global Reader", "f2ef992c-3afb-46b9-b7cf-a126ee74c451"),
+    ("User Administrator", "fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    (
+        "Application Administrator",
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    ),
+    (
+        "Cloud Application Administrator",
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+    ),
+    (
+        "Privileged Role Administrator",
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    ),
+    (
+        "Security Administrator",
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    ),
+    ("Security Reader", "5d6b6bb7-de71-4623-b4af-96380a352509"),
+    (
+        "Groups Administrator",
+        "fdd7a751-b60b-444a-984c-02652fe8fa1c",
+    ),
+    (
+        "Helpdesk Administrator",
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    ),
+];
 
 /// Where a redirect URI is registered (Entra platform types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +226,9 @@ pub struct Application {
     pub required_resource_access: Vec<ResourceAccess>,
     /// Emit `idtyp` in access tokens for this resource (optional claim).
     pub emit_idtyp: bool,
+    /// `groupMembershipClaims`: `groups`/`wids` in tokens for this app
+    /// (access tokens: the resource's setting; ID tokens: the client's).
+    pub group_membership_claims: GroupMembershipClaims,
 }
 
 /// An app role the application defines.
@@ -255,6 +374,71 @@ impl Directory {
             }
         }
         roles
+    }
+
+    /// The user's groups, transitively (direct groups first, then the
+    /// groups they belong to), each once.
+    pub fn transitive_groups(&self, user: &User) -> Vec<&Group> {
+        let mut out: Vec<&Group> = Vec::new();
+        let mut queue: std::collections::VecDeque<&str> =
+            user.groups.iter().map(String::as_str).collect();
+        while let Some(id) = queue.pop_front() {
+            if out.iter().any(|g| g.object_id == id) {
+                continue;
+            }
+            if let Some(group) = self.groups.iter().find(|g| g.object_id == id) {
+                out.push(group);
+                queue.extend(group.member_of.iter().map(String::as_str));
+            }
+        }
+        out
+    }
+
+    /// What a token for `app` (the resource of an access token, the client
+    /// of an ID token) states about the user's memberships.
+    pub fn membership(&self, user: &User, app: &Application) -> Membership {
+        use GroupMembershipClaims as G;
+        let setting = app.group_membership_claims;
+        let groups: Vec<String> = match setting {
+            G::None | G::DirectoryRole => Vec::new(),
+            G::All => self
+                .transitive_groups(user)
+                .into_iter()
+                .map(|g| g.object_id.clone())
+                .collect(),
+            G::SecurityGroup => self
+                .transitive_groups(user)
+                .into_iter()
+                .filter(|g| g.security_enabled)
+                .map(|g| g.object_id.clone())
+                .collect(),
+            G::ApplicationGroup => self
+                .transitive_groups(user)
+                .into_iter()
+                .filter(|g| {
+                    g.security_enabled
+                        && self.role_assignments.iter().any(|a| {
+                            a.resource_app_id == app.app_id
+                                && a.principal == AssignedPrincipal::Group(g.object_id.clone())
+                        })
+                })
+                .map(|g| g.object_id.clone())
+                .collect(),
+        };
+        let wids = match setting {
+            G::SecurityGroup | G::DirectoryRole | G::All => {
+                let mut wids = user.directory_roles.clone();
+                wids.push(MEMBER_USER_ROLE.to_owned());
+                wids
+            }
+            G::None | G::ApplicationGroup => Vec::new(),
+        };
+        let overage = groups.len() > self.groups_overage_limit;
+        Membership {
+            groups: if overage { Vec::new() } else { groups },
+            overage,
+            wids,
+        }
     }
 
     /// Whether the user holds any assignment on `resource` (for

@@ -317,6 +317,7 @@ async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<TokenRes
         scopes: Vec::new(),
         roles,
         auth_time: None,
+        membership: Default::default(),
     };
     let claims = tokens::access_token_claims(&req.issuer, &grant, now, lifetime);
     let access_token = sign(p, claims, grant.resource.v1(), now)?;
@@ -1049,6 +1050,10 @@ async fn issue_user_tokens(
         scopes: granted.clone(),
         roles,
         auth_time: Some(family.auth_time),
+        membership: match grant_resource {
+            Resource::Api(app) => dir.membership(user, app),
+            Resource::Graph => Default::default(),
+        },
     };
     let access_claims = tokens::access_token_claims(&req.issuer, &access, now, lifetime);
     let access_token = sign(p, access_claims, grant_resource.v1(), now)?;
@@ -1076,6 +1081,7 @@ async fn issue_user_tokens(
             session_id: (!family.session_id.is_empty()).then(|| family.session_id.clone()),
             auth_time: Some(family.auth_time),
             email: scopes.email,
+            membership: dir.membership(user, caller.app),
             v1: req.endpoint == Endpoint::V1,
         };
         let id_claims =

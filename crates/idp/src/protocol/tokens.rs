@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use crate::directory::{Application, User};
+use crate::directory::{Application, Membership, User};
 use crate::protocol::scope::{GRAPH_APP_ID, GRAPH_URI};
 use crate::secret::random_token;
 
@@ -109,6 +109,8 @@ pub struct AccessGrant<'a> {
     pub roles: Vec<String>,
     /// When the user authenticated.
     pub auth_time: Option<i64>,
+    /// `groups`/`wids` per the resource's `groupMembershipClaims`.
+    pub membership: Membership,
 }
 
 /// v1.0 or v2.0 access token claims (the resource decides the version).
@@ -194,6 +196,9 @@ pub fn access_token_claims(
     if !grant.roles.is_empty() {
         c.insert("roles".into(), json!(grant.roles));
     }
+    if let Some(user) = grant.user {
+        membership_claims(&mut c, &grant.membership, issuer, user, v1);
+    }
     c.insert("rh".into(), format!("0.{}.", random_token(42)).into());
     c.insert("tid".into(), issuer.tenant_id.clone().into());
     c.insert("uti".into(), random_token(16).into());
@@ -218,6 +223,8 @@ pub struct IdentityGrant<'a> {
     pub auth_time: Option<i64>,
     /// `email` was requested.
     pub email: bool,
+    /// `groups`/`wids` per the client's `groupMembershipClaims`.
+    pub membership: Membership,
     /// Issued by a v1 endpoint: a v1.0 ID token (the endpoint decides the
     /// ID token's version, not the app).
     pub v1: bool,
@@ -280,6 +287,7 @@ pub fn id_token_claims(
     if !grant.roles.is_empty() {
         c.insert("roles".into(), json!(grant.roles));
     }
+    membership_claims(&mut c, &grant.membership, issuer, grant.user, grant.v1);
     if let Some(sid) = &grant.session_id {
         c.insert("sid".into(), sid.clone().into());
     }
@@ -296,6 +304,41 @@ pub fn id_token_claims(
     c.insert("uti".into(), random_token(16).into());
     c.insert("ver".into(), if grant.v1 { "1.0" } else { "2.0" }.into());
     c
+}
+
+/// `groups` (or, above the tenant's limit, the overage indirection
+/// `_claim_names`/`_claim_sources` pointing at Graph's `getMemberObjects`,
+/// spec §3) and `wids`.
+fn membership_claims(
+    c: &mut Map<String, Value>,
+    membership: &Membership,
+    issuer: &IssuerContext,
+    user: &User,
+    v1: bool,
+) {
+    if membership.overage {
+        let endpoint = if v1 {
+            format!(
+                "https://graph.windows.net/{}/users/{}/getMemberObjects",
+                issuer.tenant_id, user.object_id
+            )
+        } else {
+            format!(
+                "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects",
+                user.object_id
+            )
+        };
+        c.insert("_claim_names".into(), json!({"groups": "src1"}));
+        c.insert(
+            "_claim_sources".into(),
+            json!({"src1": {"endpoint": endpoint}}),
+        );
+    } else if !membership.groups.is_empty() {
+        c.insert("groups".into(), json!(membership.groups));
+    }
+    if !membership.wids.is_empty() {
+        c.insert("wids".into(), json!(membership.wids));
+    }
 }
 
 /// Splits a display name into given and family name at the first space

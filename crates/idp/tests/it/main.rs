@@ -13,6 +13,7 @@ mod code_flow;
 mod device;
 mod errors;
 mod grants;
+mod groups;
 mod metadata;
 mod obo;
 mod restart;

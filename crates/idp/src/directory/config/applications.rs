@@ -8,8 +8,8 @@ use super::schema::{AppRoleEntry, ApplicationEntry, PasswordCredentialEntry, Sco
 use super::{access_token_version, check_display_name, derived_guid, guid, normalize_guid};
 use crate::directory::manifest::{self, ImportedApp};
 use crate::directory::{
-    AppRoleDefinition, Application, ClientSecret, PermissionScope, RedirectKind, ResourceAccess,
-    Tenant,
+    AppRoleDefinition, Application, ClientSecret, GroupMembershipClaims, PermissionScope,
+    RedirectKind, ResourceAccess, Tenant,
 };
 
 /// An application before its secrets are hashed and its permission requests
@@ -85,6 +85,7 @@ pub(super) fn application(
         secrets: Vec::new(),
         required_resource_access: Vec::new(),
         emit_idtyp: imported.emit_idtyp,
+        group_membership_claims: imported.group_membership_claims,
     };
     let secrets = secrets(&at, credentials, problems);
     Some(AppDraft {
@@ -320,6 +321,13 @@ fn inline(
         enable_id_token_issuance: entry.enable_id_token_issuance.unwrap_or(false),
         enable_access_token_issuance: entry.enable_access_token_issuance.unwrap_or(false),
         emit_idtyp: entry.emit_idtyp.unwrap_or(false),
+        group_membership_claims: match entry.group_membership_claims.as_deref() {
+            None => GroupMembershipClaims::None,
+            Some(text) => GroupMembershipClaims::parse(text).unwrap_or_else(|e| {
+                problems.push(format!("{at}: group_membership_claims: {e}"));
+                GroupMembershipClaims::None
+            }),
+        },
         app_roles: inline_roles(tenant, &app_id, at, entry.app_roles, problems),
         scopes: inline_scopes(
             tenant,

@@ -40,6 +40,9 @@ pub(super) struct TenantEntry {
     pub(super) id: String,
     /// The verified domain; user principal names must use it.
     pub(super) domain: String,
+    /// Above this many groups, tokens carry the overage indirection
+    /// instead of `groups` (default 200, as Entra's JWT limit).
+    pub(super) groups_overage_limit: Option<i64>,
 }
 
 /// `[[users]]`.
@@ -57,6 +60,9 @@ pub(super) struct UserEntry {
     pub(super) groups: Vec<String>,
     /// Defaults to a GUID derived from the tenant and UPN.
     pub(super) object_id: Option<String>,
+    /// Directory roles: built-in role names or template ids (`wids`).
+    #[serde(default)]
+    pub(super) directory_roles: Vec<String>,
 }
 
 /// `[[groups]]`.
@@ -67,6 +73,12 @@ pub(super) struct GroupEntry {
     pub(super) display_name: String,
     /// Defaults to a GUID derived from the tenant and display name.
     pub(super) object_id: Option<String>,
+    /// `securityEnabled` (default true); false: a distribution or
+    /// Microsoft 365 group, in tokens only with `All`.
+    pub(super) security_enabled: Option<bool>,
+    /// Groups this group is a member of (display names): nesting.
+    #[serde(default)]
+    pub(super) member_of: Vec<String>,
 }
 
 /// `[[applications]]`. Optional so that a `manifest` entry can tell what was
@@ -100,6 +112,9 @@ pub(super) struct ApplicationEntry {
     pub(super) enable_access_token_issuance: Option<bool>,
     /// Add the optional claim `idtyp` to access tokens for this resource.
     pub(super) emit_idtyp: Option<bool>,
+    /// `groupMembershipClaims`: None, SecurityGroup, DirectoryRole,
+    /// ApplicationGroup or All.
+    pub(super) group_membership_claims: Option<String>,
     /// App roles the application defines.
     pub(super) app_roles: Option<Vec<AppRoleEntry>>,
     /// Delegated permissions (scopes) the application exposes.
@@ -143,6 +158,10 @@ impl ApplicationEntry {
                 self.enable_access_token_issuance.is_some(),
             ),
             ("emit_idtyp", self.emit_idtyp.is_some()),
+            (
+                "group_membership_claims",
+                self.group_membership_claims.is_some(),
+            ),
             ("app_roles", self.app_roles.is_some()),
             (
                 "oauth2_permission_scopes",

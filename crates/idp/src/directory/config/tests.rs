@@ -401,3 +401,82 @@ manifest = "missing.json"
     );
     assert_eq!(found.len(), 3, "{}", found.join("\n"));
 }
+
+#[test]
+fn group_claim_settings_are_checked() {
+    let found = problems(
+        r#"
+[tenant]
+id = "7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b"
+domain = "contoso.test"
+groups_overage_limit = 0
+
+[[users]]
+user_principal_name = "a@contoso.test"
+display_name = "A"
+directory_roles = ["Chief Everything Officer"]
+
+[[groups]]
+display_name = "Loop"
+member_of = ["Loop", "Nowhere"]
+
+[[applications]]
+display_name = "API"
+app_id = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c"
+group_membership_claims = "EveryGroup"
+"#,
+    );
+    assert_reports(
+        &found,
+        &[
+            "tenant.groups_overage_limit: expected 1 to 100000",
+            "directory_roles: \"Chief Everything Officer\" is neither a role template id",
+            "member_of: a group cannot contain itself",
+            "member_of: \"Nowhere\" is not a group",
+            "group_membership_claims: expected None, SecurityGroup",
+        ],
+    );
+}
+
+#[test]
+fn overage_starts_above_200_groups_by_default_and_cycles_end() {
+    use crate::directory::GroupMembershipClaims;
+    let mut text = String::from(
+        "[tenant]\nid = \"7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b\"\ndomain = \"contoso.test\"\n\n",
+    );
+    let names: Vec<String> = (0..201).map(|i| format!("G{i}")).collect();
+    text.push_str(&format!(
+        "[[users]]\nuser_principal_name = \"many@contoso.test\"\ndisplay_name = \"Many\"\ngroups = {names:?}\n\n"
+    ));
+    text.push_str(&format!(
+        "[[users]]\nuser_principal_name = \"few@contoso.test\"\ndisplay_name = \"Few\"\ngroups = {:?}\n\n",
+        &names[..200]
+    ));
+    for (i, name) in names.iter().enumerate() {
+        // G0 and G1 contain each other: nesting cycles must terminate.
+        let parent = match i {
+            0 => "member_of = [\"G1\"]\n",
+            1 => "member_of = [\"G0\"]\n",
+            _ => "",
+        };
+        text.push_str(&format!("[[groups]]\ndisplay_name = \"{name}\"\n{parent}\n"));
+    }
+    text.push_str(
+        "[[applications]]\ndisplay_name = \"API\"\napp_id = \"8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c\"\ngroup_membership_claims = \"SecurityGroup, DirectoryRole\"\n",
+    );
+    let directory = from_toml(&text, &examples()).unwrap();
+    assert_eq!(directory.groups_overage_limit, 200);
+    let api = directory.application(API).unwrap();
+    assert_eq!(
+        api.group_membership_claims,
+        GroupMembershipClaims::SecurityGroup
+    );
+    let many = directory.user_by_upn("many@contoso.test").unwrap();
+    let few = directory.user_by_upn("few@contoso.test").unwrap();
+    let over = directory.membership(many, api);
+    assert!(over.overage && over.groups.is_empty());
+    let under = directory.membership(few, api);
+    assert!(!under.overage);
+    assert_eq!(under.groups.len(), 200);
+    assert_eq!(under.wids, [crate::directory::MEMBER_USER_ROLE]);
+}
