@@ -11,6 +11,7 @@ use crate::directory::{Application, Directory, RedirectKind, User};
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::limits::source_key;
+use crate::protocol::own_tokens::Audiences;
 use crate::protocol::response::{Endpoint, TokenResponse};
 use crate::protocol::scope::{ResourceScopes, ScopeSet};
 use crate::protocol::tokens::{
@@ -815,37 +816,14 @@ async fn verify_assertion(
     middle_tier: &Application,
     assertion: &str,
 ) -> Result<rolegate_token::Principal, OAuthError> {
-    use rolegate_token::audience::AudiencePolicy;
-    use rolegate_token::id::Issuer;
-    use rolegate_token::issuer::IssuerPolicy;
-    use rolegate_token::keyset::RefreshSettings;
-    use rolegate_token::{Validator, ValidatorConfig};
-
-    let now = p.now();
-    let jwks = p.keys.jwks(None, now).to_string();
-    let issuers = IssuerPolicy::entra([
-        Issuer::new(req.issuer.v2_issuer()),
-        Issuer::new(req.issuer.v1_issuer()),
-    ]);
-    let audiences = AudiencePolicy::new(
-        std::iter::once(middle_tier.app_id.clone())
-            .chain(middle_tier.identifier_uris.iter().cloned()),
-    );
-    let config = ValidatorConfig::static_keys(jwks, issuers, audiences)
-        .clock(std::sync::Arc::clone(&p.clock))
-        .token_cache(0)
-        .refresh(RefreshSettings {
-            background: false,
-            ..RefreshSettings::default()
-        });
-    let validator = Validator::new(config).map_err(|e| {
-        tracing::error!(error = %e, "cannot build the assertion validator");
-        OAuthError::new(
-            "server_error",
-            500_002,
-            "The assertion could not be checked.",
-        )
-    })?;
+    let audiences: Vec<String> = std::iter::once(middle_tier.app_id.clone())
+        .chain(middle_tier.identifier_uris.iter().cloned())
+        .collect();
+    let validator = p.own_tokens.get(
+        p,
+        &[req.issuer.v2_issuer(), req.issuer.v1_issuer()],
+        Audiences::Api(&audiences),
+    )?;
     let _ = dir;
     validator.validate(assertion).await.map_err(|e| {
         OAuthError::invalid_grant(
@@ -862,32 +840,15 @@ pub async fn userinfo(
     issuer: &IssuerContext,
     bearer: &str,
 ) -> Result<Value, OAuthError> {
-    use rolegate_token::audience::AudiencePolicy;
-    use rolegate_token::id::Issuer;
-    use rolegate_token::issuer::IssuerPolicy;
-    use rolegate_token::keyset::RefreshSettings;
-    use rolegate_token::{Validator, ValidatorConfig};
-
     let dir = p.directory();
-    let jwks = p.keys.jwks(None, p.now()).to_string();
-    let issuers = IssuerPolicy::entra([
-        Issuer::new(issuer.v1_issuer()),
-        Issuer::new(issuer.v2_issuer()),
-    ]);
-    let audiences = AudiencePolicy::exact([
-        crate::protocol::scope::GRAPH_URI,
-        crate::protocol::scope::GRAPH_APP_ID,
-    ]);
-    let validator = Validator::new(
-        ValidatorConfig::static_keys(jwks, issuers, audiences)
-            .clock(std::sync::Arc::clone(&p.clock))
-            .token_cache(0)
-            .refresh(RefreshSettings {
-                background: false,
-                ..RefreshSettings::default()
-            }),
-    )
-    .map_err(|e| OAuthError::new("server_error", 500_002, e.to_string()))?;
+    let validator = p.own_tokens.get(
+        p,
+        &[issuer.v1_issuer(), issuer.v2_issuer()],
+        Audiences::Exact(&[
+            crate::protocol::scope::GRAPH_URI,
+            crate::protocol::scope::GRAPH_APP_ID,
+        ]),
+    )?;
     let principal = validator
         .validate(bearer)
         .await

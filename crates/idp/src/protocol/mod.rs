@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod errors;
 pub mod grant;
 pub mod limits;
+pub mod own_tokens;
 pub mod pkce;
 pub mod response;
 pub mod scope;
@@ -82,6 +83,8 @@ pub struct Provider {
     pub limits: Limits,
     /// The key CSRF tokens are bound with (from the store, made once).
     form_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// Validators for the provider's own tokens (OBO, UserInfo).
+    pub own_tokens: own_tokens::OwnTokenValidators,
 }
 
 impl Provider {
@@ -102,6 +105,7 @@ impl Provider {
             hashing: HashPool::for_this_machine(),
             limits: Limits::default(),
             form_key: tokio::sync::OnceCell::new(),
+            own_tokens: own_tokens::OwnTokenValidators::default(),
         }
     }
 

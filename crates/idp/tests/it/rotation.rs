@@ -234,3 +234,50 @@ async fn two_rotations_back_to_back_under_load_refuse_no_token() {
     assert_eq!(signers, expected, "tokens from all three keys were checked");
     assert!(validated > 200, "{validated} tokens validated");
 }
+
+/// OBO and UserInfo validate the provider's own tokens with a validator
+/// that is built once per key set, not per request, and rebuilt when a
+/// rotation changes the published keys.
+#[tokio::test]
+async fn own_token_validators_are_reused_until_the_keys_change() {
+    use rolegate_idp::protocol::own_tokens::Audiences;
+    let t0 = SystemClock.now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let idp = ClockedIdp::start(Arc::clone(&clock)).await;
+    let p = &idp.provider;
+    let issuers = [format!("{}/v2.0", idp.authority)];
+    let audiences = [API.to_owned()];
+    let first = p
+        .own_tokens
+        .get(p, &issuers, Audiences::Api(&audiences))
+        .unwrap();
+    let again = p
+        .own_tokens
+        .get(p, &issuers, Audiences::Api(&audiences))
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "one validator per key set");
+    let token = idp.daemon_token().await;
+    assert!(first.validate(&token).await.is_ok());
+    let other = p
+        .own_tokens
+        .get(p, &issuers, Audiences::Exact(&["someone-else"]))
+        .unwrap();
+    assert!(!Arc::ptr_eq(&first, &other));
+    assert!(
+        other.validate(&token).await.is_err(),
+        "audience is kept apart"
+    );
+
+    clock.advance(PUBLICATION_BEFORE_SIGNING + 70);
+    p.keys.rotate(clock.now(), 0, 3_600).await.unwrap();
+    let after = p
+        .own_tokens
+        .get(p, &issuers, Audiences::Api(&audiences))
+        .unwrap();
+    assert!(
+        !Arc::ptr_eq(&first, &after),
+        "a rotation changes the key set"
+    );
+    let fresh = idp.daemon_token().await;
+    assert!(after.validate(&fresh).await.is_ok());
+}

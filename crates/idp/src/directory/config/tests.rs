@@ -459,7 +459,9 @@ fn overage_starts_above_200_groups_by_default_and_cycles_end() {
             1 => "member_of = [\"G0\"]\n",
             _ => "",
         };
-        text.push_str(&format!("[[groups]]\ndisplay_name = \"{name}\"\n{parent}\n"));
+        text.push_str(&format!(
+            "[[groups]]\ndisplay_name = \"{name}\"\n{parent}\n"
+        ));
     }
     text.push_str(
         "[[applications]]\ndisplay_name = \"API\"\napp_id = \"8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c\"\ngroup_membership_claims = \"SecurityGroup, DirectoryRole\"\n",
