@@ -26,8 +26,10 @@ pub struct IdpArgs {
 
     /// The tenant file (TOML): users, groups, app registrations, app roles,
     /// scopes, role assignments and consents. See examples/tenant.toml.
+    /// Repeat it to serve several tenants at once (multi-tenant apps, the
+    /// `organizations`/`common` authorities); the first is the default.
     #[arg(long, value_name = "FILE", required = false)]
-    config: Option<PathBuf>,
+    config: Vec<PathBuf>,
 
     /// Address to listen on (loopback by default).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
@@ -140,7 +142,8 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
 }
 
 async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
-    let config_path = args.config.ok_or_else(|| {
+    let mut files = args.config.into_iter();
+    let config_path = files.next().ok_or_else(|| {
         Failure::Usage(
             "give the tenant file: rolegate idp --config <tenant.toml> (see examples/tenant.toml)"
                 .to_owned(),
@@ -148,6 +151,7 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
     })?;
     let config = ServerConfig {
         config_path,
+        more_tenants: files.collect(),
         listen: args.listen,
         data_dir: args.data.data_dir.clone(),
         tls_files: args.tls_cert.zip(args.tls_key),
@@ -163,36 +167,47 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
     })
     .await
     .map_err(|e| Failure::Usage(e.to_string()))?;
-    let dir = running.provider.directory();
-    let authority = format!("{}/{}", running.origin, dir.tenant.id);
-    eprintln!(
-        "rolegate identity provider for {} ({})",
-        dir.tenant.domain, dir.tenant.id
-    );
-    eprintln!("  authority:  {authority}");
-    eprintln!("  discovery:  {authority}/v2.0/.well-known/openid-configuration");
+    let tenants = running.provider.tenants();
+    for (i, dir) in tenants.iter().enumerate() {
+        let authority = format!("{}/{}", running.origin, dir.tenant.id);
+        eprintln!(
+            "rolegate identity provider for {} ({}){}",
+            dir.tenant.domain,
+            dir.tenant.id,
+            if i == 0 { "" } else { " (another tenant)" }
+        );
+        eprintln!("  authority:  {authority}");
+        eprintln!("  discovery:  {authority}/v2.0/.well-known/openid-configuration");
+        eprintln!(
+            "  users:      {}",
+            dir.users
+                .iter()
+                .map(|u| u.user_principal_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        eprintln!(
+            "  apps:       {}",
+            dir.applications
+                .iter()
+                .filter(|a| !a.is_foreign(&dir.tenant.id))
+                .map(|a| format!("{} ({})", a.display_name, a.app_id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if tenants.iter().count() > 1 {
+        eprintln!(
+            "  multi-tenant authorities: {0}/organizations, {0}/common",
+            running.origin
+        );
+    }
     eprintln!(
         "  local CA:   {}  (export NODE_EXTRA_CA_CERTS=… / REQUESTS_CA_BUNDLE=…)",
         running.ca_path.display()
     );
-    eprintln!(
-        "  users:      {}",
-        dir.users
-            .iter()
-            .map(|u| u.user_principal_name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    eprintln!(
-        "  apps:       {}",
-        dir.applications
-            .iter()
-            .map(|a| format!("{} ({})", a.display_name, a.app_id))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     eprintln!("Ctrl-C stops it.");
-    drop(dir);
+    drop(tenants);
     let mut task = running.task;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rolegate_token::clock::{Clock, SystemClock};
 
+use crate::directory::Tenants;
 use crate::directory::config;
 use crate::keys::SigningKeys;
 use crate::protocol::{Provider, Settings};
@@ -18,8 +19,11 @@ use crate::web::{self, WebState};
 /// How to run the provider.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The tenant file.
+    /// The tenant file (the default tenant).
     pub config_path: PathBuf,
+    /// More tenant files served at once (multi-tenant setups): each is a
+    /// tenant of its own, reachable by its id or domain.
+    pub more_tenants: Vec<PathBuf>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Where the database, keys and TLS material live.
@@ -98,10 +102,19 @@ pub async fn start_with(
     extra: impl FnOnce(&StartInfo) -> axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, RunError> {
-    let directory = config::load(&cfg.config_path).map_err(|e| RunError::Config {
+    let paths: Vec<PathBuf> = std::iter::once(cfg.config_path.clone())
+        .chain(cfg.more_tenants.iter().cloned())
+        .collect();
+    let directories = if paths.len() == 1 {
+        config::load(&cfg.config_path).map(|d| vec![d])
+    } else {
+        config::load_all(&paths)
+    }
+    .map_err(|e| RunError::Config {
         path: cfg.config_path.clone(),
         problems: e.to_string(),
     })?;
+    let tenants = Tenants::new(directories);
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         RunError::Setup(format!(
             "cannot create the data folder {}: {e}",
@@ -144,16 +157,16 @@ pub async fn start_with(
         source,
     })?;
     let origin = format!("https://localhost:{}", addr.port());
-    write_record(&cfg, &directory.tenant.id, &origin)?;
+    write_record(&cfg, &tenants.default_tenant().tenant.id, &origin)?;
     let provider = Arc::new(Provider::new(
-        directory,
+        tenants,
         store,
         keys,
         cfg.settings.clone(),
         clock,
     ));
     spawn_maintenance(Arc::clone(&provider));
-    spawn_reload_on_hangup(Arc::clone(&provider), cfg.config_path.clone());
+    spawn_reload_on_hangup(Arc::clone(&provider), paths);
     let info = StartInfo {
         origin: origin.clone(),
         ca_path: material.ca_pem_path.clone(),
@@ -281,7 +294,7 @@ fn spawn_certificate_renewal(certificate: Arc<RenewableCertificate>, data_dir: P
 /// SIGHUP re-reads the tenant file (a broken file keeps the old directory,
 /// and says why) and the signing keys (after `rolegate idp rotate-keys`).
 /// Sessions, codes and tokens live in the store and survive.
-fn spawn_reload_on_hangup(provider: Arc<Provider>, path: PathBuf) {
+fn spawn_reload_on_hangup(provider: Arc<Provider>, paths: Vec<PathBuf>) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
@@ -293,19 +306,19 @@ fn spawn_reload_on_hangup(provider: Arc<Provider>, path: PathBuf) {
             if let Err(e) = provider.keys.reload().await {
                 tracing::error!(error = %e, "signing keys not reloaded");
             }
-            match config::load(&path) {
-                Ok(directory) => {
-                    provider.replace_directory(directory);
-                    tracing::info!(file = %path.display(), "tenant file reloaded");
+            match config::load_all(&paths) {
+                Ok(directories) => {
+                    provider.replace_tenants(Tenants::new(directories));
+                    tracing::info!(files = paths.len(), "tenant files reloaded");
                 }
                 Err(e) => {
-                    tracing::error!(file = %path.display(), problems = %e, "tenant file not reloaded; keeping the previous directory")
+                    tracing::error!(problems = %e, "tenant files not reloaded; keeping the previous directory")
                 }
             }
         }
     });
     #[cfg(not(unix))]
-    let _ = (provider, path);
+    let _ = (provider, paths);
 }
 
 /// How often a running server checks its generated certificates.

@@ -187,5 +187,8 @@ fn synthetic_app(role: &str) -> Result<Application, ProbeError> {
         required_resource_access: Vec::new(),
         emit_idtyp: false,
         group_membership_claims: Default::default(),
+        sign_in_audience: Default::default(),
+        home_tenant_id: String::new(),
+        provisioned: true,
     })
 }

@@ -96,6 +96,7 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
     }
     let config = ServerConfig {
         config_path: tenant_file.clone(),
+        more_tenants: Vec::new(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         data_dir: args.data_dir.clone(),
         tls_files: None,

@@ -22,6 +22,7 @@ async fn start_idp() -> (server::Running, tokio::sync::oneshot::Sender<()>) {
             env!("CARGO_MANIFEST_DIR"),
             "/../../examples/tenant.toml"
         )),
+        more_tenants: Vec::new(),
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir,
         tls_files: None,

@@ -35,7 +35,8 @@ const VERIFIED_SECRETS: usize = 4096;
 
 use self::applications::{AppDraft, NOT_AN_APPLICATION, find_application};
 use self::schema::{
-    AdminConsentEntry, GroupEntry, RoleAssignmentEntry, TenantEntry, TenantFile, UserEntry,
+    AdminConsentEntry, GroupEntry, RoleAssignmentEntry, ServicePrincipalEntry, TenantEntry,
+    TenantFile, UserEntry,
 };
 use super::{AdminConsent, AssignedPrincipal, Directory, Group, RoleAssignment, Tenant, User};
 
@@ -77,6 +78,138 @@ pub fn load(path: &Path) -> Result<Directory, ConfigErrors> {
 /// resource does not define, disallowed redirect URIs, user principal names
 /// outside the tenant domain, empty display names.
 pub fn from_toml(text: &str, base_dir: &Path) -> Result<Directory, ConfigErrors> {
+    finish(read_file(text, base_dir)?, &[])
+}
+
+/// Reads and validates several tenant files served together (the first is
+/// the default tenant). Each is checked as [`load`] does; across them,
+/// tenant ids, domains, user object ids and app ids must be unique, and a
+/// tenant's `[[service_principals]]` must name another tenant's
+/// multi-tenant application (`sign_in_audience = "AzureADMultipleOrgs"`).
+/// Every multi-tenant application appears in every other tenant's
+/// directory (with that tenant's service principal id), installed there
+/// from the start if listed under `[[service_principals]]`, otherwise on
+/// first consent.
+///
+/// # Errors
+///
+/// Every problem of every file, each prefixed with the file's path.
+pub fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Directory>, ConfigErrors> {
+    let mut problems = Vec::new();
+    let mut drafts = Vec::new();
+    for path in paths {
+        let prefix = |e: ConfigErrors| {
+            e.problems
+                .into_iter()
+                .map(|p| format!("{}: {p}", path.display()))
+                .collect::<Vec<_>>()
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{}: cannot read: {e}", path.display()));
+                continue;
+            }
+        };
+        match read_file(&text, path.parent().unwrap_or(Path::new("."))) {
+            Ok(draft) if draft.problems.is_empty() => drafts.push((path, draft)),
+            // Checked to the end on its own, so every problem is listed.
+            Ok(draft) => {
+                problems.extend(prefix(finish(draft, &[]).err().unwrap_or(ConfigErrors {
+                    problems: Vec::new(),
+                })))
+            }
+            Err(e) => problems.extend(prefix(e)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigErrors { problems });
+    }
+    check_across_tenants(&drafts, &mut problems);
+    if !problems.is_empty() {
+        return Err(ConfigErrors { problems });
+    }
+    let multi: Vec<AppDraft> = drafts
+        .iter()
+        .flat_map(|(_, d)| d.apps.iter())
+        .filter(|a| a.app.is_multi_tenant())
+        .cloned()
+        .collect();
+    let mut directories = Vec::new();
+    for (path, draft) in drafts {
+        let foreign: Vec<AppDraft> = multi
+            .iter()
+            .filter(|a| a.app.is_foreign(&draft.tenant.id))
+            .cloned()
+            .collect();
+        match finish(draft, &foreign) {
+            Ok(directory) => directories.push(directory),
+            Err(e) => problems.extend(
+                e.problems
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", path.display())),
+            ),
+        }
+    }
+    if !problems.is_empty() || directories.is_empty() {
+        if problems.is_empty() {
+            problems.push("no tenant file given".to_owned());
+        }
+        return Err(ConfigErrors { problems });
+    }
+    Ok(directories)
+}
+
+/// Tenant ids, domains, object ids and app ids are global.
+fn check_across_tenants(drafts: &[(&std::path::PathBuf, FileDraft)], problems: &mut Vec<String>) {
+    let mut tenants: HashMap<String, String> = HashMap::new();
+    let mut objects: HashMap<String, String> = HashMap::new();
+    for (path, d) in drafts {
+        let here = path.display().to_string();
+        for key in [
+            format!("tenant id {}", d.tenant.id),
+            format!("domain {}", d.tenant.domain.to_ascii_lowercase()),
+        ] {
+            if let Some(first) = tenants.insert(key.clone(), here.clone()) {
+                problems.push(format!("{here}: {key} is also served by {first}"));
+            }
+        }
+        let users = d
+            .users
+            .iter()
+            .map(|u| format!("object id {}", u.user.object_id));
+        let groups = d
+            .groups
+            .iter()
+            .map(|g| format!("object id {}", g.object_id));
+        let apps = d.apps.iter().map(|a| format!("app id {}", a.app.app_id));
+        for key in users.chain(groups).chain(apps) {
+            if let Some(first) = objects.insert(key.clone(), here.clone()) {
+                problems.push(format!(
+                    "{here}: {key} is also used in {first} (ids are global across tenants)"
+                ));
+            }
+        }
+    }
+}
+
+/// One tenant file, read and checked on its own, before it is joined with
+/// the other tenants' multi-tenant applications.
+struct FileDraft {
+    /// What is wrong so far (reported with the rest by [`finish`]).
+    problems: Vec<String>,
+    tenant: Tenant,
+    groups_overage_limit: usize,
+    groups: Vec<Group>,
+    users: Vec<UserDraft>,
+    apps: Vec<AppDraft>,
+    role_assignments: Vec<RoleAssignmentEntry>,
+    admin_consents: Vec<AdminConsentEntry>,
+    service_principals: Vec<ServicePrincipalEntry>,
+}
+
+/// Parses and checks what one file holds on its own.
+fn read_file(text: &str, base_dir: &Path) -> Result<FileDraft, ConfigErrors> {
     let file: TenantFile = toml::from_str(text).map_err(|e| ConfigErrors {
         problems: vec![syntax_problem(text, &e)],
     })?;
@@ -109,14 +242,99 @@ pub fn from_toml(text: &str, base_dir: &Path) -> Result<Directory, ConfigErrors>
     }
     applications::check_unique_applications(&apps, &mut problems);
     applications::resolve_required_access(&mut apps, &mut problems);
-    let role_assignments = role_assignments(
-        &file.app_role_assignments,
-        &users,
-        &groups,
-        &apps,
-        &mut problems,
-    );
-    let admin_consents = admin_consents(&file.admin_consents, &apps, &mut problems);
+    Ok(FileDraft {
+        problems,
+        tenant,
+        groups_overage_limit,
+        groups,
+        users,
+        apps,
+        role_assignments: file.app_role_assignments,
+        admin_consents: file.admin_consents,
+        service_principals: file.service_principals,
+    })
+}
+
+/// Joins a file with the other tenants' multi-tenant applications
+/// (`foreign`), resolves assignments and consents, and hashes credentials.
+fn finish(draft: FileDraft, foreign: &[AppDraft]) -> Result<Directory, ConfigErrors> {
+    let FileDraft {
+        mut problems,
+        tenant,
+        groups_overage_limit,
+        groups,
+        users,
+        mut apps,
+        role_assignments: assignment_entries,
+        admin_consents: consent_entries,
+        service_principals,
+    } = draft;
+    let mut installed = Vec::new();
+    for (i, entry) in service_principals.iter().enumerate() {
+        let at = format!("service_principals[{i}]");
+        match foreign
+            .iter()
+            .find(|a| a.app.app_id.eq_ignore_ascii_case(&entry.app_id))
+        {
+            Some(_) if installed.iter().any(|id: &String| id.eq_ignore_ascii_case(&entry.app_id)) => {
+                problems.push(format!("{at}.app_id: {} is listed twice", entry.app_id));
+            }
+            Some(app) => installed.push(app.app.app_id.clone()),
+            None => problems.push(format!(
+                "{at}.app_id: {:?} is not a multi-tenant application (sign_in_audience = \"AzureADMultipleOrgs\") registered in another tenant file served with this one",
+                entry.app_id
+            )),
+        }
+    }
+    for app in foreign {
+        let mut copy = app.clone();
+        let entry = service_principals
+            .iter()
+            .find(|e| e.app_id.eq_ignore_ascii_case(&app.app.app_id));
+        copy.app.service_principal_id =
+            derived_guid(&tenant.id, "service_principal", &copy.app.app_id);
+        copy.app.provisioned = entry.is_some();
+        copy.app.app_role_assignment_required = entry
+            .and_then(|e| e.app_role_assignment_required)
+            .unwrap_or(false);
+        apps.push(copy);
+    }
+    let uninstalled = |reference: &str| {
+        foreign.iter().any(|f| {
+            let named = f.app.app_id.eq_ignore_ascii_case(reference)
+                || f.app
+                    .identifier_uris
+                    .iter()
+                    .any(|u| u.trim_end_matches('/') == reference.trim_end_matches('/'));
+            named
+                && !installed
+                    .iter()
+                    .any(|i| i.eq_ignore_ascii_case(&f.app.app_id))
+        })
+    };
+    // Assignments and consents may name another tenant's application only
+    // once it is installed here.
+    for (i, entry) in assignment_entries.iter().enumerate() {
+        for reference in [&entry.principal, &entry.resource] {
+            if uninstalled(reference) {
+                problems.push(format!(
+                    "app_role_assignments[{i}]: {reference:?} is another tenant's application: list it under [[service_principals]] first"
+                ));
+            }
+        }
+    }
+    for (i, entry) in consent_entries.iter().enumerate() {
+        for reference in [&entry.client, &entry.resource] {
+            if uninstalled(reference) {
+                problems.push(format!(
+                    "admin_consents[{i}]: {reference:?} is another tenant's application: list it under [[service_principals]] first"
+                ));
+            }
+        }
+    }
+    let role_assignments =
+        role_assignments(&assignment_entries, &users, &groups, &apps, &mut problems);
+    let admin_consents = admin_consents(&consent_entries, &apps, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigErrors { problems });
     }

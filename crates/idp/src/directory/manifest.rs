@@ -63,6 +63,8 @@ pub struct ImportedApp {
     pub emit_idtyp: bool,
     /// `groupMembershipClaims`.
     pub group_membership_claims: crate::directory::GroupMembershipClaims,
+    /// `signInAudience`.
+    pub sign_in_audience: crate::directory::SignInAudience,
     /// Enabled `appRoles`, ids lower-cased.
     pub app_roles: Vec<AppRoleDefinition>,
     /// Enabled `api.oauth2PermissionScopes` (legacy `oauth2Permissions`), ids
@@ -144,6 +146,13 @@ pub fn import(json: &str) -> Result<ImportedApp, Vec<String>> {
             crate::directory::GroupMembershipClaims::None
         }),
     };
+    let sign_in_audience = match manifest.sign_in_audience.as_deref() {
+        None => crate::directory::SignInAudience::MyOrg,
+        Some(text) => crate::directory::SignInAudience::parse(text).unwrap_or_else(|e| {
+            problems.push(format!("signInAudience: {e}"));
+            crate::directory::SignInAudience::MyOrg
+        }),
+    };
 
     if !problems.is_empty() {
         return Err(problems);
@@ -168,6 +177,7 @@ pub fn import(json: &str) -> Result<ImportedApp, Vec<String>> {
         ),
         emit_idtyp,
         group_membership_claims,
+        sign_in_audience,
         app_roles,
         scopes,
         required_resource_access,
@@ -374,6 +384,7 @@ struct Manifest {
     required_resource_access: Option<Vec<ManifestRequiredAccess>>,
     optional_claims: Option<ManifestOptionalClaims>,
     group_membership_claims: Option<String>,
+    sign_in_audience: Option<String>,
     // Legacy AAD Graph names.
     name: Option<String>,
     access_token_accepted_version: Option<i64>,

@@ -7,6 +7,9 @@
 
 pub mod config;
 pub mod manifest;
+mod tenants;
+
+pub use tenants::Tenants;
 
 use std::sync::Mutex;
 
@@ -229,6 +232,44 @@ pub struct Application {
     /// `groupMembershipClaims`: `groups`/`wids` in tokens for this app
     /// (access tokens: the resource's setting; ID tokens: the client's).
     pub group_membership_claims: GroupMembershipClaims,
+    /// `signInAudience`: which tenants' users may use the app.
+    pub sign_in_audience: SignInAudience,
+    /// The tenant the app is registered in (its home). A multi-tenant app
+    /// of another tenant appears in every directory with this set to its
+    /// home and its own service principal id for this tenant.
+    pub home_tenant_id: String,
+    /// Whether the app's service principal exists in this tenant from the
+    /// start: always for apps registered here; for another tenant's
+    /// multi-tenant app, when the tenant file lists it under
+    /// `[[service_principals]]` (otherwise the first consent creates it).
+    pub provisioned: bool,
+}
+
+/// `signInAudience`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SignInAudience {
+    /// `AzureADMyOrg`: users of the home tenant only (the default).
+    #[default]
+    MyOrg,
+    /// `AzureADMultipleOrgs`: users of any tenant; another tenant gets a
+    /// service principal on first consent.
+    MultipleOrgs,
+}
+
+impl SignInAudience {
+    /// Parses Entra's value.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "AzureADMyOrg" => Ok(SignInAudience::MyOrg),
+            "AzureADMultipleOrgs" => Ok(SignInAudience::MultipleOrgs),
+            "AzureADandPersonalMicrosoftAccount" | "PersonalMicrosoftAccount" => Err(format!(
+                "{text:?} needs personal Microsoft accounts, which this provider does not emulate; use AzureADMyOrg or AzureADMultipleOrgs"
+            )),
+            other => Err(format!(
+                "expected AzureADMyOrg or AzureADMultipleOrgs, found {other:?}"
+            )),
+        }
+    }
 }
 
 /// An app role the application defines.
@@ -526,6 +567,17 @@ impl Directory {
 }
 
 impl Application {
+    /// Whether the app is registered in another tenant (a multi-tenant app
+    /// seen from here).
+    pub fn is_foreign(&self, tenant_id: &str) -> bool {
+        !self.home_tenant_id.eq_ignore_ascii_case(tenant_id)
+    }
+
+    /// `AzureADMultipleOrgs`.
+    pub fn is_multi_tenant(&self) -> bool {
+        self.sign_in_audience == SignInAudience::MultipleOrgs
+    }
+
     /// Whether the app has a credential (a confidential client).
     pub fn is_confidential(&self) -> bool {
         !self.secrets.is_empty()

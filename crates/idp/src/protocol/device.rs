@@ -2,32 +2,31 @@
 
 use serde_json::{Value, json};
 
-use crate::directory::Directory;
+use crate::directory::{Directory, Tenants, User};
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::grant::{granted_scopes, server_error};
 use crate::protocol::scope::ScopeSet;
+use crate::protocol::tenancy::{self, Authority};
 use crate::secret::{digest, random_token};
 use crate::store::{DeviceGrant, DeviceState};
 
 /// `POST /devicecode`: starts a device grant.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     p: &Provider,
-    dir: &Directory,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    tenant_path: &str,
     client_id: Option<&str>,
     scope: Option<&str>,
     verification_uri: &str,
 ) -> Result<Value, OAuthError> {
     let client_id = client_id.ok_or_else(|| OAuthError::missing("client_id"))?;
-    let app = dir.application(client_id).ok_or_else(|| {
-        OAuthError::unauthorized_client(
-            700_016,
-            format!(
-                "Application with identifier '{client_id}' was not found in the directory '{}'.",
-                dir.tenant.domain
-            ),
-        )
-    })?;
+    let dir = at.client_directory(tenants, client_id)?;
+    let app = dir
+        .application(client_id)
+        .ok_or_else(|| tenancy::app_not_found(client_id, dir))?;
     if !app.is_fallback_public_client && !app.is_confidential() {
         return Err(OAuthError::unauthorized_client(
             7_000_218,
@@ -46,6 +45,7 @@ pub async fn start(
         scope: scope.to_owned(),
         expires_at: now + p.settings.device_code_lifetime,
         state: DeviceState::Pending,
+        tenant_path: tenant_path.to_owned(),
     };
     p.store.put_device(&grant).await.map_err(server_error)?;
     Ok(json!({
@@ -82,8 +82,14 @@ pub struct Shown {
 }
 
 /// Describes a pending, unexpired grant for the confirmation page.
-pub async fn describe(p: &Provider, dir: &Directory, user_code: &str) -> Result<Shown, String> {
+pub async fn describe(
+    p: &Provider,
+    tenants: &Tenants,
+    approver: &User,
+    user_code: &str,
+) -> Result<Shown, String> {
     let grant = pending(p, user_code).await?;
+    let dir = admit(tenants, &grant, approver)?;
     let client_name = dir
         .application(&grant.client_id)
         .map_or_else(|| grant.client_id.clone(), |a| a.display_name.clone());
@@ -112,6 +118,25 @@ pub async fn describe(p: &Provider, dir: &Directory, user_code: &str) -> Result<
     })
 }
 
+/// The approver's home tenant, if they may approve this grant: at a
+/// tenant only its users (AADSTS50020), at `organizations`/`common` any
+/// tenant's user whose tenant has the client.
+fn admit<'a>(
+    tenants: &'a Tenants,
+    grant: &DeviceGrant,
+    user: &User,
+) -> Result<&'a Directory, String> {
+    let (home, user) = tenants
+        .user(&user.object_id)
+        .ok_or_else(|| "Unknown user.".to_owned())?;
+    if !grant.tenant_path.is_empty() {
+        Authority::resolve(tenants, &grant.tenant_path)
+            .and_then(|at| at.admit(home, user, &grant.client_id))
+            .map_err(|e| e.coded_message())?;
+    }
+    Ok(home)
+}
+
 async fn pending(p: &Provider, user_code: &str) -> Result<DeviceGrant, String> {
     p.store
         .device_by_user_code(user_code)
@@ -130,25 +155,34 @@ async fn pending(p: &Provider, user_code: &str) -> Result<DeviceGrant, String> {
 /// admin may grant must already be granted, or approval is refused.
 pub async fn decide(
     p: &Provider,
-    dir: &Directory,
+    tenants: &Tenants,
     user_code: &str,
     decision: Decision,
 ) -> Result<String, String> {
     let grant = pending(p, user_code).await?;
-    let app_name = dir
-        .application(&grant.client_id)
-        .map_or_else(|| grant.client_id.clone(), |a| a.display_name.clone());
+    let app_name = tenants
+        .registered(&grant.client_id)
+        .map_or_else(|| grant.client_id.clone(), |(_, a)| a.display_name.clone());
     let state = match decision {
         Decision::Decline => DeviceState::Declined,
         Decision::Approve { user_id } => {
-            let user = dir
+            let (_, user) = tenants
                 .user(&user_id)
                 .ok_or_else(|| "Unknown user.".to_owned())?;
+            let dir = admit(tenants, &grant, user)?;
+            if let Some(client) = dir.application(&grant.client_id) {
+                tenancy::install(p, dir, client)
+                    .await
+                    .map_err(|e| e.coded_message())?;
+            }
             let scopes = ScopeSet::parse(&grant.scope, dir).map_err(|e| e.coded_message())?;
             for resource in scopes.api_resources() {
                 let Some(app) = dir.application(&resource.app_id) else {
                     continue;
                 };
+                tenancy::install(p, dir, app)
+                    .await
+                    .map_err(|e| e.coded_message())?;
                 if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
                     return Err(
                         crate::protocol::grant::assignment_required(user, app).coded_message()

@@ -7,13 +7,14 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value, json};
 
-use crate::directory::{Application, Directory, RedirectKind, User};
+use crate::directory::{Application, Directory, RedirectKind, Tenants, User};
 use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::limits::source_key;
 use crate::protocol::own_tokens::Audiences;
 use crate::protocol::response::{Endpoint, TokenResponse};
 use crate::protocol::scope::{ResourceScopes, ScopeSet};
+use crate::protocol::tenancy::{self, Authority};
 use crate::protocol::tokens::{
     self, AccessGrant, ClientAuth, IdentityGrant, IssuerContext, Resource,
 };
@@ -54,6 +55,21 @@ impl TokenRequest {
     fn wants_client_info(&self) -> bool {
         self.get("client_info") == Some("1")
     }
+
+    /// The client id, from the body or HTTP Basic.
+    fn client_id(&self) -> Result<&str, OAuthError> {
+        self.get("client_id")
+            .or(self.basic.as_ref().map(|(id, _)| id.as_str()))
+            .ok_or_else(|| OAuthError::missing("client_id"))
+    }
+
+    /// The issuer of tokens minted in `dir`'s tenant.
+    fn issuer_in(&self, dir: &Directory) -> IssuerContext {
+        IssuerContext {
+            origin: self.issuer.origin.clone(),
+            tenant_id: dir.tenant.id.clone(),
+        }
+    }
 }
 
 /// Handles a token request; the JSON success body or an Entra error.
@@ -67,13 +83,18 @@ pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OA
         }
     };
     let grant_type = req.require("grant_type")?;
+    let tenants = p.tenants();
+    let at = Authority::resolve(&tenants, &req.tenant_segment)?;
+    let t = &tenants;
     match grant_type {
-        "authorization_code" => authorization_code(p, req).await,
-        "refresh_token" => refresh_token(p, req).await,
-        "client_credentials" => client_credentials(p, req).await,
-        "password" => password(p, req).await,
-        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code(p, req).await,
-        "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of(p, req).await,
+        "authorization_code" => authorization_code(p, t, at, req).await,
+        "refresh_token" => refresh_token(p, t, at, req).await,
+        "client_credentials" => client_credentials(p, at, req).await,
+        "password" => password(p, t, at, req).await,
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
+            device_code(p, t, at, req).await
+        }
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of(p, t, at, req).await,
         other => Err(OAuthError::new(
             "unsupported_grant_type",
             70_003,
@@ -271,9 +292,19 @@ async fn authenticate<'a>(
     }
 }
 
-async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-    let dir = p.directory();
-    let caller = authenticate(p, &dir, req, Credential::Required).await?;
+async fn client_credentials(
+    p: &Provider,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    // An app-only token is for one tenant: `common` names none.
+    let Authority::Tenant(dir) = at else {
+        return Err(tenancy::no_tenant());
+    };
+    let caller = authenticate(p, dir, req, Credential::Required).await?;
+    if !tenancy::installed(p, dir, caller.app).await? {
+        return Err(tenancy::app_not_found(&caller.app.app_id, dir));
+    }
     let scope = req.require("scope")?;
     let parts: Vec<&str> = scope.split_whitespace().collect();
     let resource_ids: Vec<&str> = parts
@@ -296,7 +327,10 @@ async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<TokenRes
     };
     let resource = dir
         .resource(resource_id)
-        .ok_or_else(|| resource_not_found(resource_id, &dir))?;
+        .ok_or_else(|| resource_not_found(resource_id, dir))?;
+    if !tenancy::installed(p, dir, resource).await? {
+        return Err(tenancy::resource_not_installed(resource_id, dir));
+    }
     let roles = dir.application_roles(caller.app, resource);
     if resource.app_role_assignment_required && roles.is_empty() {
         return Err(OAuthError::unauthorized_client(
@@ -320,7 +354,7 @@ async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<TokenRes
         auth_time: None,
         membership: Default::default(),
     };
-    let claims = tokens::access_token_claims(&req.issuer, &grant, now, lifetime);
+    let claims = tokens::access_token_claims(&req.issuer_in(dir), &grant, now, lifetime);
     let access_token = sign(p, claims, grant.resource.v1(), now)?;
     Ok(TokenResponse {
         access_token,
@@ -336,14 +370,21 @@ async fn client_credentials(p: &Provider, req: &TokenRequest) -> Result<TokenRes
     })
 }
 
-async fn password(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-    let dir = p.directory();
-    let caller = authenticate(p, &dir, req, Credential::PublicFlow).await?;
+async fn password(
+    p: &Provider,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let client_dir = at.client_directory(tenants, req.client_id()?)?;
+    let caller = authenticate(p, client_dir, req, Credential::PublicFlow).await?;
     let username = req.require("username")?;
     let password = req.require("password")?;
+    // Home-realm discovery: the user's domain names their tenant.
+    let home = tenants.by_upn(username).unwrap_or(client_dir);
     let scopes = ScopeSet::parse(
         req.get("scope").unwrap_or("openid profile offline_access"),
-        &dir,
+        home,
     )?;
     // Entra refuses ROPC for a self-token named by App ID URI (spec §7).
     if scopes
@@ -355,12 +396,13 @@ async fn password(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAu
             &caller.app.display_name,
         ));
     }
-    let user = sign_in_with_password(p, &dir, username, password, req.source).await?;
+    let user = sign_in_with_password(p, home, username, password, req.source).await?;
+    at.admit(home, user, &caller.app.app_id)?;
     let now = p.now();
     let family = Family::new(caller.app, user, None, now, false, random_token(16));
     issue_user_tokens(
         p,
-        &dir,
+        home,
         req,
         &caller,
         user,
@@ -469,17 +511,19 @@ async fn decoy_hash() -> String {
     .unwrap_or_default()
 }
 
-async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-    let dir = p.directory();
+async fn authorization_code(
+    p: &Provider,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let code = req.require("code")?;
     let redirect_uri = req.require("redirect_uri")?;
-    let client_id = req
-        .get("client_id")
-        .or(req.basic.as_ref().map(|(id, _)| id.as_str()))
-        .ok_or_else(|| OAuthError::missing("client_id"))?;
-    let app = dir
+    let client_id = req.client_id()?;
+    let client_dir = at.client_directory(tenants, client_id)?;
+    let app = client_dir
         .application(client_id)
-        .ok_or_else(|| unknown_client(client_id, &dir))?;
+        .ok_or_else(|| unknown_client(client_id, client_dir))?;
     let kind = app.redirect_kind(redirect_uri);
     // SPA rules (spec §8): cross-origin only, PKCE required, no secret.
     let credential = match (kind, req.origin.is_some()) {
@@ -499,7 +543,7 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenRes
         (Some(RedirectKind::PublicClient), false) => Credential::Optional,
         (Some(RedirectKind::Web) | None, false) => Credential::Required,
     };
-    let caller = authenticate(p, &dir, req, credential).await?;
+    let caller = authenticate(p, client_dir, req, credential).await?;
     let family_id = random_token(16);
     let stored = match p
         .store
@@ -522,6 +566,9 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenRes
         CodeRedemption::Unknown => return Err(code_redeemed()),
     };
     let now = p.now();
+    let (home, user) = tenants.user(&stored.user_id).ok_or_else(|| {
+        OAuthError::invalid_grant(70_008, "The user of this code no longer exists.")
+    })?;
     if stored.client_id != caller.app.app_id {
         return Err(OAuthError::invalid_grant(
             70_000,
@@ -535,7 +582,7 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenRes
         ));
     }
     if !stored.tenant_path.eq_ignore_ascii_case(&req.tenant_segment)
-        && !dir.is_tenant(&req.tenant_segment)
+        && !home.is_tenant(&req.tenant_segment)
     {
         return Err(OAuthError::invalid_grant(
             700_005,
@@ -574,9 +621,6 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenRes
         }
         (None, None) => {}
     }
-    let user = dir.user(&stored.user_id).ok_or_else(|| {
-        OAuthError::invalid_grant(70_008, "The user of this code no longer exists.")
-    })?;
     let requested = req.get("scope").unwrap_or(&stored.scope);
     if requested.trim().is_empty() {
         return Err(OAuthError::invalid_request(
@@ -584,7 +628,7 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenRes
             "Provided value for the input parameter scope cannot be empty when requesting an access token using the provided authorization code. Please specify a valid scope.",
         ));
     }
-    let scopes = ScopeSet::parse(requested, &dir)?;
+    let scopes = ScopeSet::parse(requested, home)?;
     let mut family = Family::new(
         caller.app,
         user,
@@ -596,7 +640,7 @@ async fn authorization_code(p: &Provider, req: &TokenRequest) -> Result<TokenRes
     family.auth_time = stored.auth_time;
     issue_user_tokens(
         p,
-        &dir,
+        home,
         req,
         &caller,
         user,
@@ -619,8 +663,12 @@ fn code_redeemed() -> OAuthError {
 /// consent) and its tokens are signed **before** the presented token is
 /// rotated; the rotation is one transaction, so a refused request leaves
 /// the presented token valid and only a success consumes it.
-async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-    let dir = p.directory();
+async fn refresh_token(
+    p: &Provider,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let presented = req.require("refresh_token")?;
     let old_digest = digest(presented);
     let record = p
@@ -640,7 +688,9 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse
     } else {
         Credential::AsFamily(ClientAuth::parse(&record.client_auth))
     };
-    let caller = authenticate(p, &dir, req, credential).await?;
+    let (dir, user) = tenants.user(&record.user_id).ok_or_else(expired_grant)?;
+    let caller = authenticate(p, dir, req, credential).await?;
+    at.admit(dir, user, &caller.app.app_id)?;
     if caller.app.app_id != record.client_id {
         return Err(OAuthError::invalid_grant(
             70_000,
@@ -658,10 +708,9 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse
             OAuthError::invalid_grant(700_082, "The refresh token has expired due to inactivity.")
         });
     }
-    let user = dir.user(&record.user_id).ok_or_else(expired_grant)?;
     let mut scopes = ScopeSet::parse(
         req.get("scope").unwrap_or("openid profile offline_access"),
-        &dir,
+        dir,
     )?;
     if scopes.resources.is_empty() {
         // No resource scope: the refresh continues the family's resource.
@@ -676,12 +725,12 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse
                 &resource.display_name,
             ));
         }
-        scopes.add_all(&record.scope, &dir)?;
+        scopes.add_all(&record.scope, dir)?;
     }
     let family = Family::continuing(&record);
     issue_user_tokens(
         p,
-        &dir,
+        dir,
         req,
         &caller,
         user,
@@ -696,9 +745,14 @@ async fn refresh_token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse
     .await
 }
 
-async fn device_code(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-    let dir = p.directory();
-    let caller = authenticate(p, &dir, req, Credential::PublicFlow).await?;
+async fn device_code(
+    p: &Provider,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let client_dir = at.client_directory(tenants, req.client_id()?)?;
+    let caller = authenticate(p, client_dir, req, Credential::PublicFlow).await?;
     let device_code = req.require("device_code")?;
     let grant = p
         .store
@@ -737,13 +791,13 @@ async fn device_code(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, 
             "The user declined the sign-in request.",
         )),
         DeviceState::Approved { user_id, auth_time } => {
-            let user = dir.user(&user_id).ok_or_else(expired_grant)?;
-            let scopes = ScopeSet::parse(&grant.scope, &dir)?;
+            let (dir, user) = tenants.user(&user_id).ok_or_else(expired_grant)?;
+            let scopes = ScopeSet::parse(&grant.scope, dir)?;
             let mut family = Family::new(caller.app, user, None, now, false, random_token(16));
             family.auth_time = auth_time;
             issue_user_tokens(
                 p,
-                &dir,
+                dir,
                 req,
                 &caller,
                 user,
@@ -760,9 +814,14 @@ async fn device_code(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, 
 /// On-behalf-of (spec §1.5): a middle-tier API exchanges the access token
 /// it received (whose `aud` is the middle tier) for a token to a downstream
 /// API, for the same user.
-async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-    let dir = p.directory();
-    let caller = authenticate(p, &dir, req, Credential::Required).await?;
+async fn on_behalf_of(
+    p: &Provider,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let client_dir = at.client_directory(tenants, req.client_id()?)?;
+    let caller = authenticate(p, client_dir, req, Credential::Required).await?;
     if req.get("requested_token_use") != Some("on_behalf_of") {
         return Err(OAuthError::invalid_request(
             900_144,
@@ -770,7 +829,7 @@ async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<TokenResponse,
         ));
     }
     let assertion = req.require("assertion")?;
-    let principal = verify_assertion(p, &dir, req, caller.app, assertion).await?;
+    let principal = verify_assertion(p, tenants, req, caller.app, assertion).await?;
     if principal.is_app_only() {
         return Err(OAuthError::invalid_grant(
             50_013,
@@ -779,19 +838,26 @@ async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<TokenResponse,
     }
     let user = principal
         .object_id()
-        .and_then(|oid| dir.user(oid))
+        .and_then(|oid| tenants.user(oid))
+        .filter(|(home, _)| {
+            principal
+                .tenant_id()
+                .is_some_and(|t| t.as_str() == home.tenant.id)
+        })
         .ok_or_else(|| {
             OAuthError::invalid_grant(
                 50_034,
                 "The user of the assertion does not exist in this directory.",
             )
         })?;
-    let scopes = ScopeSet::parse(req.require("scope")?, &dir)?;
+    let (dir, user) = user;
+    at.admit(dir, user, &caller.app.app_id)?;
+    let scopes = ScopeSet::parse(req.require("scope")?, dir)?;
     let now = p.now();
     let family = Family::new(caller.app, user, None, now, false, random_token(16));
     let mut body = issue_user_tokens(
         p,
-        &dir,
+        dir,
         req,
         &caller,
         user,
@@ -811,7 +877,7 @@ async fn on_behalf_of(p: &Provider, req: &TokenRequest) -> Result<TokenResponse,
 /// own keys: it must be an access token for the calling middle tier.
 async fn verify_assertion(
     p: &Provider,
-    dir: &Directory,
+    tenants: &Tenants,
     req: &TokenRequest,
     middle_tier: &Application,
     assertion: &str,
@@ -819,12 +885,15 @@ async fn verify_assertion(
     let audiences: Vec<String> = std::iter::once(middle_tier.app_id.clone())
         .chain(middle_tier.identifier_uris.iter().cloned())
         .collect();
-    let validator = p.own_tokens.get(
-        p,
-        &[req.issuer.v2_issuer(), req.issuer.v1_issuer()],
-        Audiences::Api(&audiences),
-    )?;
-    let _ = dir;
+    // Any served tenant's user may be the subject.
+    let issuers: Vec<String> = tenants
+        .iter()
+        .flat_map(|d| {
+            let issuer = req.issuer_in(d);
+            [issuer.v2_issuer(), issuer.v1_issuer()]
+        })
+        .collect();
+    let validator = p.own_tokens.get(p, &issuers, Audiences::Api(&audiences))?;
     validator.validate(assertion).await.map_err(|e| {
         OAuthError::invalid_grant(
             50_013,
@@ -840,10 +909,20 @@ pub async fn userinfo(
     issuer: &IssuerContext,
     bearer: &str,
 ) -> Result<Value, OAuthError> {
-    let dir = p.directory();
+    let tenants = p.tenants();
+    let issuers: Vec<String> = tenants
+        .iter()
+        .flat_map(|d| {
+            let issuer = IssuerContext {
+                origin: issuer.origin.clone(),
+                tenant_id: d.tenant.id.clone(),
+            };
+            [issuer.v1_issuer(), issuer.v2_issuer()]
+        })
+        .collect();
     let validator = p.own_tokens.get(
         p,
-        &[issuer.v1_issuer(), issuer.v2_issuer()],
+        &issuers,
         Audiences::Exact(&[
             crate::protocol::scope::GRAPH_URI,
             crate::protocol::scope::GRAPH_APP_ID,
@@ -860,9 +939,14 @@ pub async fn userinfo(
             "The access token does not grant 'openid'.",
         ));
     }
-    let user = principal
+    let (dir, user) = principal
         .object_id()
-        .and_then(|oid| dir.user(oid))
+        .and_then(|oid| tenants.user(oid))
+        .filter(|(home, _)| {
+            principal
+                .tenant_id()
+                .is_some_and(|t| t.as_str() == home.tenant.id)
+        })
         .ok_or_else(|| {
             OAuthError::new(
                 "invalid_token",
@@ -1016,7 +1100,8 @@ async fn issue_user_tokens(
             Resource::Graph => Default::default(),
         },
     };
-    let access_claims = tokens::access_token_claims(&req.issuer, &access, now, lifetime);
+    let issuer = req.issuer_in(dir);
+    let access_claims = tokens::access_token_claims(&issuer, &access, now, lifetime);
     let access_token = sign(p, access_claims, grant_resource.v1(), now)?;
     let resource_scopes: Vec<String> = granted.iter().map(|s| resource.qualify(s)).collect();
     let mut echo = resource_scopes.clone();
@@ -1046,7 +1131,7 @@ async fn issue_user_tokens(
             v1: req.endpoint == Endpoint::V1,
         };
         let id_claims =
-            tokens::id_token_claims(&req.issuer, &identity, now, p.settings.id_token_lifetime);
+            tokens::id_token_claims(&issuer, &identity, now, p.settings.id_token_lifetime);
         Some(sign(p, id_claims, identity.v1, now)?)
     } else {
         None

@@ -10,13 +10,14 @@ pub mod own_tokens;
 pub mod pkce;
 pub mod response;
 pub mod scope;
+pub mod tenancy;
 pub mod tokens;
 
 use std::sync::{Arc, RwLock};
 
 use rolegate_token::clock::Clock;
 
-use crate::directory::Directory;
+use crate::directory::Tenants;
 use crate::keys::SigningKeys;
 use crate::protocol::limits::Limits;
 use crate::secret::HashPool;
@@ -68,7 +69,7 @@ impl Default for Settings {
 /// and the bounds on expensive work.
 #[derive(Debug)]
 pub struct Provider {
-    directory: RwLock<Arc<Directory>>,
+    tenants: RwLock<Arc<Tenants>>,
     /// Runtime state.
     pub store: Arc<dyn Store>,
     /// Signing keys.
@@ -90,14 +91,14 @@ pub struct Provider {
 impl Provider {
     /// Assembles a provider.
     pub fn new(
-        directory: Directory,
+        tenants: Tenants,
         store: Arc<dyn Store>,
         keys: SigningKeys,
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            directory: RwLock::new(Arc::new(directory)),
+            tenants: RwLock::new(Arc::new(tenants)),
             store,
             keys,
             settings,
@@ -124,18 +125,18 @@ impl Provider {
             .map(Vec::as_slice)
     }
 
-    /// The current directory snapshot.
-    pub fn directory(&self) -> Arc<Directory> {
-        match self.directory.read() {
+    /// The current snapshot of every tenant served.
+    pub fn tenants(&self) -> Arc<Tenants> {
+        match self.tenants.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
-    /// Swaps in a reloaded directory; sessions and tokens in the store survive.
-    pub fn replace_directory(&self, directory: Directory) {
-        let next = Arc::new(directory);
-        match self.directory.write() {
+    /// Swaps in reloaded tenants; sessions and tokens in the store survive.
+    pub fn replace_tenants(&self, tenants: Tenants) {
+        let next = Arc::new(tenants);
+        match self.tenants.write() {
             Ok(mut guard) => *guard = next,
             Err(poisoned) => *poisoned.into_inner() = next,
         }

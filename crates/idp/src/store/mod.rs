@@ -158,6 +158,9 @@ pub struct DeviceGrant {
     pub expires_at: i64,
     /// Approval state.
     pub state: DeviceState,
+    /// The authority path segment it was requested at (tenant id or
+    /// domain, `organizations`, `common`): whose users may approve it.
+    pub tenant_path: String,
 }
 
 /// Where a device grant stands.
@@ -316,4 +319,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes expired codes, sessions, pending consents, device grants
     /// and refresh tokens.
     async fn purge_expired(&self, now: i64) -> Result<(), StoreError>;
+    /// Records that another tenant's multi-tenant `app_id` has a service
+    /// principal in `tenant_id` (its first consent there); idempotent.
+    async fn install_service_principal(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Whether [`install_service_principal`](Self::install_service_principal)
+    /// ran for this tenant and app.
+    async fn service_principal_installed(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<bool, StoreError>;
 }

@@ -391,7 +391,7 @@ impl Store for SqliteStore {
         let (state, user_id, auth_time) = state_columns(&grant.state);
         sqlx::query(
             "INSERT INTO device_grants (digest, user_code, user_code_key, client_id, scope, expires_at, state, \
-             user_id, auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             user_id, auth_time, tenant_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(grant.digest.as_slice())
         .bind(&grant.user_code)
@@ -402,6 +402,7 @@ impl Store for SqliteStore {
         .bind(state)
         .bind(user_id)
         .bind(auth_time)
+        .bind(&grant.tenant_path)
         .execute(&self.pool)
         .await
         .context("store device grant")?;
@@ -467,6 +468,40 @@ impl Store for SqliteStore {
         }
         tx.commit().await.context("commit device poll")?;
         Ok(grant)
+    }
+
+    async fn install_service_principal(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO service_principals (tenant_id, app_id, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (tenant_id, app_id) DO NOTHING",
+        )
+        .bind(tenant_id.to_ascii_lowercase())
+        .bind(app_id.to_ascii_lowercase())
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("store service principal")?;
+        Ok(())
+    }
+
+    async fn service_principal_installed(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 FROM service_principals WHERE tenant_id = ? AND app_id = ?")
+                .bind(tenant_id.to_ascii_lowercase())
+                .bind(app_id.to_ascii_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+                .context("look up service principal")?;
+        Ok(row.is_some())
     }
 
     /// Also forgets this user's failures older than the window.
@@ -788,6 +823,7 @@ fn device_from_row(row: &SqliteRow) -> Result<DeviceGrant, StoreError> {
             scope: row.try_get("scope")?,
             expires_at: row.try_get("expires_at")?,
             state: DeviceState::Pending,
+            tenant_path: row.try_get("tenant_path")?,
         };
         Ok((
             grant,
@@ -873,6 +909,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0001_initial.sql"),
     ),
     (2, "trust", include_str!("../../migrations/0002_trust.sql")),
+    (
+        4,
+        "tenants",
+        include_str!("../../migrations/0004_tenants.sql"),
+    ),
 ];
 
 const POOL_SIZE: u32 = 4;

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::directory::Directory;
+use crate::directory::{Directory, Tenants};
 use crate::protocol::Provider;
 use crate::protocol::authorize::{self, AuthorizeRequest, Client, Delivery, Step};
 use crate::protocol::device;
@@ -23,6 +23,7 @@ use crate::protocol::discovery::{self, TenantAlias};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::grant::{self, TokenRequest};
 use crate::protocol::response::Endpoint;
+use crate::protocol::tenancy::{self, Authority};
 use crate::protocol::tokens::IssuerContext;
 use crate::secret::random_token;
 use std::net::IpAddr;
@@ -111,20 +112,14 @@ pub fn routes(state: WebState) -> Router {
         .with_state(state)
 }
 
-/// Resolves a tenant path segment.
-fn tenant_alias(dir: &Directory, segment: &str) -> Result<TenantAlias, OAuthError> {
-    if dir.is_tenant(segment) {
-        return Ok(TenantAlias::Tenant);
-    }
-    match segment.to_ascii_lowercase().as_str() {
-        "common" | "organizations" => Ok(TenantAlias::Multi),
-        _ => Err(OAuthError::new(
-            "invalid_tenant",
-            90_002,
-            format!(
-                "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This identity provider serves tenant {} ({}).",
-                dir.tenant.id, dir.tenant.domain
-            ),
+/// Resolves a tenant path segment for metadata: a served tenant (its id
+/// is what the documents carry) or `common`/`organizations`.
+fn tenant_alias(tenants: &Tenants, segment: &str) -> Result<(TenantAlias, String), OAuthError> {
+    match Authority::resolve(tenants, segment)? {
+        Authority::Tenant(dir) => Ok((TenantAlias::Tenant, dir.tenant.id.clone())),
+        Authority::Multi => Ok((
+            TenantAlias::Multi,
+            tenants.default_tenant().tenant.id.clone(),
         )),
     }
 }
@@ -160,11 +155,11 @@ fn tenant_metadata(
     state: &WebState,
     tenant: &str,
     headers: &HeaderMap,
-    build: impl FnOnce(&str, &Directory, TenantAlias) -> Value,
+    build: impl FnOnce(&str, &str, TenantAlias) -> Value,
 ) -> Response {
-    let dir = state.provider.directory();
-    match tenant_alias(&dir, tenant) {
-        Ok(alias) => metadata_json(build(&state.origin(headers), &dir, alias)),
+    let tenants = state.provider.tenants();
+    match tenant_alias(&tenants, tenant) {
+        Ok((alias, tenant_id)) => metadata_json(build(&state.origin(headers), &tenant_id, alias)),
         Err(e) => json_error(state, headers, &e),
     }
 }
@@ -176,12 +171,19 @@ async fn authority_page(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let dir = state.provider.directory();
-    if let Err(e) = tenant_alias(&dir, &tenant) {
-        let mut response = error_page_response(&e);
-        *response.status_mut() = StatusCode::NOT_FOUND;
-        return response;
-    }
+    let tenants = state.provider.tenants();
+    let (id, domain) = match Authority::resolve(&tenants, &tenant) {
+        Ok(Authority::Tenant(dir)) => (dir.tenant.id.clone(), dir.tenant.domain.clone()),
+        Ok(Authority::Multi) => (
+            tenant.to_ascii_lowercase(),
+            "any tenant served here (multi-tenant applications only)".to_owned(),
+        ),
+        Err(e) => {
+            let mut response = error_page_response(&e);
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            return response;
+        }
+    };
     let origin = state.origin(&headers);
     let at = |path: &str| format!("{origin}{}", paths::in_tenant(path, &tenant));
     let endpoints = [
@@ -190,6 +192,8 @@ async fn authority_page(
         ("Signing keys (v2.0)", at(paths::V2_KEYS)),
         ("Authorize", at(paths::V2_AUTHORIZE)),
         ("Token", at(paths::V2_TOKEN)),
+        ("Authorize (v1.0, resource=)", at(paths::V1_AUTHORIZE)),
+        ("Token (v1.0, resource=)", at(paths::V1_TOKEN)),
         ("Device code", at(paths::V2_DEVICECODE)),
         (
             "Device sign-in page",
@@ -200,8 +204,8 @@ async fn authority_page(
     ];
     let mut response = Html(pages::authority(
         &format!("{origin}/{tenant}"),
-        &dir.tenant.id,
-        &dir.tenant.domain,
+        &id,
+        &domain,
         &endpoints,
     ))
     .into_response();
@@ -214,8 +218,8 @@ async fn v2_discovery(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    tenant_metadata(&state, &tenant, &headers, |origin, dir, alias| {
-        discovery::v2_document(origin, &tenant, &dir.tenant.id, alias)
+    tenant_metadata(&state, &tenant, &headers, |origin, tenant_id, alias| {
+        discovery::v2_document(origin, &tenant, tenant_id, alias)
     })
 }
 
@@ -224,8 +228,8 @@ async fn v1_discovery(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    tenant_metadata(&state, &tenant, &headers, |origin, dir, alias| {
-        discovery::v1_document(origin, &tenant, &dir.tenant.id, alias)
+    tenant_metadata(&state, &tenant, &headers, |origin, tenant_id, alias| {
+        discovery::v1_document(origin, &tenant, tenant_id, alias)
     })
 }
 
@@ -261,18 +265,17 @@ async fn instance_discovery(State(state): State<WebState>, headers: HeaderMap) -
     metadata_json(discovery::instance_document(
         &origin,
         &host,
-        &state.provider.directory().tenant.id,
+        &state.provider.tenants().default_tenant().tenant.id,
     ))
 }
 
 async fn user_realm(State(state): State<WebState>, Path(user): Path<String>) -> Response {
-    let dir = state.provider.directory();
+    let tenants = state.provider.tenants();
     // Per domain, never per account: the answer must not tell which
     // accounts exist.
-    let known = user
-        .rsplit_once('@')
-        .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&dir.tenant.domain));
-    metadata_json(discovery::user_realm(&user, &dir.tenant.domain, known))
+    let home = tenants.by_upn(&user);
+    let domain = user.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    metadata_json(discovery::user_realm(&user, domain, home.is_some()))
 }
 
 async fn error_page(RawQuery(query): RawQuery) -> Response {
@@ -318,12 +321,12 @@ async fn token(
     body: Bytes,
     endpoint: Endpoint,
 ) -> Response {
-    let dir = state.provider.directory();
+    let tenants = state.provider.tenants();
     let origin_header = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let mut response = match tenant_alias(&dir, &tenant) {
+    let mut response = match Authority::resolve(&tenants, &tenant) {
         Err(e) => json_error(&state, &headers, &e),
         Ok(_) => match authorize::unique_map(&body) {
             Err(e) => json_error(&state, &headers, &e),
@@ -335,7 +338,7 @@ async fn token(
                     tenant_segment: tenant.clone(),
                     issuer: IssuerContext {
                         origin: state.origin(&headers),
-                        tenant_id: dir.tenant.id.clone(),
+                        tenant_id: String::new(),
                     },
                     source,
                     endpoint,
@@ -347,19 +350,19 @@ async fn token(
             }
         },
     };
-    if let Some(origin) = origin_header.filter(|o| spa_origin_allowed(&dir, o)) {
+    if let Some(origin) = origin_header.filter(|o| spa_origin_allowed(&tenants, o)) {
         cors(response.headers_mut(), &origin);
     }
     response
 }
 
 async fn token_preflight(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let dir = state.provider.directory();
+    let tenants = state.provider.tenants();
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Some(origin) = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-        .filter(|o| spa_origin_allowed(&dir, o))
+        .filter(|o| spa_origin_allowed(&tenants, o))
     {
         cors(response.headers_mut(), origin);
         let h = response.headers_mut();
@@ -380,9 +383,10 @@ async fn token_preflight(State(state): State<WebState>, headers: HeaderMap) -> R
 }
 
 /// Whether `origin` is the origin of a registered SPA redirect URI.
-fn spa_origin_allowed(dir: &Directory, origin: &str) -> bool {
-    dir.applications
+fn spa_origin_allowed(tenants: &Tenants, origin: &str) -> bool {
+    tenants
         .iter()
+        .flat_map(|d| d.applications.iter())
         .flat_map(|a| a.redirect_uris.iter())
         .any(|(uri, kind)| {
             *kind == crate::directory::RedirectKind::Spa
@@ -447,7 +451,7 @@ async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response
     };
     let issuer = IssuerContext {
         origin: state.origin(&headers),
-        tenant_id: state.provider.directory().tenant.id.clone(),
+        tenant_id: String::new(),
     };
     match grant::userinfo(&state.provider, &issuer, &bearer).await {
         Ok(body) => (no_store(), axum::Json(body)).into_response(),
@@ -479,10 +483,11 @@ async fn device_code(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let dir = state.provider.directory();
-    if let Err(e) = tenant_alias(&dir, &tenant) {
-        return json_error(&state, &headers, &e);
-    }
+    let tenants = state.provider.tenants();
+    let at = match Authority::resolve(&tenants, &tenant) {
+        Ok(at) => at,
+        Err(e) => return json_error(&state, &headers, &e),
+    };
     let form = match authorize::unique_map(&body) {
         Ok(form) => form,
         Err(e) => return json_error(&state, &headers, &e),
@@ -500,7 +505,9 @@ async fn device_code(
     let uri = format!("{}{}", state.origin(&headers), paths::DEVICE_LOGIN);
     match device::start(
         &state.provider,
-        &dir,
+        &tenants,
+        at,
+        &tenant,
         form.get("client_id").map(String::as_str),
         form.get("scope").map(String::as_str),
         &uri,
@@ -566,11 +573,11 @@ async fn device_decide(
         return again("The form expired or came from another site; enter the code again.");
     }
     let p = &state.provider;
-    let dir = p.directory();
+    let tenants = p.tenants();
     let decision = form.get("decision").map(String::as_str);
     let finish = |decision: device::Decision| async move {
         let declined = decision == device::Decision::Decline;
-        match device::decide(p, &dir, user_code, decision).await {
+        match device::decide(p, &tenants, user_code, decision).await {
             Ok(app) if declined => page(
                 pages::message(
                     "Sign-in declined",
@@ -602,11 +609,14 @@ async fn device_decide(
             None => again("Your sign-in expired; enter the code and sign in again."),
         },
         Some("approve") => {
-            let dir = p.directory();
+            let tenants = p.tenants();
             let (user, new_session) = match form.get("username").filter(|u| !u.is_empty()) {
                 Some(username) => {
                     let password = form.get("password").map(String::as_str).unwrap_or_default();
-                    match grant::sign_in_with_password(p, &dir, username, password, source).await {
+                    let home = tenants
+                        .by_upn(username)
+                        .unwrap_or_else(|| tenants.default_tenant());
+                    match grant::sign_in_with_password(p, home, username, password, source).await {
                         Ok(user) => match start_session(p, user).await {
                             Ok(started) => (user, Some(started)),
                             Err(e) => return error_page_response(&grant::server_error(e)),
@@ -616,13 +626,13 @@ async fn device_decide(
                 }
                 None => match current_session(&state, &headers)
                     .await
-                    .and_then(|s| dir.user(&s.user_id))
+                    .and_then(|s| tenants.user(&s.user_id))
                 {
-                    Some(user) => (user, None),
+                    Some((_, user)) => (user, None),
                     None => return again("Enter your username and password."),
                 },
             };
-            let shown = match device::describe(p, &dir, user_code).await {
+            let shown = match device::describe(p, &tenants, user, user_code).await {
                 Ok(shown) => shown,
                 Err(message) => return again(&message),
             };
@@ -727,18 +737,27 @@ async fn authorize_flow(
     fresh: Option<Session>,
 ) -> Response {
     let p = &state.provider;
-    let dir = p.directory();
-    if let Err(e) = tenant_alias(&dir, tenant) {
-        return error_page_response(&e);
-    }
-    let client = match authorize::check_client(&dir, &req) {
+    let tenants = p.tenants();
+    let at = match Authority::resolve(&tenants, tenant) {
+        Ok(at) => at,
+        Err(e) => return error_page_response(&e),
+    };
+    // Before anyone signs in, the client is looked up where the authority
+    // says: the tenant, or (organizations/common) its own registration.
+    let client_dir = match req.get("client_id") {
+        Some(id) => match at.client_directory(&tenants, id) {
+            Ok(dir) => dir,
+            Err(e) => return error_page_response(&e),
+        },
+        None => tenants.default_tenant(),
+    };
+    let client = match authorize::check_client(client_dir, &req) {
         Ok(c) => c,
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
-    let scopes = match authorize::check_request(&dir, &req, &client) {
-        Ok(s) => s,
-        Err(e) => return deliver_error(state, headers, &client, &e),
-    };
+    if let Err(e) = authorize::check_request(client_dir, &req, &client) {
+        return deliver_error(state, headers, &client, &e);
+    }
     let prompt = req.prompt();
     let session = match fresh {
         Some(s) => Some(s),
@@ -754,10 +773,35 @@ async fn authorize_flow(
             );
             return deliver_error(state, headers, &client, &e);
         }
-        return login_page(state, tenant, headers, &req, &client, &dir, None).await;
+        return login_page(state, tenant, headers, &req, &client, at, None).await;
     };
-    let Some(user) = dir.user(&session.user_id) else {
-        return login_page(state, tenant, headers, &req, &client, &dir, None).await;
+    let Some((dir, user)) = tenants.user(&session.user_id) else {
+        return login_page(state, tenant, headers, &req, &client, at, None).await;
+    };
+    // The signed-in user's tenant issues the tokens; at a tenant-specific
+    // authority only that tenant's users may (AADSTS50020).
+    if let Err(e) = at.admit(dir, user, &client.app.app_id) {
+        if prompt == Some("none") {
+            return deliver_error(state, headers, &client, &e);
+        }
+        return login_page(
+            state,
+            tenant,
+            headers,
+            &req,
+            &client,
+            at,
+            Some(&e.coded_message()),
+        )
+        .await;
+    }
+    let client = match authorize::check_client(dir, &req) {
+        Ok(c) => c,
+        Err(authorize::PageError(e)) => return error_page_response(&e),
+    };
+    let scopes = match authorize::check_request(dir, &req, &client) {
+        Ok(s) => s,
+        Err(e) => return deliver_error(state, headers, &client, &e),
     };
     let force_consent = prompt == Some("consent");
     let not_consented = || {
@@ -770,7 +814,7 @@ async fn authorize_flow(
             ),
         )
     };
-    match authorize::next_step(p, &dir, &client, &scopes, user, force_consent).await {
+    match authorize::next_step(p, dir, &client, &scopes, user, force_consent).await {
         Err(e) => deliver_error(state, headers, &client, &e),
         Ok(Step::Consent { .. } | Step::NeedsAdmin { .. }) if prompt == Some("none") => {
             deliver_error(state, headers, &client, &not_consented())
@@ -826,7 +870,10 @@ async fn authorize_flow(
             page(html, guard.set_cookie)
         }
         Ok(Step::Issue) => {
-            match authorize::issue_code(p, &dir, &req, &client, &session, tenant).await {
+            if let Err(e) = tenancy::install(p, dir, client.app).await {
+                return deliver_error(state, headers, &client, &e);
+            }
+            match authorize::issue_code(p, dir, &req, &client, &session, tenant).await {
                 Ok(params) => deliver(&client, params),
                 Err(e) => deliver_error(state, headers, &client, &e),
             }
@@ -843,12 +890,17 @@ async fn login_page(
     headers: &HeaderMap,
     req: &AuthorizeRequest,
     client: &Client<'_>,
-    dir: &Directory,
+    at: Authority<'_>,
     error: Option<&str>,
 ) -> Response {
-    let accounts: Vec<pages::PickerEntry> = dir
-        .users
+    let tenants = state.provider.tenants();
+    let directories: Vec<&Directory> = match at {
+        Authority::Tenant(dir) => vec![dir],
+        Authority::Multi => tenants.iter().collect(),
+    };
+    let accounts: Vec<pages::PickerEntry> = directories
         .iter()
+        .flat_map(|d| d.users.iter())
         .filter(|u| u.password_hash.is_none())
         .map(|u| pages::PickerEntry {
             upn: u.user_principal_name.clone(),
@@ -892,40 +944,56 @@ async fn login(
     }
     let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
     let p = &state.provider;
-    let dir = p.directory();
-    let client = match authorize::check_client(&dir, &req) {
+    let tenants = p.tenants();
+    let at = match Authority::resolve(&tenants, &tenant) {
+        Ok(at) => at,
+        Err(e) => return error_page_response(&e),
+    };
+    let client_dir = match req.get("client_id") {
+        Some(id) => match at.client_directory(&tenants, id) {
+            Ok(dir) => dir,
+            Err(e) => return error_page_response(&e),
+        },
+        None => tenants.default_tenant(),
+    };
+    let client = match authorize::check_client(client_dir, &req) {
         Ok(c) => c,
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
+    // Home-realm discovery: the name's domain picks the tenant.
+    let home_of = |name: &str| match at {
+        Authority::Tenant(dir) => tenants.by_upn(name).unwrap_or(dir),
+        Authority::Multi => tenants.by_upn(name).unwrap_or(client_dir),
+    };
     let user = match (form.get("pick"), form.get("username")) {
-        (Some(upn), _) => match dir.user_by_upn(upn).filter(|u| u.password_hash.is_none()) {
-            Some(u) => Ok(u),
+        (Some(upn), _) => match home_of(upn)
+            .user_by_upn(upn)
+            .filter(|u| u.password_hash.is_none())
+        {
+            Some(u) => Ok((home_of(upn), u)),
             None => Err("That account needs a password.".to_owned()),
         },
         (None, Some(username)) => grant::sign_in_with_password(
             p,
-            &dir,
+            home_of(username),
             username,
             form.get("password").map(String::as_str).unwrap_or_default(),
             source,
         )
         .await
+        .map(|u| (home_of(username), u))
         .map_err(|e| e.coded_message()),
         (None, None) => Err("Enter your username.".to_owned()),
     };
+    let user = user.and_then(|(home, user)| {
+        at.admit(home, user, &client.app.app_id)
+            .map(|()| user)
+            .map_err(|e| e.coded_message())
+    });
     let user = match user {
         Ok(u) => u,
         Err(message) => {
-            return login_page(
-                &state,
-                &tenant,
-                &headers,
-                &req,
-                &client,
-                &dir,
-                Some(&message),
-            )
-            .await;
+            return login_page(&state, &tenant, &headers, &req, &client, at, Some(&message)).await;
         }
     };
     let (session, secret) = match start_session(p, user).await {
@@ -981,9 +1049,12 @@ async fn consent(
     else {
         return expired_consent();
     };
-    let dir = p.directory();
+    let tenants = p.tenants();
+    let Some((dir, _)) = tenants.user(&session.user_id) else {
+        return expired_consent();
+    };
     let req = AuthorizeRequest::decode(&pending.request);
-    let client = match authorize::check_client(&dir, &req) {
+    let client = match authorize::check_client(dir, &req) {
         Ok(c) if c.app.app_id == pending.client_id => c,
         Ok(_) => return expired_consent(),
         Err(authorize::PageError(e)) => return error_page_response(&e),
@@ -1019,6 +1090,13 @@ async fn consent(
     {
         return error_page_response(&grant::server_error(e));
     }
+    // A consent in a tenant creates the service principals there of
+    // another tenant's multi-tenant client and API (as Entra does).
+    for app in [Some(client.app), resource].into_iter().flatten() {
+        if let Err(e) = tenancy::install(p, dir, app).await {
+            return error_page_response(&e);
+        }
+    }
     authorize_flow(
         &state,
         &tenant,
@@ -1052,7 +1130,7 @@ async fn logout(
         Err(e) => return error_page_response(&e),
     };
     let session = current_session(&state, &headers).await;
-    let dir = state.provider.directory();
+    let tenants = state.provider.tenants();
     let named = params
         .get("client_id")
         .cloned()
@@ -1070,8 +1148,8 @@ async fn logout(
     };
     let target = params.get("post_logout_redirect_uri").filter(|uri| {
         apps.iter()
-            .filter_map(|id| dir.application(id))
-            .any(|a| a.redirect_kind(uri).is_some())
+            .filter_map(|id| tenants.registered(id))
+            .any(|(_, a)| a.redirect_kind(uri).is_some())
     });
     if let Some(session) = &session
         && let Err(e) = state.provider.store.delete_session(&session.id).await

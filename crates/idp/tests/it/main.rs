@@ -75,6 +75,7 @@ impl Idp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let config = ServerConfig {
             config_path: PathBuf::from(config),
+            more_tenants: Vec::new(),
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,

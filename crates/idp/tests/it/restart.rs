@@ -135,7 +135,8 @@ async fn consents_and_sessions_survive_a_restart() {
     let alice = idp
         .running
         .provider
-        .directory()
+        .tenants()
+        .default_tenant()
         .user_by_upn(crate::ALICE.0)
         .unwrap()
         .object_id

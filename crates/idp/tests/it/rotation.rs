@@ -68,7 +68,7 @@ impl ClockedIdp {
             listener.local_addr().unwrap().port()
         );
         let provider = Arc::new(Provider::new(
-            directory,
+            rolegate_idp::directory::Tenants::single(directory),
             store,
             keys,
             Settings::default(),

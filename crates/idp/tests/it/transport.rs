@@ -37,6 +37,7 @@ impl Idp {
                 env!("CARGO_MANIFEST_DIR"),
                 "/../../examples/tenant.toml"
             )),
+            more_tenants: Vec::new(),
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,

@@ -58,6 +58,7 @@ pub fn env() -> &'static Env {
                 env!("CARGO_MANIFEST_DIR"),
                 "/../cli/src/demo/tenant.toml"
             )),
+            more_tenants: Vec::new(),
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,

@@ -9,11 +9,12 @@ use super::{access_token_version, check_display_name, derived_guid, guid, normal
 use crate::directory::manifest::{self, ImportedApp};
 use crate::directory::{
     AppRoleDefinition, Application, ClientSecret, GroupMembershipClaims, PermissionScope,
-    RedirectKind, ResourceAccess, Tenant,
+    RedirectKind, ResourceAccess, SignInAudience, Tenant,
 };
 
 /// An application before its secrets are hashed and its permission requests
 /// resolved.
+#[derive(Clone)]
 pub(super) struct AppDraft {
     /// Where it is, for messages: `applications[1] "Orders SPA"`.
     pub(super) at: String,
@@ -24,6 +25,7 @@ pub(super) struct AppDraft {
 }
 
 /// A `required_resource_access` entry, unresolved.
+#[derive(Clone)]
 struct AccessRequest {
     at: String,
     resource: String,
@@ -86,6 +88,9 @@ pub(super) fn application(
         required_resource_access: Vec::new(),
         emit_idtyp: imported.emit_idtyp,
         group_membership_claims: imported.group_membership_claims,
+        sign_in_audience: imported.sign_in_audience,
+        home_tenant_id: tenant.id.clone(),
+        provisioned: true,
     };
     let secrets = secrets(&at, credentials, problems);
     Some(AppDraft {
@@ -326,6 +331,13 @@ fn inline(
             Some(text) => GroupMembershipClaims::parse(text).unwrap_or_else(|e| {
                 problems.push(format!("{at}: group_membership_claims: {e}"));
                 GroupMembershipClaims::None
+            }),
+        },
+        sign_in_audience: match entry.sign_in_audience.as_deref() {
+            None => SignInAudience::MyOrg,
+            Some(text) => SignInAudience::parse(text).unwrap_or_else(|e| {
+                problems.push(format!("{at}: sign_in_audience: {e}"));
+                SignInAudience::MyOrg
             }),
         },
         app_roles: inline_roles(tenant, &app_id, at, entry.app_roles, problems),

@@ -30,6 +30,21 @@ pub(super) struct TenantFile {
     /// `[[admin_consents]]`: delegated permissions granted for all users.
     #[serde(default)]
     pub(super) admin_consents: Vec<AdminConsentEntry>,
+    /// Enterprise applications: other tenants' multi-tenant apps that have
+    /// a service principal here from the start.
+    #[serde(default)]
+    pub(super) service_principals: Vec<ServicePrincipalEntry>,
+}
+
+/// `[[service_principals]]`: another tenant's multi-tenant application,
+/// installed in this tenant.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServicePrincipalEntry {
+    /// The application's app id (registered in another tenant file).
+    pub(super) app_id: String,
+    /// Users need a role assignment to sign in (this tenant's setting).
+    pub(super) app_role_assignment_required: Option<bool>,
 }
 
 /// `[tenant]`.
@@ -115,6 +130,8 @@ pub(super) struct ApplicationEntry {
     /// `groupMembershipClaims`: None, SecurityGroup, DirectoryRole,
     /// ApplicationGroup or All.
     pub(super) group_membership_claims: Option<String>,
+    /// `signInAudience`: AzureADMyOrg (default) or AzureADMultipleOrgs.
+    pub(super) sign_in_audience: Option<String>,
     /// App roles the application defines.
     pub(super) app_roles: Option<Vec<AppRoleEntry>>,
     /// Delegated permissions (scopes) the application exposes.
@@ -162,6 +179,7 @@ impl ApplicationEntry {
                 "group_membership_claims",
                 self.group_membership_claims.is_some(),
             ),
+            ("sign_in_audience", self.sign_in_audience.is_some()),
             ("app_roles", self.app_roles.is_some()),
             (
                 "oauth2_permission_scopes",

@@ -67,6 +67,7 @@ fn device(digest: Digest, user_code: &str) -> DeviceGrant {
         scope: "openid".into(),
         expires_at: 1_900,
         state: DeviceState::Pending,
+        tenant_path: "contoso.test".into(),
     }
 }
 
@@ -710,4 +711,39 @@ fn every_migration_file_is_embedded() {
         .map(|(version, description, sql)| (*version, (*description).to_owned(), (*sql).to_owned()))
         .collect();
     assert_eq!(embedded, on_disk, "list new files in MIGRATIONS");
+}
+
+#[tokio::test]
+async fn service_principals_are_installed_once_per_tenant() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (tenant, app) = (
+        "3B7A9C1E-5D2F-4E6A-8B9C-0D1E2F3A4B5C",
+        "a0000000-0000-4000-8000-00000000000a",
+    );
+    assert!(
+        !store
+            .service_principal_installed(tenant, app)
+            .await
+            .unwrap()
+    );
+    store
+        .install_service_principal(tenant, app, 10)
+        .await
+        .unwrap();
+    store
+        .install_service_principal(tenant, app, 20)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .service_principal_installed(&tenant.to_lowercase(), app)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .service_principal_installed("7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b", app)
+            .await
+            .unwrap()
+    );
 }
