@@ -15,6 +15,7 @@ mod errors;
 mod grants;
 mod groups;
 mod metadata;
+mod multitenant;
 mod obo;
 mod restart;
 mod rotation;
@@ -72,10 +73,15 @@ impl Idp {
 
     /// A provider for the tenant file at `config`.
     pub async fn start_with(data_dir: PathBuf, listen: &str, config: &str) -> Idp {
+        Self::start_tenants(data_dir, listen, &[config]).await
+    }
+
+    /// A provider serving several tenant files (the first is the default).
+    pub async fn start_tenants(data_dir: PathBuf, listen: &str, files: &[&str]) -> Idp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let config = ServerConfig {
-            config_path: PathBuf::from(config),
-            more_tenants: Vec::new(),
+            config_path: PathBuf::from(files[0]),
+            more_tenants: files[1..].iter().map(PathBuf::from).collect(),
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
             tls_files: None,
