@@ -412,3 +412,136 @@ role = "Fleet.Admin"
         "{all}"
     );
 }
+
+/// Signs in on the device page as `user` and returns the page shown.
+async fn device_sign_in(idp: &Idp, user_code: &str, user: (&str, &str)) -> String {
+    let url = format!("{}/devicelogin", idp.running.origin);
+    let page = idp
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    idp.client
+        .post(&url)
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("user_code", user_code),
+            ("username", user.0),
+            ("password", user.1),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn device_start(idp: &Idp, authority: &str) -> Value {
+    let scope = format!("api://{FLEET_API}/Fleet.Read openid offline_access");
+    idp.client
+        .post(format!(
+            "{}/{authority}/oauth2/v2.0/devicecode",
+            idp.running.origin
+        ))
+        .form(&[("client_id", FLEET_CLI), ("scope", scope.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn device_codes_follow_the_authority_they_were_requested_at() {
+    let idp = start().await;
+    // At tenant A's authority, Bo (tenant B) may not approve.
+    let started = device_start(&idp, "alpha.test").await;
+    let page = device_sign_in(&idp, started["user_code"].as_str().unwrap(), BO).await;
+    assert!(page.contains("AADSTS50020"), "{page}");
+    assert!(!page.contains("value=\"confirm\""));
+
+    // At `organizations`, Bo approves and the token is from tenant B.
+    let started = device_start(&idp, "organizations").await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let confirm = device_sign_in(&idp, user_code, BO).await;
+    assert!(confirm.contains("value=\"confirm\""), "{confirm}");
+    let url = format!("{}/devicelogin", idp.running.origin);
+    let done = idp
+        .client
+        .post(&url)
+        .form(&[
+            ("csrf", hidden(&confirm, "csrf")),
+            ("user_code", hidden(&confirm, "user_code")),
+            ("decision", "confirm".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("signed in"), "{done}");
+    let (status, body) = post(
+        &idp,
+        "organizations",
+        &[
+            ("grant_type", "device_code"),
+            ("client_id", FLEET_CLI),
+            ("device_code", started["device_code"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["tid"], B);
+}
+
+#[tokio::test]
+async fn the_sign_in_page_at_a_tenant_refuses_another_tenants_user() {
+    let idp = start().await;
+    let scope = format!("api://{FLEET_API}/Fleet.Read openid");
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", FLEET_CLI),
+            ("response_type", "code"),
+            ("redirect_uri", "http://localhost:7777/"),
+            ("scope", scope.as_str()),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let origin = &idp.running.origin;
+    let page = idp
+        .client
+        .get(format!("{origin}/alpha.test/oauth2/v2.0/authorize?{query}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let again = idp
+        .client
+        .post(format!("{origin}/alpha.test/rolegate/login"))
+        .form(&[
+            ("csrf", hidden(&page, "csrf")),
+            ("request", hidden(&page, "request")),
+            ("username", BO.0.to_owned()),
+            ("password", BO.1.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 200, "the sign-in page again");
+    let html = again.text().await.unwrap();
+    assert!(
+        html.contains("AADSTS50020") && html.contains("alpha.test"),
+        "{html}"
+    );
+}
