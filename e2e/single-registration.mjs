@@ -1,6 +1,6 @@
 // The single-registration tenant of the msal-node and msal-browser
 // self-request tests: `rolegate demo`'s own tenant file
-// (crates/cli/src/demo/tenant.toml), whose "Orders (single registration)" app
+// (crates/demo/tenant.toml), whose "Orders (single registration)" app
 // is both the client and the API — Microsoft's app-roles sample pattern —
 // with the test clients' redirect URIs added to that app and nothing else
 // changed. Imported by tests that start their own provider with it.
@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const DEMO_TENANT = path.join(ROOT, "crates", "cli", "src", "demo", "tenant.toml");
+const DEMO_TENANT = path.join(ROOT, "crates", "demo", "tenant.toml");
 
 /** The app that is its own API (client id = resource), in the demo tenant. */
 export const SINGLE = "4f6a8c2e-1b3d-4e5f-9a7b-8c9d0e1f2a3b";

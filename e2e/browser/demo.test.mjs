@@ -1,4 +1,4 @@
-// The demo app (crates/cli/demo/, served by `rolegate demo` under /demo/) in
+// The demo app (crates/demo/assets/, served by `rolegate demo` under /demo/) in
 // Debian's headless Chromium, driven by playwright-core: sign-in through the
 // provider's page (code + PKCE), the two token panes, API calls with the
 // access token and with the ID token, sign-out, silent renewal, the

@@ -1,6 +1,6 @@
 // Shared by the browser tests (demo.test.mjs) and the screenshot script
 // (screenshots.mjs): start `rolegate demo`, launch Debian's Chromium through
-// playwright-core, and drive the demo app (crates/cli/demo/) and the
+// playwright-core, and drive the demo app (crates/demo/assets/) and the
 // provider's sign-in page.
 //
 // TLS: `rolegate demo` serves HTTPS with a certificate from the local CA it

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo app (`rolegate demo`, crates/cli/demo/) in Debian's headless
+# The demo app (`rolegate demo`, crates/demo/assets/) in Debian's headless
 # Chromium, driven by playwright-core: sign-in through the provider's page,
 # both token panes, API calls with the access token and with the ID token,
 # sign-out, silent renewal, the daemon tab. Runs on its own:

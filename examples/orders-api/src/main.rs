@@ -1,5 +1,6 @@
-//! `orders-api`: serves the Orders API sample, validating tokens from an
-//! Entra-style authority.
+//! `orders-api`: serves the Orders API sample ([`rolegate_demo::api`], the
+//! API `rolegate demo` serves under `/api`) on its own, validating tokens
+//! from an Entra-style authority.
 //!
 //! ```text
 //! orders-api --authority https://localhost:8443/<tenant-id> \
@@ -72,7 +73,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Err(e) = validator.warm_up().await {
         tracing::warn!(error = %e, "signing keys not loaded yet; retrying on the first request");
     }
-    let app = orders_api::router(validator)
+    let app = rolegate_demo::api::router(validator)
         .layer(TraceLayer::new_for_http())
         // Added last, so it runs first: Authorization is marked sensitive
         // before the TraceLayer (or anything else) can log it.

@@ -6,9 +6,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use rolegate_demo::api::{ADMIN_ROLE, READ_ROLE, SCOPE};
+use rolegate_demo::tenant::{API, SINGLE, TENANT_ID};
 use rolegate_gateway::{Config, Gateway, Running};
 
-use super::{API, SINGLE, TENANT_ID};
 use crate::exit::Failure;
 
 /// Starts the gateway on `127.0.0.1:port` in front of `{origin}/api`,
@@ -63,22 +64,19 @@ methods = ["GET"]
 [[routes]]
 path = "/orders"
 methods = ["GET"]
-roles_any = ["{READ}", "{ADMIN}"]
+roles_any = ["{READ_ROLE}", "{ADMIN_ROLE}"]
 scopes_any = ["{SCOPE}"]
 
 [[routes]]
 path = "/orders"
 methods = ["POST"]
-roles_any = ["{ADMIN}"]
+roles_any = ["{ADMIN_ROLE}"]
 
 [[routes]]
 path = "/orders/{{id}}"
 methods = ["DELETE"]
-roles_any = ["{ADMIN}"]
-"#,
-        SCOPE = orders_api::SCOPE,
-        READ = orders_api::READ_ROLE,
-        ADMIN = orders_api::ADMIN_ROLE,
+roles_any = ["{ADMIN_ROLE}"]
+"#
     ))
 }
 

@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Args;
+use rolegate_demo::assets::{APP_JS, INDEX_HTML, STYLE_CSS};
+use rolegate_demo::tenant::{API, DAEMON, DAEMON_SECRET, SINGLE, SPA, TENANT_ID};
 use rolegate_idp::protocol::Settings;
 use rolegate_idp::protocol::grant::{self, TokenRequest};
 use rolegate_idp::protocol::response::Endpoint;
@@ -64,15 +66,6 @@ Exit codes:
   0  stopped cleanly (Ctrl-C)
   2  could not start (port in use, invalid tenant file, data folder not writable)";
 
-/// The tenant the demo starts with.
-pub const TENANT: &str = include_str!("tenant.toml");
-const TENANT_ID: &str = "7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b";
-const API: &str = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
-const SPA: &str = "2732dc92-37da-4c7f-a87a-1900d556a951";
-const SINGLE: &str = "4f6a8c2e-1b3d-4e5f-9a7b-8c9d0e1f2a3b";
-const DAEMON: &str = "7fbf04bb-64db-4661-a8cd-d2d07d250ad8";
-const DAEMON_SECRET: &str = "daemon-secret-8Qx3vT7pLm2Zr9Wc";
-
 /// Runs `rolegate demo` until Ctrl-C.
 pub fn run(args: DemoArgs) -> Result<Outcome, Failure> {
     tokio::runtime::Builder::new_multi_thread()
@@ -91,7 +84,7 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
     })?;
     let tenant_file = args.data_dir.join("tenant.toml");
     if !tenant_file.exists() {
-        std::fs::write(&tenant_file, TENANT)
+        std::fs::write(&tenant_file, rolegate_demo::tenant::TOML)
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", tenant_file.display())))?;
     }
     let config = ServerConfig {
@@ -269,7 +262,7 @@ fn demo_routes(info: &StartInfo, access_token_lifetime: i64) -> Result<Router, F
         async move { daemon_token(&provider, &origin, &headers).await }
     });
     Ok(Router::new()
-        .nest("/api", orders_api::router(validator))
+        .nest("/api", rolegate_demo::api::router(validator))
         .route(
             "/demo",
             get(|| async { axum::response::Redirect::permanent("/demo/") }),
@@ -347,7 +340,3 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
     )
         .into_response()
 }
-
-const INDEX_HTML: &str = include_str!("../../demo/index.html");
-const APP_JS: &str = include_str!("../../demo/app.js");
-const STYLE_CSS: &str = include_str!("../../demo/style.css");

@@ -53,7 +53,7 @@ async fn start() -> (PathBuf, String, tokio::sync::oneshot::Sender<()>) {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, orders_api::router(validator)).await });
+    tokio::spawn(async move { axum::serve(listener, rolegate_demo::api::router(validator)).await });
     (data_dir, format!("http://{addr}"), tx)
 }
 

@@ -49,7 +49,10 @@ fn correct_api_on_rolegate_axum_has_no_vulnerable_or_inconclusive_row() {
 
 #[test]
 fn orders_api_in_both_demo_variants_has_nothing_vulnerable() {
-    let app = Router::new().nest("/api", orders_api::router(validator(&[API, SINGLE])));
+    let app = Router::new().nest(
+        "/api",
+        rolegate_demo::api::router(validator(&[API, SINGLE])),
+    );
     let addr = serve(app);
     let url = format!("http://{addr}/api/orders");
     for audience in [API, &format!("api://{SINGLE}")] {

@@ -28,9 +28,7 @@ use rolegate_probe::{ProbeConfig, Report, probe};
 use rolegate_token::clock::{Clock, SystemClock};
 
 /// The demo tenant's ids.
-pub const TENANT_ID: &str = "7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b";
-pub const API: &str = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
-pub const SINGLE: &str = "4f6a8c2e-1b3d-4e5f-9a7b-8c9d0e1f2a3b";
+pub use rolegate_demo::tenant::{API, SINGLE, TENANT_ID};
 
 /// One provider and one runtime for the whole test binary.
 pub struct Env {
@@ -53,11 +51,12 @@ pub fn env() -> &'static Env {
             "rolegate-probe-test-{}",
             rolegate_idp::secret::random_token(9)
         ));
+        // The demo tenant, written to the data folder as `rolegate demo` does.
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let config_path = data_dir.join("tenant.toml");
+        std::fs::write(&config_path, rolegate_demo::tenant::TOML).unwrap();
         let config = ServerConfig {
-            config_path: PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../cli/src/demo/tenant.toml"
-            )),
+            config_path,
             more_tenants: Vec::new(),
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
-use orders_api::store::Store;
+use rolegate_demo::api::store::Store;
 use rolegate_testkit::claims::{self, Tenant};
 use rolegate_testkit::{SigningKey, jwks};
 use rolegate_token::audience::AudiencePolicy;
@@ -58,7 +58,7 @@ impl Fixture {
         ))
         .unwrap();
         let store = Arc::new(store);
-        let app = orders_api::router_with_store(validator, Arc::clone(&store));
+        let app = rolegate_demo::api::router_with_store(validator, Arc::clone(&store));
         Fixture {
             key,
             tenant,

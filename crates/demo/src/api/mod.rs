@@ -1,5 +1,6 @@
 //! The Orders API: a small role-aware API protected by Entra-style access
-//! tokens, the sample that `rolegate demo` serves.
+//! tokens, the sample that `rolegate demo` serves under `/api` and the
+//! `orders-api` example binary serves on its own.
 //!
 //! ```
 //! use rolegate_token::{Validator, ValidatorConfig};
@@ -12,7 +13,7 @@
 //!     )
 //!     .authority("https://localhost:8443/72f988bf-86f1-41af-91ab-2d7cd011db47"),
 //! )?;
-//! let app: axum::Router = orders_api::router(validator);
+//! let app: axum::Router = rolegate_demo::api::router(validator);
 //! # let _ = app;
 //! # Ok(())
 //! # }
@@ -44,7 +45,7 @@ use rolegate_axum::AuthLayer;
 use rolegate_token::Validator;
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::store::Store;
+use self::store::Store;
 
 /// The caller's identity.
 pub const ME_PATH: &str = "/me";

@@ -16,9 +16,9 @@ use rolegate_token::requirement::Requirement;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiErrorKind};
-use crate::store::{Order, Store};
-use crate::{ADMIN_ROLE, ORDER_PATH, ORDERS_PATH, READ_ROLE, SCOPE};
+use super::error::{ApiError, ApiErrorKind};
+use super::store::{Order, Store};
+use super::{ADMIN_ROLE, ORDER_PATH, ORDERS_PATH, READ_ROLE, SCOPE};
 
 /// The routes of this module.
 pub(crate) fn routes(store: Arc<Store>) -> Router {

@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use rolegate_axum::extract::Auth;
 use serde_json::{Value, json};
 
-use crate::ME_PATH;
+use super::ME_PATH;
 
 /// The routes of this module.
 pub(crate) fn routes() -> Router {

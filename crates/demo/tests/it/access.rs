@@ -1,7 +1,7 @@
 //! Who may call what: views by role, refusals, `/me`, CORS.
 
 use http::StatusCode;
-use orders_api::store::{SEED_CUSTOMERS, Store};
+use rolegate_demo::api::store::{SEED_CUSTOMERS, Store};
 use rolegate_testkit::claims::{self, APP_OID, USER_OID};
 
 use super::*;
