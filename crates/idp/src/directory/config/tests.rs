@@ -482,3 +482,23 @@ fn overage_starts_above_200_groups_by_default_and_cycles_end() {
     assert_eq!(under.groups.len(), 200);
     assert_eq!(under.wids, [crate::directory::MEMBER_USER_ROLE]);
 }
+
+#[test]
+fn the_multi_tenant_example_loads() {
+    let base = examples().join("multi-tenant");
+    let tenants = load_all(&[base.join("fleetco.toml"), base.join("partner.toml")]).unwrap();
+    let partner = &tenants[1];
+    let api = partner
+        .application("f1ee7000-1111-4111-8111-0000000000a1")
+        .unwrap();
+    assert!(api.provisioned && api.is_foreign(&partner.tenant.id));
+    assert_ne!(
+        api.service_principal_id,
+        tenants[0]
+            .application("f1ee7000-1111-4111-8111-0000000000a1")
+            .unwrap()
+            .service_principal_id
+    );
+    let bo = partner.user_by_upn("bo@partner.test").unwrap();
+    assert_eq!(partner.user_roles(bo, api), ["Fleet.Admin"]);
+}
