@@ -53,34 +53,28 @@ pub struct KeyCredential {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertificateError {
-    /// The text is not PEM, or a PEM section is damaged.
-    #[error("is not valid PEM ({0})")]
-    Pem(String),
     /// The PEM holds no `CERTIFICATE` section.
     #[error("holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
     NoCertificate,
-    /// The PEM holds several certificates.
-    #[error("holds {count} certificates; give each its own key_credentials entry")]
-    SeveralCertificates {
-        /// How many.
-        count: usize,
-    },
-    /// The PEM also holds a private key, which the provider must not have.
-    #[error(
-        "also holds a private key: register only the certificate (the private key stays with the client that signs)"
-    )]
-    PrivateKey,
     /// The DER is not an X.509 certificate this reader understands.
     #[error("is not a DER X.509 certificate (cannot read its validity and public key)")]
     NotACertificate,
     /// The public key is not RSA.
     #[error("has a public key that is not RSA (client assertions are signed with RS256 or PS256)")]
     NotRsa,
-    /// The RSA key is shorter than 2048 bits.
-    #[error("has a {bits}-bit RSA key; at least 2048 bits are required")]
-    WeakKey {
-        /// The modulus size found.
-        bits: usize,
+    /// The text is not PEM, or a PEM section is damaged.
+    #[error("is not valid PEM ({0})")]
+    Pem(String),
+    /// The PEM also holds a private key, which the provider must not have.
+    #[error(
+        "also holds a private key: register only the certificate (the private key stays with the client that signs)"
+    )]
+    PrivateKey,
+    /// The PEM holds several certificates.
+    #[error("holds {count} certificates; give each its own key_credentials entry")]
+    SeveralCertificates {
+        /// How many.
+        count: usize,
     },
     /// The validity window ends before it starts.
     #[error("has notAfter {not_after} before notBefore {not_before}")]
@@ -89,6 +83,12 @@ pub enum CertificateError {
         not_before: i64,
         /// `notAfter`, unix seconds.
         not_after: i64,
+    },
+    /// The RSA key is shorter than 2048 bits.
+    #[error("has a {bits}-bit RSA key; at least 2048 bits are required")]
+    WeakKey {
+        /// The modulus size found.
+        bits: usize,
     },
 }
 
