@@ -77,6 +77,7 @@ ROLEGATE="$(cd "${CARGO_TARGET_DIR:-$ROOT/target}" && pwd)/debug/rolegate"
 
 # ---------------------------------------------------------------- the provider
 DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/rolegate-e2e.XXXXXX")"
+CERT_DIR="$(mktemp -d "${TMPDIR:-/tmp}/rolegate-e2e-certs.XXXXXX")"
 mkdir -p "$OUT_DIR"
 IDP_LOG="$OUT_DIR/idp.log"
 IDP_PID=""
@@ -94,12 +95,20 @@ cleanup() {
   local status=$?
   if [ -n "$IDP_PID" ]; then say "stopping rolegate idp (pid $IDP_PID)"; fi
   stop_idp
-  rm -rf "$DATA_DIR"
+  rm -rf "$DATA_DIR" "$CERT_DIR"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Certificate credentials: fresh client certificates (and their private keys)
+# in a temporary folder, registered by the example tenant plus
+# e2e/certificates/apps.toml (its key_credentials name files next to it).
+say "client certificates and the tenant file (examples/tenant.toml + e2e/certificates/apps.toml) in $CERT_DIR"
+"$VENV/bin/python" "$E2E_DIR/certificates/make.py" "$CERT_DIR" daemon reports
+TENANT_FILE="$CERT_DIR/tenant.toml"
+cat "$ROOT/examples/tenant.toml" "$E2E_DIR/certificates/apps.toml" > "$TENANT_FILE"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -129,7 +138,7 @@ for attempt in 1 2 3; do
   AUTHORITY="https://localhost:$PORT/$TENANT_ID"
   DISCOVERY="$AUTHORITY/v2.0/.well-known/openid-configuration"
   say "starting rolegate idp on 127.0.0.1:$PORT (data dir $DATA_DIR, log e2e/out/idp.log), attempt $attempt"
-  "$ROLEGATE" idp --config "$ROOT/examples/tenant.toml" --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$IDP_LOG" 2>&1 &
+  "$ROLEGATE" idp --config "$TENANT_FILE" --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$IDP_LOG" 2>&1 &
   IDP_PID=$!
   deadline=$((SECONDS + STARTUP_TIMEOUT))
   CA_FILE=""
@@ -164,6 +173,7 @@ export ROLEGATE_E2E_PORT="$PORT"
 export ROLEGATE_E2E_AUTHORITY="$AUTHORITY"
 export ROLEGATE_E2E_CA="$CA_FILE"
 export ROLEGATE_E2E_BIN="$ROLEGATE"
+export ROLEGATE_E2E_CERTS="$CERT_DIR"
 # Loopback never goes through a proxy.
 export NO_PROXY="localhost,127.0.0.1,::1${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"

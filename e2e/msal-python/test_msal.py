@@ -1,8 +1,8 @@
 """Unmodified MSAL Python against `rolegate idp` (started by e2e/run.sh).
 
-Client credentials (Orders daemon), ROPC (Orders CLI, bob), the token cache
-and the refresh-token grant through acquire_token_silent, and device code
-(Orders CLI, carol). Every access token goes through `rolegate token check`
+Client credentials (Orders daemon; with a secret, and with a certificate),
+ROPC (Orders CLI, bob), the token cache and the refresh-token grant through
+acquire_token_silent, and device code (Orders CLI, carol). Every access token goes through `rolegate token check`
 (the token library: must be valid, and authorized for the role the user
 holds); every ID token must be refused by it.
 """
@@ -22,6 +22,9 @@ from http.cookiejar import CookieJar
 import msal
 import msal.authority
 import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 
 def _need(name):
@@ -139,6 +142,101 @@ def test_client_credentials():
     again = app.acquire_token_for_client(scopes=[API_DEFAULT])
     assert again["token_source"] == "cache"
     assert again["access_token"] == result["access_token"]
+
+
+# ------------------------------------------------------------ certificate credentials
+# The certificates are made per run by e2e/certificates/make.py (in
+# ROLEGATE_E2E_CERTS) and registered by e2e/certificates/apps.toml.
+
+CERT_DAEMON = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+REPORTS = "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7"
+
+
+def certificate(name):
+    """(certificate PEM, private key PEM, SHA-1 thumbprint in hex) of this run's certificate `name`."""
+    certs = _need("ROLEGATE_E2E_CERTS")
+    with open(os.path.join(certs, f"{name}-cert.pem")) as f:
+        pem = f.read()
+    with open(os.path.join(certs, f"{name}-key.pem")) as f:
+        key = f.read()
+    sha1 = x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA1()).hex().upper()
+    return pem, key, sha1
+
+
+def recording_session():
+    """A requests session trusting the local CA that records the form of every token request."""
+    session = requests.Session()
+    session.verify = CA_FILE
+    forms = []
+
+    def record(response, *args, **kwargs):
+        if "/oauth2/v2.0/token" in response.request.url:
+            body = response.request.body or ""
+            body = body.decode() if isinstance(body, bytes) else body
+            forms.append({k: v[0] for k, v in urllib.parse.parse_qs(body).items()})
+    session.hooks["response"].append(record)
+    return session, forms
+
+
+def jwt_header(jwt):
+    segment = jwt.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def test_client_credentials_with_a_certificate_thumbprint():
+    """`{"private_key", "thumbprint"}`: RS256 + x5t; the cached assertion serves two token requests."""
+    _, key, sha1 = certificate("daemon")
+    session, forms = recording_session()
+    app = msal.ConfidentialClientApplication(
+        CERT_DAEMON, client_credential={"private_key": key, "thumbprint": sha1},
+        authority=AUTHORITY, instance_discovery=False, http_client=session)
+    result = app.acquire_token_for_client(scopes=[API_DEFAULT])
+    assert_tokens_ok(result)
+    c = claims_of(result["access_token"])
+    assert c["aud"] == API
+    assert c["azp"] == CERT_DAEMON
+    assert c["azpacr"] == "2"
+    assert c["roles"] == ["Orders.Read"]
+    status, report = token_check(result["access_token"], require_role="Orders.Read")
+    assert status == 0, report["errors"]
+
+    # Another resource: a second token request within the assertion's lifetime.
+    reports = app.acquire_token_for_client(scopes=[f"api://{REPORTS}/.default"])
+    assert_tokens_ok(reports)
+    assert reports["token_source"] == "identity_provider"
+    assert claims_of(reports["access_token"])["aud"] == REPORTS
+
+    assert len(forms) == 2, forms
+    assert all(f["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" for f in forms)
+    assert forms[0]["client_assertion"] == forms[1]["client_assertion"], \
+        "MSAL Python re-sent its cached assertion, and the provider accepted it"
+    header = jwt_header(forms[0]["client_assertion"])
+    assert header["alg"] == "RS256"
+    assert base64.urlsafe_b64decode(header["x5t"] + "=" * (-len(header["x5t"]) % 4)).hex().upper() == sha1
+
+
+def test_client_credentials_with_a_public_certificate():
+    """`{"private_key", "public_certificate"}`: MSAL computes the SHA-256 thumbprint and signs PS256 + x5t#S256 (+ x5c)."""
+    pem, key, _ = certificate("daemon")
+    session, forms = recording_session()
+    app = msal.ConfidentialClientApplication(
+        CERT_DAEMON, client_credential={"private_key": key, "public_certificate": pem},
+        authority=AUTHORITY, instance_discovery=False, http_client=session)
+    result = app.acquire_token_for_client(scopes=[API_DEFAULT])
+    assert_tokens_ok(result)
+    assert claims_of(result["access_token"])["azpacr"] == "2"
+    header = jwt_header(forms[0]["client_assertion"])
+    assert header["alg"] == "PS256" and "x5t#S256" in header and header.get("x5c"), header
+
+
+def test_client_credentials_with_another_apps_certificate():
+    _, key, sha1 = certificate("reports")
+    app = msal.ConfidentialClientApplication(
+        CERT_DAEMON, client_credential={"private_key": key, "thumbprint": sha1},
+        authority=AUTHORITY, instance_discovery=False, verify=CA_FILE)
+    result = app.acquire_token_for_client(scopes=[API_DEFAULT])
+    assert result.get("error") == "invalid_client", result
+    assert "AADSTS700027" in result.get("error_description", "")
 
 
 def test_client_credentials_wrong_secret():

@@ -333,11 +333,36 @@ pub(crate) mod der {
 
     /// A certificate's `notAfter` (RFC 5280 §4.1.2.5) in unix seconds.
     pub(crate) fn certificate_not_after(der: &[u8]) -> Option<i64> {
+        certificate_validity(der).map(|(_, not_after)| not_after)
+    }
+
+    /// A certificate's `notBefore` and `notAfter` (RFC 5280 §4.1.2.5) in
+    /// unix seconds.
+    pub(crate) fn certificate_validity(der: &[u8]) -> Option<(i64, i64)> {
         let (SEQUENCE, validity, _) = read(validity_onwards(der)?)? else {
             return None;
         };
-        let (_not_before, _, validity) = read(validity)?;
-        let (tag, time, _) = read(validity)?;
+        let (tag, not_before, validity) = read(validity)?;
+        let not_before = time_value(tag, not_before)?;
+        let (tag, not_after, _) = read(validity)?;
+        Some((not_before, time_value(tag, not_after)?))
+    }
+
+    /// A certificate's `subjectPublicKeyInfo` (RFC 5280 §4.1.2.7), as the
+    /// whole DER element (tag and length included), the form aws-lc-rs
+    /// parses.
+    pub(crate) fn certificate_public_key(der: &[u8]) -> Option<&[u8]> {
+        let (_validity, _, fields) = read(validity_onwards(der)?)?;
+        let (_subject, _, fields) = read(fields)?;
+        let (SEQUENCE, _, rest) = read(fields)? else {
+            return None;
+        };
+        fields.get(..fields.len().checked_sub(rest.len())?)
+    }
+
+    /// A `UTCTime` or `GeneralizedTime` of the form RFC 5280 §4.1.2.5
+    /// requires (`YYMMDDHHMMSSZ`, `YYYYMMDDHHMMSSZ`), in unix seconds.
+    fn time_value(tag: u8, time: &[u8]) -> Option<i64> {
         let text = std::str::from_utf8(time).ok()?;
         let (year, rest) = match tag {
             UTC_TIME => {

@@ -184,6 +184,7 @@ fn synthetic_app(role: &str) -> Result<Application, ProbeError> {
         app_roles: Vec::new(),
         scopes: Vec::new(),
         secrets: Vec::new(),
+        key_credentials: Vec::new(),
         required_resource_access: Vec::new(),
         emit_idtyp: false,
         group_membership_claims: Default::default(),

@@ -1,24 +1,30 @@
 //! `rolegate token get`: obtain a token with client credentials, the device
 //! code flow, or an interactive authorization code + PKCE sign-in with a
 //! loopback redirect (RFC 6749 §4.1/§4.4, RFC 8628, RFC 7636, RFC 8252).
+//! A confidential client authenticates with a secret or with a client
+//! assertion signed by its certificate ([`super::assertion`]).
 //!
-//! Tokens and secrets are never logged: log lines name URLs and statuses
-//! only.
+//! Tokens, secrets and assertions are never logged: log lines name URLs and
+//! statuses only.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{ArgGroup, Args};
+use rolegate_token::clock::Clock;
 use rolegate_token::discovery::check_transport;
 use rolegate_token::jws::{self, Limits};
 use serde_json::Value;
 use url::Url;
 
 use super::AuthorityArgs;
+use super::assertion::{ASSERTION_TYPE, ClientCertificate};
 use super::loopback::{Callback, Receiver};
 use crate::exit::{Failure, Outcome, emit};
 use crate::explain;
@@ -45,6 +51,21 @@ pub struct GetArgs {
     )]
     client_secret: Option<ClientSecret>,
 
+    /// Authenticate with a certificate instead of a secret: a PEM file
+    /// holding the certificate registered on the app (Entra's Certificates
+    /// & secrets, or `key_credentials` in a `rolegate idp` tenant) and,
+    /// unless --client-key names another file, its RSA private key. Each
+    /// token request carries a fresh client assertion signed with it, as
+    /// msal-node signs by default: RS256 with an `x5t` (SHA-1 thumbprint)
+    /// header, a random GUID `jti`, valid for 10 minutes.
+    #[arg(long, value_name = "PEM")]
+    client_certificate: Option<PathBuf>,
+
+    /// The private key of --client-certificate (PEM: PKCS#8 `PRIVATE KEY`
+    /// or PKCS#1 `RSA PRIVATE KEY`), when it is in a file of its own.
+    #[arg(long, value_name = "PEM", requires = "client_certificate")]
+    client_key: Option<PathBuf>,
+
     /// A scope to request, e.g. `api://<api-client-id>/access_as_user`.
     /// Repeatable. Client credentials need exactly one
     /// `<resource>/.default`.
@@ -52,7 +73,7 @@ pub struct GetArgs {
     scope: Vec<String>,
 
     /// App-only token with the client credentials grant (client id and
-    /// secret, scope `<resource>/.default`).
+    /// secret or certificate, scope `<resource>/.default`).
     #[arg(long)]
     client_credentials: bool,
 
@@ -76,8 +97,9 @@ pub struct GetArgs {
 }
 
 /// Obtains a token and prints it.
-pub async fn run(args: GetArgs) -> Result<Outcome, Failure> {
+pub async fn run(args: GetArgs, clock: Arc<dyn Clock>) -> Result<Outcome, Failure> {
     let scopes = scopes(&args)?;
+    let credential = Credential::from_args(&args, clock)?;
     let authority = parse_endpoint(
         "--authority",
         args.authority.authority.trim_end_matches('/'),
@@ -87,11 +109,11 @@ pub async fn run(args: GetArgs) -> Result<Outcome, Failure> {
     let http = Http::new(ca.as_deref())?;
     let endpoints = discover(&http, &authority).await?;
     let response = if args.client_credentials {
-        client_credentials(&http, &endpoints, &args, &scopes).await?
+        client_credentials(&http, &endpoints, &args, &credential, &scopes).await?
     } else if args.device_code {
-        device_code(&http, &endpoints, &args, &scopes).await?
+        device_code(&http, &endpoints, &args, &credential, &scopes).await?
     } else {
-        interactive(&http, &endpoints, &args, &scopes).await?
+        interactive(&http, &endpoints, &args, &credential, &scopes).await?
     };
     let text = if args.json {
         format!("{response:#}\n")
@@ -124,12 +146,54 @@ impl FromStr for ClientSecret {
     }
 }
 
+/// How the client authenticates at the token endpoint.
+#[derive(Debug)]
+enum Credential {
+    /// A client assertion signed with the certificate's key, fresh per request.
+    Certificate(ClientCertificate, Arc<dyn Clock>),
+    /// A public client.
+    Nothing,
+    /// A client secret.
+    Secret(ClientSecret),
+}
+
+impl Credential {
+    fn from_args(args: &GetArgs, clock: Arc<dyn Clock>) -> Result<Credential, Failure> {
+        match (&args.client_secret, &args.client_certificate) {
+            (Some(_), Some(_)) => Err(Failure::Usage(
+                "pass either --client-secret (or ROLEGATE_CLIENT_SECRET) or --client-certificate, not both".to_owned(),
+            )),
+            (Some(secret), None) => Ok(Credential::Secret(secret.clone())),
+            (None, Some(path)) => Ok(Credential::Certificate(
+                ClientCertificate::load(path, args.client_key.as_deref())?,
+                clock,
+            )),
+            (None, None) => Ok(Credential::Nothing),
+        }
+    }
+
+    /// The form parameters that authenticate `client_id` at `token`.
+    fn form(&self, client_id: &str, token: &Url) -> Result<Vec<(&'static str, String)>, Failure> {
+        Ok(match self {
+            Credential::Certificate(certificate, clock) => vec![
+                ("client_assertion_type", ASSERTION_TYPE.to_owned()),
+                (
+                    "client_assertion",
+                    certificate.assertion(client_id, token.as_str(), clock.now())?,
+                ),
+            ],
+            Credential::Nothing => Vec::new(),
+            Credential::Secret(secret) => vec![("client_secret", secret.0.clone())],
+        })
+    }
+}
+
 /// The scope parameter to send, after checking it suits the flow.
 fn scopes(args: &GetArgs) -> Result<String, Failure> {
     if args.client_credentials {
-        if args.client_secret.is_none() {
+        if args.client_secret.is_none() && args.client_certificate.is_none() {
             return Err(Failure::Usage(
-                "client credentials need the client's secret: pass --client-secret or set ROLEGATE_CLIENT_SECRET".to_owned(),
+                "client credentials need the client's secret or certificate: pass --client-secret (or set ROLEGATE_CLIENT_SECRET) or --client-certificate".to_owned(),
             ));
         }
         return match args.scope.as_slice() {
@@ -232,15 +296,16 @@ async fn client_credentials(
     http: &Http,
     endpoints: &Endpoints,
     args: &GetArgs,
+    credential: &Credential,
     scope: &str,
 ) -> Result<Value, Failure> {
-    let secret = args.client_secret.as_ref().map_or("", |s| s.0.as_str());
-    let form = [
+    let authentication = credential.form(&args.client_id, &endpoints.token)?;
+    let mut form = vec![
         ("grant_type", "client_credentials"),
         ("client_id", args.client_id.as_str()),
-        ("client_secret", secret),
         ("scope", scope),
     ];
+    form.extend(authentication.iter().map(|(k, v)| (*k, v.as_str())));
     let (status, body) = http.post_form(&endpoints.token, &form).await?;
     token_response(&endpoints.token, status, body)
 }
@@ -250,6 +315,7 @@ async fn device_code(
     http: &Http,
     endpoints: &Endpoints,
     args: &GetArgs,
+    credential: &Credential,
     scope: &str,
 ) -> Result<Value, Failure> {
     let form = [("client_id", args.client_id.as_str()), ("scope", scope)];
@@ -286,7 +352,6 @@ async fn device_code(
         .and_then(Value::as_u64)
         .unwrap_or(900);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(expires_in.min(args.timeout));
-    let secret = args.client_secret.as_ref().map(|s| s.0.as_str());
     loop {
         tokio::time::sleep(Duration::from_secs(interval)).await;
         if tokio::time::Instant::now() > deadline {
@@ -295,12 +360,13 @@ async fn device_code(
                     .to_owned(),
             ));
         }
+        let authentication = credential.form(&args.client_id, &endpoints.token)?;
         let mut form = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("client_id", args.client_id.as_str()),
             ("device_code", device_code),
         ];
-        form.extend(secret.map(|s| ("client_secret", s)));
+        form.extend(authentication.iter().map(|(k, v)| (*k, v.as_str())));
         let (status, body) = http.post_form(&endpoints.token, &form).await?;
         match body.get("error").and_then(Value::as_str) {
             Some("authorization_pending") => {}
@@ -315,6 +381,7 @@ async fn interactive(
     http: &Http,
     endpoints: &Endpoints,
     args: &GetArgs,
+    credential: &Credential,
     scope: &str,
 ) -> Result<Value, Failure> {
     let authorize = endpoints.authorization.as_ref().ok_or_else(|| {
@@ -353,6 +420,7 @@ async fn interactive(
         })?;
     drop(receiver);
     let code = authorization_code(callback)?;
+    let authentication = credential.form(&args.client_id, &endpoints.token)?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("client_id", args.client_id.as_str()),
@@ -361,11 +429,7 @@ async fn interactive(
         ("code_verifier", verifier.as_str()),
         ("scope", scope),
     ];
-    form.extend(
-        args.client_secret
-            .as_ref()
-            .map(|s| ("client_secret", s.0.as_str())),
-    );
+    form.extend(authentication.iter().map(|(k, v)| (*k, v.as_str())));
     let (status, body) = http.post_form(&endpoints.token, &form).await?;
     let response = token_response(&endpoints.token, status, body)?;
     check_nonce(&response, &nonce)?;

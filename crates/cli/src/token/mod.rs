@@ -1,5 +1,6 @@
 //! `rolegate token`: decode, check and obtain access tokens.
 
+mod assertion;
 mod check;
 mod decode;
 mod get;
@@ -37,7 +38,7 @@ pub fn run(command: TokenCommand, clock: Arc<dyn Clock>) -> Result<Outcome, Fail
     match command {
         TokenCommand::Check(args) => runtime()?.block_on(check::run(args, clock)),
         TokenCommand::Decode(args) => decode::run(&args, clock.now()),
-        TokenCommand::Get(args) => runtime()?.block_on(get::run(args)),
+        TokenCommand::Get(args) => runtime()?.block_on(get::run(args, clock)),
     }
 }
 

@@ -12,16 +12,21 @@ const TID: &str = "7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b";
 const API: &str = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
 
 async fn start_idp() -> (server::Running, tokio::sync::oneshot::Sender<()>) {
+    start_idp_with(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/tenant.toml"
+    )))
+    .await
+}
+
+async fn start_idp_with(tenant: PathBuf) -> (server::Running, tokio::sync::oneshot::Sender<()>) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let data_dir = std::env::temp_dir().join(format!(
         "rolegate-cli-idp-{}",
         rolegate_idp::secret::random_token(9)
     ));
     let config = ServerConfig {
-        config_path: PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/tenant.toml"
-        )),
+        config_path: tenant,
         more_tenants: Vec::new(),
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir,
@@ -105,6 +110,124 @@ async fn client_credentials_from_the_local_identity_provider() {
     .await;
     assert_eq!(code(&out), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("AADSTS7000215"));
+}
+
+/// The example tenant plus a daemon that authenticates with a certificate
+/// (generated here, registered by file): the daemon's id, the tenant file,
+/// a PEM with the certificate and its key, and the certificate alone.
+fn certificate_tenant(dir: &std::path::Path) -> (&'static str, PathBuf, PathBuf, PathBuf) {
+    const CERT_DAEMON: &str = "0b1c2d3e-4f5a-4b6c-8d7e-8f9a0b1c2d3e";
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["cert daemon".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let (both, only) = (dir.join("daemon.pem"), dir.join("daemon-cert.pem"));
+    std::fs::write(&both, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+    std::fs::write(&only, cert.pem()).unwrap();
+    std::fs::write(dir.join("daemon-key.pem"), key.serialize_pem()).unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/tenant.toml"
+    ))
+    .unwrap();
+    let tenant = dir.join("tenant.toml");
+    std::fs::write(
+        &tenant,
+        format!(
+            r#"{example}
+[[applications]]
+display_name = "Certificate daemon"
+app_id = "{CERT_DAEMON}"
+key_credentials = [{{ certificate = "daemon-cert.pem" }}]
+
+[[app_role_assignments]]
+principal = "{CERT_DAEMON}"
+resource = "api://{API}"
+role = "Orders.Read"
+"#
+        ),
+    )
+    .unwrap();
+    (CERT_DAEMON, tenant, both, only)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificate_from_the_local_identity_provider() {
+    let dir = std::env::temp_dir().join(format!(
+        "rolegate-cli-cert-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    let (daemon, tenant, both, only) = certificate_tenant(&dir);
+    let (idp, _stop) = start_idp_with(tenant).await;
+    let authority = format!("{}/{TID}", idp.origin);
+    let ca = idp.ca_path.to_string_lossy().into_owned();
+    let scope = format!("api://{API}/.default");
+    let get = |certificate: &std::path::Path, extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "token",
+            "get",
+            "--authority",
+            &authority,
+            "--client-credentials",
+            "--client-id",
+            daemon,
+            "--client-certificate",
+            certificate.to_str().unwrap(),
+            "--scope",
+            &scope,
+            "--ca-file",
+            &ca,
+            "--json",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            rolegate(&args, None).await
+        }
+    };
+    // Certificate and key in one file; then in two.
+    for out in [
+        get(&both, &[]).await,
+        get(
+            &only,
+            &["--client-key", dir.join("daemon-key.pem").to_str().unwrap()],
+        )
+        .await,
+    ] {
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let response: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let token = response["access_token"].as_str().unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        use base64::Engine as _;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["azp"], daemon);
+        assert_eq!(claims["azpacr"], "2", "authenticated with a certificate");
+        assert_eq!(claims["roles"], serde_json::json!(["Orders.Read"]));
+    }
+    // A certificate the app does not have: the provider's AADSTS700027 and the fix.
+    let stranger = certificate_tenant(&dir.join("stranger")).2;
+    let out = get(&stranger, &[]).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("AADSTS700027") && err.contains("fix: the certificate is not registered"),
+        "{err}"
+    );
+    // The certificate without its key.
+    let out = get(&only, &[]).await;
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--client-key"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,10 @@
 //! (`accessTokenAcceptedVersion`, `oauth2Permissions`, `replyUrlsWithType`,
 //! `oauth2AllowIdTokenImplicitFlow`, `oauth2AllowImplicitFlow`,
 //! `allowPublicClient`, `name`) are read when the Graph member is absent.
+//! `keyCredentials` entries that carry the certificate (`key`, base64 DER;
+//! type `AsymmetricX509Cert`, usage `Verify`) become certificate
+//! credentials; exports usually leave `key` null, and such entries are
+//! skipped (give the certificate with `key_credentials` in the tenant file).
 //!
 //! ```
 //! let app = rolegate_idp::directory::manifest::import(r#"{
@@ -24,14 +28,17 @@
 //!
 //! Unlike the tenant file, a manifest may contain members this module does
 //! not know. Exports carry dozens (`id`, `createdDateTime`, `signInAudience`,
-//! `keyCredentials`, `verifiedPublisher`, `tags`, …), most of them read-only
+//! `verifiedPublisher`, `tags`, …), most of them read-only
 //! directory metadata, and their set grows as Entra adds features. Rejecting
 //! them would make every real export fail, and the file is produced by Entra,
 //! not typed by hand, so a misspelt key is not the risk it is in the tenant
 //! file. Members that are read are checked strictly.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use super::certificate::{KeyCredential, Thumbprint};
 use super::config::{access_token_version, normalize_guid};
 use super::{AppRoleDefinition, PermissionScope, RedirectKind};
 
@@ -72,6 +79,8 @@ pub struct ImportedApp {
     pub scopes: Vec<PermissionScope>,
     /// `requiredResourceAccess`, by permission id.
     pub required_resource_access: Vec<RequiredResourceAccess>,
+    /// `keyCredentials` that carry their certificate (`key`).
+    pub key_credentials: Vec<KeyCredential>,
 }
 
 /// One `requiredResourceAccess` entry: permission ids on one resource. The
@@ -134,6 +143,7 @@ pub fn import(json: &str) -> Result<ImportedApp, Vec<String>> {
         manifest.reply_urls_with_type,
         &mut problems,
     );
+    let key_credentials = key_credentials(manifest.key_credentials, &mut problems);
     let emit_idtyp = manifest
         .optional_claims
         .and_then(|claims| claims.access_token)
@@ -181,6 +191,7 @@ pub fn import(json: &str) -> Result<ImportedApp, Vec<String>> {
         app_roles,
         scopes,
         required_resource_access,
+        key_credentials,
     })
 }
 
@@ -300,6 +311,47 @@ fn required_accesses(
     result
 }
 
+/// Certificates (`AsymmetricX509Cert`, usage `Verify`) whose `key` is
+/// given; `customKeyIdentifier`, when it reads as a thumbprint, must be the
+/// certificate's.
+fn key_credentials(
+    entries: Option<Vec<ManifestKeyCredential>>,
+    problems: &mut Vec<String>,
+) -> Vec<KeyCredential> {
+    let mut credentials = Vec::new();
+    for (i, entry) in entries.into_iter().flatten().enumerate() {
+        let at = format!("keyCredentials[{i}]");
+        let verify_certificate = entry.kind.as_deref() == Some("AsymmetricX509Cert")
+            && entry.usage.as_deref() == Some("Verify");
+        let (true, Some(key)) = (verify_certificate, entry.key) else {
+            continue;
+        };
+        let credential = STANDARD
+            .decode(key.trim())
+            .map_err(|e| format!("not base64 ({e})"))
+            .and_then(|der| KeyCredential::from_der(&der).map_err(|e| e.to_string()));
+        let mut credential = match credential {
+            Ok(credential) => credential,
+            Err(e) => {
+                problems.push(format!("{at}.key: {e}"));
+                continue;
+            }
+        };
+        if let Some(identifier) = entry.custom_key_identifier.as_deref()
+            && let Some(thumbprint) = Thumbprint::decode(identifier)
+            && !credential.matches(&thumbprint)
+        {
+            problems.push(format!(
+                "{at}.customKeyIdentifier: {thumbprint} is not the thumbprint of the certificate in key ({})",
+                credential.thumbprint_hex()
+            ));
+        }
+        credential.display_name = entry.display_name;
+        credentials.push(credential);
+    }
+    credentials
+}
+
 /// Graph platform lists first; the legacy `replyUrlsWithType` only when none
 /// of them is present.
 fn redirect_uris(
@@ -385,6 +437,7 @@ struct Manifest {
     optional_claims: Option<ManifestOptionalClaims>,
     group_membership_claims: Option<String>,
     sign_in_audience: Option<String>,
+    key_credentials: Option<Vec<ManifestKeyCredential>>,
     // Legacy AAD Graph names.
     name: Option<String>,
     access_token_accepted_version: Option<i64>,
@@ -470,6 +523,17 @@ struct ManifestOptionalClaims {
 #[derive(Deserialize)]
 struct ManifestOptionalClaim {
     name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestKeyCredential {
+    key: Option<String>,
+    custom_key_identifier: Option<String>,
+    display_name: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    usage: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@
 //! immutable model. Protocol code only reads it. Names follow Entra's
 //! manifest (Microsoft Graph) vocabulary.
 
+pub mod certificate;
 pub mod config;
 pub mod manifest;
 mod tenants;
@@ -13,6 +14,7 @@ pub use tenants::Tenants;
 
 use std::sync::Mutex;
 
+use self::certificate::KeyCredential;
 use crate::secret::{Busy, HashPool};
 
 /// A validated, immutable directory for one tenant.
@@ -225,6 +227,8 @@ pub struct Application {
     pub scopes: Vec<PermissionScope>,
     /// `passwordCredentials`, hashed.
     pub secrets: Vec<ClientSecret>,
+    /// `keyCredentials`: certificates the app signs client assertions with.
+    pub key_credentials: Vec<KeyCredential>,
     /// `requiredResourceAccess`: permissions the app asks for.
     pub required_resource_access: Vec<ResourceAccess>,
     /// Emit `idtyp` in access tokens for this resource (optional claim).
@@ -578,9 +582,10 @@ impl Application {
         self.sign_in_audience == SignInAudience::MultipleOrgs
     }
 
-    /// Whether the app has a credential (a confidential client).
+    /// Whether the app has a credential, a secret or a certificate (a
+    /// confidential client).
     pub fn is_confidential(&self) -> bool {
-        !self.secrets.is_empty()
+        !self.secrets.is_empty() || !self.key_credentials.is_empty()
     }
 
     /// The platform a redirect URI is registered under: exact match, except

@@ -13,9 +13,16 @@ pub enum TenantAlias {
     Multi,
 }
 
-/// Client authentication at the token endpoint: what is implemented
-/// (client assertions, `private_key_jwt`, are not yet).
-const AUTH_METHODS: [&str; 2] = ["client_secret_post", "client_secret_basic"];
+/// Client authentication at the token endpoint, in Entra's order (spec
+/// §1.2): secrets in the body or HTTP Basic, and client assertions signed
+/// with a registered certificate ([`super::assertion`]). Entra publishes no
+/// `token_endpoint_auth_signing_alg_values_supported`; the assertion module
+/// accepts RS256 and PS256.
+const AUTH_METHODS: [&str; 3] = [
+    "client_secret_post",
+    "private_key_jwt",
+    "client_secret_basic",
+];
 
 /// `response_type`s `/authorize` serves (implicit and hybrid flows are not
 /// implemented; they are refused with `unsupported_response_type`).

@@ -32,6 +32,8 @@ impl IssuerContext {
 /// How the client authenticated: `azpacr`/`appidacr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
+    /// `"2"`: a client assertion signed with a registered certificate.
+    Certificate,
     /// `"0"`: a public client.
     Public,
     /// `"1"`: a client secret.
@@ -39,9 +41,10 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// The stored name (`public`, `secret`).
+    /// The stored name (`certificate`, `public`, `secret`).
     pub fn as_str(self) -> &'static str {
         match self {
+            ClientAuth::Certificate => "certificate",
             ClientAuth::Public => "public",
             ClientAuth::Secret => "secret",
         }
@@ -50,6 +53,7 @@ impl ClientAuth {
     /// Reads [`as_str`](Self::as_str)'s output; anything else is `Public`.
     pub fn parse(text: &str) -> Self {
         match text {
+            "certificate" => ClientAuth::Certificate,
             "secret" => ClientAuth::Secret,
             _ => ClientAuth::Public,
         }
@@ -57,6 +61,7 @@ impl ClientAuth {
 
     fn claim(self) -> &'static str {
         match self {
+            ClientAuth::Certificate => "2",
             ClientAuth::Public => "0",
             ClientAuth::Secret => "1",
         }

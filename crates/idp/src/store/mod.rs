@@ -87,7 +87,7 @@ pub struct RefreshRecord {
     /// space-separated (what a refresh naming no resource scope continues).
     pub scope: String,
     /// How the client authenticated when the family started (`public`,
-    /// `secret`): every refresh must authenticate the same way.
+    /// `secret`, `certificate`): every refresh must authenticate the same way.
     pub client_auth: String,
 }
 
@@ -177,6 +177,34 @@ pub enum DeviceState {
     },
     /// The user declined.
     Declined,
+}
+
+/// A client assertion's `jti` to remember (RFC 7523 §3, item 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionJti {
+    /// The client that signed the assertion.
+    pub client_id: String,
+    /// The `jti` claim.
+    pub jti: String,
+    /// SHA-256 of the whole assertion (the compact JWS as sent).
+    pub digest: Digest,
+    /// Until when the binding is remembered: the assertion's `exp` plus
+    /// the clock skew (unix seconds).
+    pub expires_at: i64,
+}
+
+/// What became of a client assertion's `jti`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JtiUse {
+    /// Unused (or only by expired assertions): now bound to this assertion.
+    Bound,
+    /// Bound to a different assertion of the same client: a replayed `jti`.
+    Conflict,
+    /// The client already has as many live `jti`s as allowed; nothing was
+    /// stored.
+    Full,
+    /// Bound to this very assertion, presented before and not yet expired.
+    Repeated,
 }
 
 /// A signing key as stored. `Debug` never shows the private key.
@@ -309,6 +337,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Clears failures after a successful sign-in.
     async fn clear_login_failures(&self, user_id: &str) -> Result<(), StoreError>;
 
+    /// Binds `jti.jti` to the assertion `jti.digest` for `jti.client_id`
+    /// unless a live binding exists (insert-if-absent: of concurrent calls
+    /// with different digests exactly one binds). A live binding to the
+    /// same digest is [`JtiUse::Repeated`], to another digest
+    /// [`JtiUse::Conflict`]; a binding that expired before `now` is
+    /// replaced. A new binding is refused ([`JtiUse::Full`]) when the client
+    /// already holds `limit` live ones, so the table stays bounded and each
+    /// call does bounded work.
+    async fn bind_assertion_jti(
+        &self,
+        jti: &AssertionJti,
+        now: i64,
+        limit: u32,
+    ) -> Result<JtiUse, StoreError>;
+
     /// Every stored signing key, oldest first.
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
     /// Stores a new signing key.
@@ -316,8 +359,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Updates a key's retirement times.
     async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 
-    /// Deletes expired codes, sessions, pending consents, device grants
-    /// and refresh tokens.
+    /// Deletes expired codes, sessions, pending consents, device grants,
+    /// refresh tokens and client-assertion `jti`s.
     async fn purge_expired(&self, now: i64) -> Result<(), StoreError>;
     /// Records that another tenant's multi-tenant `app_id` has a service
     /// principal in `tenant_id` (its first consent there); idempotent.

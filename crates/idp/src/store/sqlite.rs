@@ -23,8 +23,8 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, KeyRecord, PendingConsent,
-    Redemption, RefreshRecord, Session, Store, StoreError,
+    AssertionJti, AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, JtiUse, KeyRecord,
+    PendingConsent, Redemption, RefreshRecord, Session, Store, StoreError,
 };
 
 /// A [`Store`] kept in SQLite.
@@ -553,6 +553,57 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// A live binding is answered from one read; a new one is counted and
+    /// stored holding the write lock. A client's rows, expired ones
+    /// included, never exceed `limit`.
+    async fn bind_assertion_jti(
+        &self,
+        jti: &AssertionJti,
+        now: i64,
+        limit: u32,
+    ) -> Result<JtiUse, StoreError> {
+        if let Some(found) = live_jti(&self.pool, jti, now).await? {
+            return Ok(found);
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("begin jti binding")?;
+        if let Some(found) = live_jti(&mut *tx, jti, now).await? {
+            return Ok(found);
+        }
+        // Expired rows count too, so the client's rows never exceed
+        // `limit`; at the limit its expired rows (at most `limit`) go first.
+        if client_jtis(&mut tx, &jti.client_id, limit).await? >= i64::from(limit) {
+            sqlx::query("DELETE FROM assertion_jtis WHERE client_id = ? AND expires_at < ?")
+                .bind(&jti.client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .context("prune client assertion jtis")?;
+            if client_jtis(&mut tx, &jti.client_id, limit).await? >= i64::from(limit) {
+                tx.commit().await.context("commit jti pruning")?;
+                return Ok(JtiUse::Full);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO assertion_jtis (client_id, jti, digest, expires_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (client_id, jti) DO UPDATE SET digest = excluded.digest, expires_at = excluded.expires_at \
+             WHERE assertion_jtis.expires_at < ?",
+        )
+        .bind(&jti.client_id)
+        .bind(&jti.jti)
+        .bind(jti.digest.as_slice())
+        .bind(jti.expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("bind client assertion jti")?;
+        tx.commit().await.context("commit jti binding")?;
+        Ok(JtiUse::Bound)
+    }
+
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, rowid")
             .fetch_all(&self.pool)
@@ -684,6 +735,49 @@ impl<T> Context<T> for Result<T, sqlx::migrate::MigrateError> {
     fn context(self, doing: &str) -> Result<T, StoreError> {
         self.map_err(|e| StoreError(format!("{doing}: {e}")))
     }
+}
+
+/// How many `jti`s `client_id` has stored, counting up to `limit`.
+async fn client_jtis(
+    conn: &mut SqliteConnection,
+    client_id: &str,
+    limit: u32,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM assertion_jtis WHERE client_id = ? LIMIT ?)",
+    )
+    .bind(client_id)
+    .bind(i64::from(limit))
+    .fetch_one(conn)
+    .await
+    .context("count client assertion jtis")
+}
+
+/// The live binding of `jti.jti`, compared with `jti.digest`.
+async fn live_jti<'c, E>(
+    executor: E,
+    jti: &AssertionJti,
+    now: i64,
+) -> Result<Option<JtiUse>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    let digest: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT digest FROM assertion_jtis WHERE client_id = ? AND jti = ? AND expires_at >= ?",
+    )
+    .bind(&jti.client_id)
+    .bind(&jti.jti)
+    .bind(now)
+    .fetch_optional(executor)
+    .await
+    .context("look up client assertion jti")?;
+    Ok(digest.map(|digest| {
+        if digest == jti.digest {
+            JtiUse::Repeated
+        } else {
+            JtiUse::Conflict
+        }
+    }))
 }
 
 /// The body of [`Store::rotate_refresh`], run holding the write lock.
@@ -910,6 +1004,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (2, "trust", include_str!("../../migrations/0002_trust.sql")),
     (
+        3,
+        "assertion jtis",
+        include_str!("../../migrations/0003_assertion_jtis.sql"),
+    ),
+    (
         4,
         "tenants",
         include_str!("../../migrations/0004_tenants.sql"),
@@ -919,12 +1018,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 const POOL_SIZE: u32 = 4;
 
 /// What [`Store::purge_expired`] deletes (bound to `now`).
-const PURGE_EXPIRED: [&str; 5] = [
+const PURGE_EXPIRED: [&str; 6] = [
     "DELETE FROM codes WHERE expires_at < ?",
     "DELETE FROM sessions WHERE expires_at < ?",
     "DELETE FROM pending_consents WHERE expires_at < ?",
     "DELETE FROM device_grants WHERE expires_at < ?",
     "DELETE FROM refresh_tokens WHERE expires_at < ?",
+    "DELETE FROM assertion_jtis WHERE expires_at < ?",
 ];
 
 #[cfg(test)]

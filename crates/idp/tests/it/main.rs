@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod client_assertion;
 mod code_flow;
 mod device;
 mod errors;

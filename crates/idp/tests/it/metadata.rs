@@ -168,7 +168,11 @@ async fn every_advertised_endpoint_is_served() {
                 .unwrap();
             assert_eq!(
                 doc["token_endpoint_auth_methods_supported"],
-                serde_json::json!(["client_secret_post", "client_secret_basic"])
+                serde_json::json!([
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic"
+                ])
             );
             assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
             let mut walked = Vec::new();

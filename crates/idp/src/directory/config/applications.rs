@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::schema::{AppRoleEntry, ApplicationEntry, PasswordCredentialEntry, ScopeEntry};
+use super::schema::{
+    AppRoleEntry, ApplicationEntry, KeyCredentialEntry, PasswordCredentialEntry, ScopeEntry,
+};
 use super::{access_token_version, check_display_name, derived_guid, guid, normalize_guid};
+use crate::directory::certificate::KeyCredential;
 use crate::directory::manifest::{self, ImportedApp};
 use crate::directory::{
     AppRoleDefinition, Application, ClientSecret, GroupMembershipClaims, PermissionScope,
@@ -50,6 +53,7 @@ pub(super) fn application(
     let app_id = entry.app_id.take();
     let assignment_required = entry.app_role_assignment_required.unwrap_or(false);
     let credentials = entry.password_credentials.take();
+    let certificates = entry.key_credentials.take();
     let (mut imported, requests) = match entry.manifest.take() {
         Some(path) => from_manifest(&at, &entry, &base_dir.join(path), problems)?,
         None => inline(tenant, &at, app_id.as_deref(), entry, problems),
@@ -71,6 +75,8 @@ pub(super) fn application(
             String::new()
         }
     };
+    let mut key_credentials = std::mem::take(&mut imported.key_credentials);
+    key_credentials.extend(certificates_from(&at, certificates, base_dir, problems));
     let app = Application {
         service_principal_id: derived_guid(&tenant.id, "service_principal", &app_id),
         app_id,
@@ -85,6 +91,7 @@ pub(super) fn application(
         app_roles: imported.app_roles,
         scopes: imported.scopes,
         secrets: Vec::new(),
+        key_credentials,
         required_resource_access: Vec::new(),
         emit_idtyp: imported.emit_idtyp,
         group_membership_claims: imported.group_membership_claims,
@@ -349,6 +356,7 @@ fn inline(
             problems,
         ),
         required_resource_access: Vec::new(),
+        key_credentials: Vec::new(),
     };
     (imported, requests.collect())
 }
@@ -487,6 +495,72 @@ fn secrets(
         secrets.push(credential.secret);
     }
     secrets
+}
+
+/// Reads `key_credentials`: each entry's certificate from its file
+/// (resolved against `base_dir`) or inline PEM; each certificate once.
+fn certificates_from(
+    at: &str,
+    entries: Option<Vec<KeyCredentialEntry>>,
+    base_dir: &Path,
+    problems: &mut Vec<String>,
+) -> Vec<KeyCredential> {
+    let mut credentials: Vec<(usize, KeyCredential)> = Vec::new();
+    for (j, entry) in entries.unwrap_or_default().into_iter().enumerate() {
+        let at = format!("{at}: key_credentials[{j}]");
+        if let Some(name) = &entry.display_name {
+            check_display_name(&at, "display_name", name, problems);
+        }
+        let (source, pem) = match (entry.certificate, entry.pem) {
+            (Some(file), None) => {
+                let path = base_dir.join(&file);
+                match std::fs::read(&path) {
+                    Ok(pem) => (format!("certificate: {}", path.display()), pem),
+                    Err(e) => {
+                        problems.push(format!(
+                            "{at}.certificate: cannot read {}: {e}",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                }
+            }
+            (None, Some(pem)) => ("pem".to_owned(), pem.into_bytes()),
+            (Some(_), Some(_)) => {
+                problems.push(format!(
+                    "{at}: give either certificate (a PEM file) or pem (the PEM text), not both"
+                ));
+                continue;
+            }
+            (None, None) => {
+                problems.push(format!(
+                    "{at}: missing the certificate: give certificate = \"<PEM file>\" or pem = \"-----BEGIN CERTIFICATE-----…\""
+                ));
+                continue;
+            }
+        };
+        match KeyCredential::from_pem(&pem) {
+            Ok(credential) => {
+                if let Some((first, _)) =
+                    credentials.iter().find(|(_, c)| c.sha1 == credential.sha1)
+                {
+                    problems.push(format!(
+                        "{at}: certificate {} is already key_credentials[{first}]",
+                        credential.thumbprint_hex()
+                    ));
+                }
+                credentials.push((
+                    j,
+                    KeyCredential {
+                        display_name: entry.display_name,
+                        ..credential
+                    },
+                ));
+            }
+            Err(e) => problems.push(format!("{at}.{source}: {e}")),
+        }
+    }
+    credentials.into_iter().map(|(_, c)| c).collect()
 }
 
 /// App roles or scopes, as `(id, value, display name)`: values without

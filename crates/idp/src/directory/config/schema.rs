@@ -138,6 +138,8 @@ pub(super) struct ApplicationEntry {
     pub(super) oauth2_permission_scopes: Option<Vec<ScopeEntry>>,
     /// Client secrets.
     pub(super) password_credentials: Option<Vec<PasswordCredentialEntry>>,
+    /// Certificates for client assertions (`private_key_jwt`).
+    pub(super) key_credentials: Option<Vec<KeyCredentialEntry>>,
     /// Permissions the application requests from resources.
     pub(super) required_resource_access: Option<Vec<RequiredAccessEntry>>,
 }
@@ -147,8 +149,9 @@ impl ApplicationEntry {
     /// imported manifest defines and so may not be given alongside it.
     /// `display_name` and `app_id` may (they override the manifest), and so
     /// may what a manifest cannot carry: `app_role_assignment_required` (a
-    /// service principal setting) and `password_credentials` (exports never
-    /// contain secret text).
+    /// service principal setting), `password_credentials` (exports never
+    /// contain secret text) and `key_credentials` (exports rarely contain the
+    /// certificate itself).
     pub(super) fn registration_keys(&self) -> Vec<&'static str> {
         let given = [
             ("identifier_uris", self.identifier_uris.is_some()),
@@ -236,6 +239,20 @@ pub(super) struct ScopeEntry {
 pub(super) struct PasswordCredentialEntry {
     /// Plain text, hashed at load.
     pub(super) secret: String,
+    /// A label for people.
+    pub(super) display_name: Option<String>,
+}
+
+/// `[[applications.key_credentials]]`: one certificate, from a file or
+/// inline (exactly one of the two).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KeyCredentialEntry {
+    /// A PEM file holding the certificate (and no private key), relative to
+    /// the tenant file.
+    pub(super) certificate: Option<String>,
+    /// The certificate itself, PEM (`-----BEGIN CERTIFICATE-----…`).
+    pub(super) pem: Option<String>,
     /// A label for people.
     pub(super) display_name: Option<String>,
 }

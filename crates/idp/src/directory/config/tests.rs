@@ -502,3 +502,124 @@ fn the_multi_tenant_example_loads() {
     let bo = partner.user_by_upn("bo@partner.test").unwrap();
     assert_eq!(partner.user_roles(bo, api), ["Fleet.Admin"]);
 }
+
+/// A self-signed RSA certificate (PEM) and its DER.
+fn rsa_certificate() -> (String, Vec<u8>) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["daemon".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (cert.pem(), cert.der().to_vec())
+}
+
+#[test]
+fn key_credentials_load_from_files_inline_and_manifests() {
+    use base64::Engine as _;
+    let dir = std::env::temp_dir().join(format!(
+        "rolegate-idp-certs-{}",
+        crate::secret::random_token(6)
+    ));
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    let (file_pem, file_der) = rsa_certificate();
+    let (inline_pem, _) = rsa_certificate();
+    let (_, manifest_der) = rsa_certificate();
+    std::fs::write(dir.join("certs/daemon.pem"), &file_pem).unwrap();
+    let manifest_credential =
+        crate::directory::certificate::KeyCredential::from_der(&manifest_der).unwrap();
+    std::fs::write(
+        dir.join("api.json"),
+        format!(
+            r#"{{"appId": "{API}", "displayName": "API", "keyCredentials": [
+                {{"type": "AsymmetricX509Cert", "usage": "Verify", "key": "{}", "customKeyIdentifier": "{}", "displayName": "exported"}},
+                {{"type": "AsymmetricX509Cert", "usage": "Verify", "key": null, "displayName": "no key material"}},
+                {{"type": "AsymmetricX509Cert", "usage": "Sign", "key": "AAAA"}}]}}"#,
+            base64::engine::general_purpose::STANDARD.encode(&manifest_der),
+            manifest_credential.thumbprint_hex()
+        ),
+    )
+    .unwrap();
+    let text = format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+domain = "contoso.test"
+
+[[applications]]
+display_name = "Daemon"
+app_id = "{DAEMON}"
+key_credentials = [{{ certificate = "certs/daemon.pem", display_name = "CI" }}, {{ pem = """{inline_pem}""" }}]
+
+[[applications]]
+manifest = "api.json"
+"#
+    );
+    let directory = from_toml(&text, &dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let daemon = directory.application(DAEMON).unwrap();
+    assert!(daemon.is_confidential() && daemon.secrets.is_empty());
+    assert_eq!(daemon.key_credentials.len(), 2);
+    assert_eq!(
+        daemon.key_credentials[0].display_name.as_deref(),
+        Some("CI")
+    );
+    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &file_der);
+    assert_eq!(daemon.key_credentials[0].sha1.as_slice(), sha1.as_ref());
+    let api = directory.application(API).unwrap();
+    assert_eq!(
+        api.key_credentials.len(),
+        1,
+        "entries without key material are skipped"
+    );
+    assert_eq!(api.key_credentials[0].sha1, manifest_credential.sha1);
+    assert_eq!(
+        api.key_credentials[0].display_name.as_deref(),
+        Some("exported")
+    );
+}
+
+#[test]
+fn key_credential_mistakes_are_all_reported() {
+    let (pem, _) = rsa_certificate();
+    let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    let text = format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+domain = "contoso.test"
+
+[[applications]]
+display_name = "Daemon"
+app_id = "{DAEMON}"
+  [[applications.key_credentials]]
+  certificate = "certs/missing.pem"
+  [[applications.key_credentials]]
+  pem = "not pem at all"
+  [[applications.key_credentials]]
+  pem = """{pem}{key}"""
+  [[applications.key_credentials]]
+  display_name = "neither"
+  [[applications.key_credentials]]
+  certificate = "x.pem"
+  pem = """{pem}"""
+  [[applications.key_credentials]]
+  pem = """{pem}"""
+  [[applications.key_credentials]]
+  pem = """{pem}"""
+"#
+    );
+    let found = problems(&text);
+    assert_reports(
+        &found,
+        &[
+            r#"applications[0] "Daemon": key_credentials[0].certificate: cannot read"#,
+            "key_credentials[1].pem: holds no PEM certificate",
+            "key_credentials[2].pem: also holds a private key",
+            "key_credentials[3]: missing the certificate",
+            "key_credentials[4]: give either certificate",
+            "key_credentials[6]: certificate ",
+            "is already key_credentials[5]",
+        ],
+    );
+    assert_eq!(found.len(), 6, "{}", found.join("\n"));
+}

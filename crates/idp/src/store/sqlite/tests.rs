@@ -648,6 +648,97 @@ async fn purge_removes_only_expired_rows() {
     );
 }
 
+fn jti(client: &str, jti: &str, digest: u8, expires_at: i64) -> AssertionJti {
+    AssertionJti {
+        client_id: client.into(),
+        jti: jti.into(),
+        digest: [digest; 32],
+        expires_at,
+    }
+}
+
+#[tokio::test]
+async fn a_jti_is_bound_to_the_first_assertion_until_it_expires() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let bind = |j: AssertionJti, now| {
+        let store = store.clone();
+        async move { store.bind_assertion_jti(&j, now, 100).await.unwrap() }
+    };
+    assert_eq!(bind(jti("c", "j1", 1, 1_000), 500).await, JtiUse::Bound);
+    // The identical assertion again (MSAL's cached assertion): accepted.
+    assert_eq!(bind(jti("c", "j1", 1, 1_000), 600).await, JtiUse::Repeated);
+    // Another assertion with the same jti: refused, and the binding stays.
+    assert_eq!(bind(jti("c", "j1", 2, 1_000), 600).await, JtiUse::Conflict);
+    assert_eq!(bind(jti("c", "j1", 1, 1_000), 700).await, JtiUse::Repeated);
+    // Other clients have their own jtis.
+    assert_eq!(bind(jti("other", "j1", 2, 1_000), 600).await, JtiUse::Bound);
+    // After expiry the jti is free again.
+    assert_eq!(bind(jti("c", "j1", 3, 2_000), 1_001).await, JtiUse::Bound);
+    assert_eq!(
+        bind(jti("c", "j1", 1, 2_000), 1_002).await,
+        JtiUse::Conflict
+    );
+    store.purge_expired(2_001).await.unwrap();
+    assert_eq!(bind(jti("c", "j1", 1, 3_000), 2_001).await, JtiUse::Bound);
+}
+
+#[tokio::test]
+async fn a_client_holds_a_bounded_number_of_jtis() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    for i in 0..3 {
+        let j = jti("c", &format!("j{i}"), 1, 1_000 + i);
+        assert_eq!(
+            store.bind_assertion_jti(&j, 500, 3).await.unwrap(),
+            JtiUse::Bound
+        );
+    }
+    let fourth = jti("c", "j3", 1, 2_000);
+    assert_eq!(
+        store.bind_assertion_jti(&fourth, 500, 3).await.unwrap(),
+        JtiUse::Full
+    );
+    // A bound assertion still answers, and other clients are unaffected.
+    let first = jti("c", "j0", 1, 1_000);
+    assert_eq!(
+        store.bind_assertion_jti(&first, 500, 3).await.unwrap(),
+        JtiUse::Repeated
+    );
+    let other = jti("d", "j0", 1, 1_000);
+    assert_eq!(
+        store.bind_assertion_jti(&other, 500, 3).await.unwrap(),
+        JtiUse::Bound
+    );
+    // Once some expire (not yet purged), their room is reused.
+    assert_eq!(
+        store.bind_assertion_jti(&fourth, 1_001, 3).await.unwrap(),
+        JtiUse::Bound
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_assertions_with_one_jti_bind_one() {
+    let db = TempDb::new();
+    let store = Arc::new(SqliteStore::open(&db.0).await.unwrap());
+    for round in 0..5u8 {
+        let tasks: Vec<_> = (0..16u8)
+            .map(|digest| {
+                let store = Arc::clone(&store);
+                let j = jti("c", &format!("round-{round}"), digest, 1_000);
+                tokio::spawn(async move { store.bind_assertion_jti(&j, 500, 100).await.unwrap() })
+            })
+            .collect();
+        let mut bound = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                JtiUse::Bound => bound += 1,
+                JtiUse::Conflict => {}
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(bound, 1, "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn state_survives_reopening_the_file() {
     let db = TempDb::new();
