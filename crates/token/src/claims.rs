@@ -5,8 +5,8 @@
 //!
 //! A [`ClaimSet`] holds only the claims named by [`Claim`]. It is read from a
 //! token's payload in one pass ([`ClaimSet::parse`], which refuses exactly
-//! what [`json::parse_object`](crate::json::parse_object) refuses, without
-//! building the other claims), or viewed over an already parsed map
+//! the documents the crate's strict JSON reader refuses when it builds a
+//! whole map, without building the other claims), or viewed over an already parsed map
 //! ([`ClaimSet::from_map`]). Every check in the crate reads claims through
 //! it, so validation and diagnostics judge a token the same way.
 
@@ -14,8 +14,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::error::ValidationError;
-use crate::json::{Fail, JsonError, Names, Num, Peek, Reader};
+use crate::error::{JsonError, ValidationError};
+use crate::json::{Fail, Names, Num, Peek, Reader};
 
 macro_rules! claims {
     ($($variant:ident => $name:literal,)*) => {
@@ -151,7 +151,8 @@ pub struct ClaimSet<'a> {
 impl<'a> ClaimSet<'a> {
     /// Reads a payload: a JSON object with no duplicate member names,
     /// nesting at most `max_depth` levels. Refuses exactly the documents
-    /// [`json::parse_object`](crate::json::parse_object) refuses.
+    /// the strict JSON reader refuses when it builds a whole map (for
+    /// [`DecodedJws::claims_map`](crate::jws::DecodedJws::claims_map)).
     pub fn parse(bytes: &'a [u8], max_depth: usize) -> Result<ClaimSet<'a>, JsonError> {
         let reader = Reader::new(bytes, max_depth).map_err(|e| *e)?;
         let mut set = ClaimSet::default();

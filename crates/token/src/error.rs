@@ -456,6 +456,28 @@ impl ValidationError {
     }
 }
 
+/// Why a JSON document (a token's header or payload, a key set, a
+/// discovery document) was refused: JSON that is not RFC 8259 text, or that
+/// is valid JSON but not what JOSE needs (an object, without duplicate
+/// member names, nesting no deeper than the limit).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The same member name appears twice in one object (RFC 7515 §5.2 and
+    /// RFC 8725 §3.9 leave that to the implementation; it is refused).
+    #[error("duplicate member name {0}")]
+    DuplicateMember(String),
+    /// The document is valid JSON but not an object.
+    #[error("expected a JSON object, found {0}")]
+    NotAnObject(&'static str),
+    /// The document is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Syntax(String),
+    /// Objects or arrays nest deeper than allowed.
+    #[error("objects and arrays nest deeper than {0} levels")]
+    TooDeep(usize),
+}
+
 /// Shortens a value the token's author controls, so that messages stay
 /// readable and bounded whatever the token says.
 pub(crate) fn clip(value: &str) -> String {

@@ -20,9 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, from the wire up: [`jws`] (strict compact JWS parsing),
-//! [`json`] (the strict JSON reader) and [`claims`] (the claims validation
-//! reads, in one pass), [`jwk`] (keys), [`discovery`] and [`fetch`] (where keys come from),
+//! Modules, from the wire up: [`jws`] (strict compact JWS parsing, over a
+//! strict JSON reader that refuses duplicate member names) and [`claims`]
+//! (the claims validation reads, in one pass), [`jwk`] (keys), [`discovery`] and [`fetch`] (where keys come from),
 //! [`keyset`] (caching and rotation), [`issuer`], [`audience`], [`kind`]
 //! (access vs ID token), [`principal`], [`requirement`] and [`error`].
 //!
@@ -46,6 +46,9 @@ pub mod fetch;
 mod hint;
 pub mod id;
 pub mod issuer;
+// Not public API: reachable for the fuzz targets, benchmarks and property
+// tests only (see the module's docs).
+#[doc(hidden)]
 pub mod json;
 pub mod jwk;
 pub mod jws;
