@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::algorithm::Algorithm;
 use crate::issuer::TokenVersion;
+use crate::keyset::KeySetError;
 
 /// Stable machine-readable error codes. The string forms are part of the
 /// public contract (HTTP bodies, CLI JSON output).
@@ -308,10 +309,10 @@ pub enum ValidationError {
         alg: Algorithm,
     },
     /// Keys could not be obtained from the authority.
-    #[error("signing keys are unavailable: {detail}")]
+    #[error("signing keys are unavailable: {reason}")]
     KeysUnavailable {
         /// What went wrong with discovery or the JWKS.
-        detail: String,
+        reason: KeySetError,
     },
     /// A broken compact serialization.
     #[error("malformed {segment}: {detail}")]

@@ -392,9 +392,11 @@ impl Validator {
             SourceSpec::Static(json) => match JwkSet::parse(json.as_bytes(), &config.algorithms) {
                 Ok(set) if !set.is_empty() => Some(KeySource::Static(set)),
                 Ok(set) => {
+                    let skipped: Vec<String> =
+                        set.skipped().iter().map(ToString::to_string).collect();
                     problems.push(format!(
                         "the static key set has no usable key ({})",
-                        set.skipped().join("; ")
+                        skipped.join("; ")
                     ));
                     None
                 }
@@ -503,7 +505,7 @@ impl Validator {
             .keys
             .loaded()
             .await
-            .map_err(|detail| ValidationError::KeysUnavailable { detail })?;
+            .map_err(|reason| ValidationError::KeysUnavailable { reason })?;
         let (state, candidates) = self.candidates(state, kid.as_deref(), alg).await?;
         let now = inner.clock.now();
         let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
@@ -594,7 +596,7 @@ impl Validator {
         let mut signer = None;
         let mut state = inner.keys.snapshot();
         match (alg, inner.keys.loaded().await) {
-            (_, Err(detail)) => errors.push(ValidationError::KeysUnavailable { detail }),
+            (_, Err(reason)) => errors.push(ValidationError::KeysUnavailable { reason }),
             (None, Ok(loaded)) => state = loaded,
             (Some(alg), Ok(loaded)) => match self.candidates(loaded, jws.header.kid(), alg).await {
                 Ok((found, candidates)) => {
@@ -637,7 +639,7 @@ impl Validator {
             .loaded()
             .await
             .map(|_| ())
-            .map_err(|detail| ValidationError::KeysUnavailable { detail })
+            .map_err(|reason| ValidationError::KeysUnavailable { reason })
     }
 
     /// Refetches discovery and keys now (normally done in the background).
@@ -647,7 +649,7 @@ impl Validator {
             .refresh()
             .await
             .map(|_| ())
-            .map_err(|detail| ValidationError::KeysUnavailable { detail })
+            .map_err(|reason| ValidationError::KeysUnavailable { reason })
     }
 
     /// Verified-token cache counters (all zero when the cache is disabled).
