@@ -254,6 +254,14 @@ impl KeyState {
     }
 }
 
+#[cfg(test)]
+impl KeyState {
+    /// A loaded snapshot of `set` (unit tests).
+    pub(crate) fn of(set: &JwkSet) -> KeyState {
+        state_from(set, Vec::new(), None, 0, 1)
+    }
+}
+
 /// Fetch counters, for tests and operations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeyStats {

@@ -243,7 +243,8 @@ impl ValidatorConfig {
         self
     }
 
-    /// Size of the verified-token cache (default 10 000 entries; 0 disables it).
+    /// Size of the verified-token cache (default 10 000 entries; 0 disables
+    /// it). When it is full, the least recently used entry makes room.
     pub fn token_cache(mut self, max_entries: usize) -> Self {
         self.cache_entries = max_entries;
         self
@@ -487,7 +488,7 @@ impl Validator {
             None => keyless_candidates(&state, alg)?,
         };
         let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;
-        Ok(self.accept(token, verdict, jws.payload, now, digest))
+        Ok(self.accept(token, verdict, jws.payload, digest))
     }
 
     /// Validation that first loads the keys, or refetches them for an
@@ -512,7 +513,7 @@ impl Validator {
         let jws = jws::decode(token, inner.limits)?;
         let claims = jws.claims()?;
         let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;
-        Ok(self.accept(token, verdict, jws.payload, now, digest))
+        Ok(self.accept(token, verdict, jws.payload, digest))
     }
 
     /// Signature and claims, with the candidate keys chosen.
@@ -548,7 +549,6 @@ impl Validator {
         token: &str,
         verdict: Verdict,
         payload: String,
-        now: i64,
         digest: Option<TokenDigest>,
     ) -> Principal {
         let inner = &self.inner;
@@ -560,7 +560,6 @@ impl Validator {
                 principal.clone(),
                 verdict.expires.saturating_add(inner.skew),
                 kid,
-                now,
             );
         }
         principal
