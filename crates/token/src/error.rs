@@ -23,6 +23,10 @@ pub enum ErrorCode {
     DelegatedRequired,
     /// JWE tokens are not supported.
     EncryptedToken,
+    /// A route that requires group membership got a token with a groups
+    /// overage: the user is in more groups than fit in a token, so it lists
+    /// none.
+    GroupsOverage,
     /// The token is an ID token, which APIs must refuse.
     IdTokenNotAccepted,
     /// `aud` does not name this API.
@@ -45,6 +49,8 @@ pub enum ErrorCode {
     MalformedToken,
     /// A required claim is absent.
     MissingClaim,
+    /// None of the required groups.
+    MissingGroup,
     /// None of the required app roles.
     MissingRole,
     /// None of the required delegated scopes.
@@ -53,6 +59,9 @@ pub enum ErrorCode {
     MissingScopeOrAppPermission,
     /// Not recognisable as an access token.
     NotAnAccessToken,
+    /// A route that requires group membership got a token without group
+    /// claims (no `groups`, no overage).
+    NoGroupsClaim,
     /// The token carries neither `scp` nor `roles`.
     NoPermissions,
     /// A token for a signed-in user (delegated) carries no `scp`: Entra
@@ -78,12 +87,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in alphabetical order of its string form.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::AlgorithmNotAllowed,
         ErrorCode::AppOnlyRequired,
         ErrorCode::DelegatedRequired,
         ErrorCode::DelegatedWithoutScope,
         ErrorCode::EncryptedToken,
+        ErrorCode::GroupsOverage,
         ErrorCode::IdTokenNotAccepted,
         ErrorCode::InvalidAudience,
         ErrorCode::InvalidClaimType,
@@ -95,9 +105,11 @@ impl ErrorCode {
         ErrorCode::KeysUnavailable,
         ErrorCode::MalformedToken,
         ErrorCode::MissingClaim,
+        ErrorCode::MissingGroup,
         ErrorCode::MissingRole,
         ErrorCode::MissingScope,
         ErrorCode::MissingScopeOrAppPermission,
+        ErrorCode::NoGroupsClaim,
         ErrorCode::NoPermissions,
         ErrorCode::NotAnAccessToken,
         ErrorCode::TenantMismatch,
@@ -117,6 +129,7 @@ impl ErrorCode {
             ErrorCode::AppOnlyRequired => "app_only_required",
             ErrorCode::DelegatedRequired => "delegated_required",
             ErrorCode::EncryptedToken => "encrypted_token",
+            ErrorCode::GroupsOverage => "groups_overage",
             ErrorCode::IdTokenNotAccepted => "id_token_not_accepted",
             ErrorCode::InvalidAudience => "invalid_audience",
             ErrorCode::InvalidClaimType => "invalid_claim_type",
@@ -128,9 +141,11 @@ impl ErrorCode {
             ErrorCode::KeysUnavailable => "keys_unavailable",
             ErrorCode::MalformedToken => "malformed_token",
             ErrorCode::MissingClaim => "missing_claim",
+            ErrorCode::MissingGroup => "missing_group",
             ErrorCode::MissingRole => "missing_role",
             ErrorCode::MissingScope => "missing_scope",
             ErrorCode::MissingScopeOrAppPermission => "missing_scope_or_app_permission",
+            ErrorCode::NoGroupsClaim => "no_groups_claim",
             ErrorCode::NoPermissions => "no_permissions",
             ErrorCode::DelegatedWithoutScope => "delegated_without_scope",
             ErrorCode::NotAnAccessToken => "not_an_access_token",
@@ -163,9 +178,12 @@ impl ErrorCode {
             self,
             ErrorCode::AppOnlyRequired
                 | ErrorCode::DelegatedRequired
+                | ErrorCode::GroupsOverage
+                | ErrorCode::MissingGroup
                 | ErrorCode::MissingRole
                 | ErrorCode::MissingScope
                 | ErrorCode::MissingScopeOrAppPermission
+                | ErrorCode::NoGroupsClaim
         )
     }
 }

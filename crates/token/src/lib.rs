@@ -4,7 +4,9 @@
 //! any OpenID Connect issuer): it validates **access tokens** completely
 //! (signature with keys from the authority's JWKS, issuer, tenant,
 //! audience, lifetime), refuses **ID tokens** with an explanation, and
-//! authorizes callers by app roles (`roles`) and delegated scopes (`scp`).
+//! authorizes callers by app roles (`roles`), delegated scopes (`scp`) and
+//! group membership (`groups`; a groups overage is refused by name, never
+//! read as "no groups").
 //!
 //! ```no_run
 //! use rolegate_token::requirement::Requirement;

@@ -747,7 +747,16 @@ impl Validator {
                 errors.push(e);
             }
         }
-        if let Err(e) = c.string_array(Claim::Roles) {
+        for claim in STRING_ARRAY_CLAIMS {
+            if let Err(e) = c.string_array(claim) {
+                errors.push(e);
+            }
+        }
+        if let Err(e) = c.boolean(Claim::HasGroups) {
+            errors.push(e);
+        }
+        // Checks `_claim_names` and `_claim_sources` whole.
+        if let Err(e) = c.claim_source(Claim::Groups) {
             errors.push(e);
         }
         match c.numeric_date(Claim::Exp) {
@@ -983,6 +992,9 @@ const STRING_CLAIMS: [Claim; 10] = [
     Claim::PreferredUsername,
     Claim::Nonce,
 ];
+
+/// Claims that must be arrays of strings when present.
+const STRING_ARRAY_CLAIMS: [Claim; 3] = [Claim::Roles, Claim::Groups, Claim::Wids];
 
 /// Upper bound on keys tried for a token without `kid`.
 const MAX_KEYLESS_CANDIDATES: usize = 8;
