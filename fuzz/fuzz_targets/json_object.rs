@@ -9,7 +9,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use rolegate_token::claims::ClaimSet;
-use rolegate_token::json::{self, JsonError};
+use rolegate_token::error::JsonError;
+use rolegate_token::json;
 use serde_json::{Map, Value};
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,8 @@
 //!
 //! A token that validated once is remembered until it expires, until its
 //! signing key leaves the key set, or until it is evicted to keep the cache
-//! within its bound. A hit skips parsing and signature verification.
+//! within its bound (least recently used first, in constant time under the
+//! shard's lock). A hit skips parsing and signature verification.
 //!
 //! Entries are keyed by the SHA-256 of the token's signature segment, and a
 //! hit also requires the rest of the token (`header.payload`, kept in the
@@ -10,12 +11,13 @@
 //! Hashing only the signature keeps a hit fast whatever the token's size; the
 //! stored `header.payload` is not a credential without its signature.
 
-use std::collections::HashMap;
+use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest;
+use hashlink::LruCache;
 
 use crate::keyset::KeyState;
 use crate::principal::Principal;
@@ -35,17 +37,19 @@ pub struct CacheStats {
 }
 
 /// A bounded, sharded map from token digest to validated principal.
-#[derive(Debug)]
+///
+/// Each shard is an LRU list: a hit moves its entry to the back, and an
+/// insert into a full shard evicts the entry at the front, the least
+/// recently used, in constant time. The shards' capacities add up to the
+/// configured maximum exactly.
 pub(crate) struct TokenCache {
-    shards: Vec<Mutex<Shard>>,
-    per_shard: usize,
+    shards: Box<[Mutex<Shard>]>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-type Shard = HashMap<TokenDigest, Entry, BuildHasherDefault<DigestHasher>>;
+type Shard = LruCache<TokenDigest, Entry, BuildHasherDefault<DigestHasher>>;
 
-#[derive(Debug)]
 struct Entry {
     principal: Principal,
     /// `header.payload`: not a credential without the signature.
@@ -55,11 +59,17 @@ struct Entry {
 }
 
 impl TokenCache {
+    /// A cache holding at most `max_entries` principals (at least one).
     pub(crate) fn new(max_entries: usize) -> TokenCache {
-        let per_shard = max_entries.div_ceil(SHARDS).max(1);
+        let count = max_entries.clamp(1, SHARDS);
+        let shards = (0..count)
+            .map(|i| {
+                let capacity = max_entries / count + usize::from(i < max_entries % count);
+                Mutex::new(Shard::with_hasher(capacity.max(1), Default::default()))
+            })
+            .collect();
         TokenCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            per_shard,
+            shards,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -76,7 +86,8 @@ impl TokenCache {
         token.rsplit_once('.').map_or(token, |(h, _)| h).as_bytes()
     }
 
-    /// A cached principal still valid at `now` whose key is still published.
+    /// A cached principal still valid at `now` whose key is still published
+    /// (which makes it the most recently used entry of its shard).
     pub(crate) fn get(
         &self,
         digest: &TokenDigest,
@@ -85,18 +96,20 @@ impl TokenCache {
         keys: &KeyState,
     ) -> Option<Principal> {
         let mut shard = self.shard(digest).lock().ok()?;
+        let mut stale = None;
         let found = match shard.get(digest) {
             Some(entry) if *entry.signing_input != *Self::signing_input(token) => None,
             Some(entry) if entry.valid_until >= now && keys.key(&entry.kid).is_some() => {
                 Some(entry.principal.clone())
             }
             Some(_) => {
-                shard.remove(digest);
+                stale = shard.remove(digest);
                 None
             }
             None => None,
         };
         drop(shard);
+        drop(stale);
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -106,6 +119,8 @@ impl TokenCache {
         found
     }
 
+    /// Remembers a validated token; when its shard is full, the least
+    /// recently used entry makes room.
     pub(crate) fn insert(
         &self,
         digest: TokenDigest,
@@ -113,33 +128,25 @@ impl TokenCache {
         principal: Principal,
         valid_until: i64,
         kid: &str,
-        now: i64,
     ) {
+        let entry = Entry {
+            principal,
+            signing_input: Self::signing_input(token).into(),
+            valid_until,
+            kid: kid.to_owned(),
+        };
         let Ok(mut shard) = self.shard(&digest).lock() else {
             return;
         };
-        if shard.len() >= self.per_shard {
-            shard.retain(|_, e| e.valid_until >= now);
-        }
-        if shard.len() >= self.per_shard {
-            // Evict the entry closest to expiry.
-            if let Some(victim) = shard
-                .iter()
-                .min_by_key(|(_, e)| e.valid_until)
-                .map(|(k, _)| *k)
-            {
-                shard.remove(&victim);
-            }
-        }
-        shard.insert(
-            digest,
-            Entry {
-                principal,
-                signing_input: Self::signing_input(token).into(),
-                valid_until,
-                kid: kid.to_owned(),
-            },
-        );
+        let evicted = if shard.len() >= shard.capacity() && !shard.contains_key(&digest) {
+            shard.remove_lru()
+        } else {
+            None
+        };
+        let replaced = shard.insert(digest, entry);
+        // Entries are dropped (their principals perhaps freed) unlocked.
+        drop(shard);
+        drop((evicted, replaced));
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
@@ -155,13 +162,32 @@ impl TokenCache {
     }
 
     fn shard(&self, digest: &TokenDigest) -> &Mutex<Shard> {
-        let index = usize::from(digest[0]) % self.shards.len();
-        // `index` is reduced modulo the length, which is SHARDS > 0.
+        // The last byte: independent of the bytes `DigestHasher` uses
+        // within a shard.
+        let index = usize::from(digest[31]) % self.shards.len();
+        // `index` is reduced modulo the length, which is at least 1.
         #[allow(clippy::indexing_slicing)]
         &self.shards[index]
     }
 }
 
+impl fmt::Debug for TokenCache {
+    /// Counts only: entries hold principals and signed payloads.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let capacity: usize = self
+            .shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.capacity()))
+            .sum();
+        f.debug_struct("TokenCache")
+            .field("shards", &self.shards.len())
+            .field("capacity", &capacity)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// The most shards a cache has (fewer when it holds fewer entries).
 const SHARDS: usize = 16;
 
 /// The digest is already uniformly distributed: hash its first 8 bytes.
@@ -179,3 +205,6 @@ impl Hasher for DigestHasher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

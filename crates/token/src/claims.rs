@@ -2,11 +2,13 @@
 //!
 //! Claims of the wrong JSON type are refused, never coerced: `"exp":"1700000000"`
 //! is an error, not a number, and `roles` must be an array of strings.
+//! Object claims (`_claim_names`, `_claim_sources`) keep their JSON text
+//! and are read again, checked whole, when asked for.
 //!
 //! A [`ClaimSet`] holds only the claims named by [`Claim`]. It is read from a
 //! token's payload in one pass ([`ClaimSet::parse`], which refuses exactly
-//! what [`json::parse_object`](crate::json::parse_object) refuses, without
-//! building the other claims), or viewed over an already parsed map
+//! the documents the crate's strict JSON reader refuses when it builds a
+//! whole map, without building the other claims), or viewed over an already parsed map
 //! ([`ClaimSet::from_map`]). Every check in the crate reads claims through
 //! it, so validation and diagnostics judge a token the same way.
 
@@ -14,8 +16,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::error::ValidationError;
-use crate::json::{Fail, JsonError, Names, Num, Peek, Reader};
+use crate::error::{JsonError, ValidationError};
+use crate::json::{Fail, Names, Num, Peek, Reader};
 
 macro_rules! claims {
     ($($variant:ident => $name:literal,)*) => {
@@ -106,9 +108,18 @@ claims! {
     FamilyName => "family_name",
     GivenName => "given_name",
     UniqueName => "unique_name",
+    // Group membership and directory roles (`Principal::groups`,
+    // `Principal::directory_roles`), with the groups overage: distributed
+    // claims (`_claim_names`, `_claim_sources`) or, from the implicit
+    // flow, `hasgroups`.
+    Groups => "groups",
+    Wids => "wids",
+    HasGroups => "hasgroups",
+    ClaimNames => "_claim_names",
+    ClaimSources => "_claim_sources",
 }
 
-const SLOTS: usize = 28;
+const SLOTS: usize = 33;
 
 /// One claim's value, as far as validation looks at it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -116,7 +127,7 @@ enum Slot<'a> {
     #[default]
     Absent,
     Null,
-    Bool,
+    Bool(bool),
     Number(Num),
     String(Cow<'a, str>),
     /// The array's JSON text (read again on demand, which costs less than
@@ -126,24 +137,27 @@ enum Slot<'a> {
         text: Cow<'a, str>,
         other: Option<Peek>,
     },
-    Object,
+    /// The object's JSON text (read again, and checked, on demand).
+    Object {
+        text: Cow<'a, str>,
+    },
 }
 
 impl Slot<'_> {
     fn type_name(&self) -> &'static str {
         match self {
             Slot::Absent | Slot::Null => "null",
-            Slot::Bool => "a boolean",
+            Slot::Bool(_) => "a boolean",
             Slot::Number(_) => "a number",
             Slot::String(_) => "a string",
             Slot::Array { .. } => "an array",
-            Slot::Object => "an object",
+            Slot::Object { .. } => "an object",
         }
     }
 }
 
 /// The claims of one token that validation reads (see [`Claim`]).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClaimSet<'a> {
     slots: [Slot<'a>; SLOTS],
 }
@@ -151,7 +165,8 @@ pub struct ClaimSet<'a> {
 impl<'a> ClaimSet<'a> {
     /// Reads a payload: a JSON object with no duplicate member names,
     /// nesting at most `max_depth` levels. Refuses exactly the documents
-    /// [`json::parse_object`](crate::json::parse_object) refuses.
+    /// the strict JSON reader refuses when it builds a whole map (for
+    /// [`DecodedJws::claims_map`](crate::jws::DecodedJws::claims_map)).
     pub fn parse(bytes: &'a [u8], max_depth: usize) -> Result<ClaimSet<'a>, JsonError> {
         let reader = Reader::new(bytes, max_depth).map_err(|e| *e)?;
         let mut set = ClaimSet::default();
@@ -284,6 +299,70 @@ impl<'a> ClaimSet<'a> {
         }
     }
 
+    /// A boolean claim, if present.
+    pub fn boolean(&self, claim: Claim) -> Result<Option<bool>, ValidationError> {
+        match self.slot(claim) {
+            Slot::Absent => Ok(None),
+            Slot::Bool(value) => Ok(Some(*value)),
+            other => Err(wrong_type(claim, "a boolean", other.type_name())),
+        }
+    }
+
+    /// Where `claim`, left out of the token, can be fetched: a distributed
+    /// claim (OpenID Connect Core 1.0 §5.6.2), named in `_claim_names` and
+    /// described in `_claim_sources`. Entra states a groups overage this
+    /// way (`"_claim_names":{"groups":"src1"}`).
+    ///
+    /// Both members are checked whole, whichever claim is asked for:
+    /// `_claim_names` must be an object of strings, `_claim_sources` an
+    /// object of objects whose `endpoint`, where present, is a string.
+    pub fn claim_source(&self, claim: Claim) -> Result<Option<ClaimSource<'_>>, ValidationError> {
+        let names = self.object(Claim::ClaimNames, CLAIM_NAMES)?;
+        let sources = self.object(Claim::ClaimSources, CLAIM_SOURCES)?;
+        let name = match names {
+            Some(text) => source_name(text, claim.as_str())
+                .map_err(|found| wrong_type(Claim::ClaimNames, CLAIM_NAMES, found))?,
+            None => None,
+        };
+        let endpoint = match sources {
+            Some(text) => source_endpoint(text, name.as_deref())
+                .map_err(|found| wrong_type(Claim::ClaimSources, CLAIM_SOURCES, found))?,
+            None => None,
+        };
+        Ok(name.map(|name| ClaimSource { name, endpoint }))
+    }
+
+    /// How the token states group membership, read leniently (a claim of
+    /// the wrong type counts as absent; validation refuses such tokens).
+    /// An overage wins over a `groups` list: a token that declares one
+    /// does not list every group.
+    pub(crate) fn group_claims(&self) -> GroupClaims<'_> {
+        let source = self.claim_source(Claim::Groups).ok().flatten();
+        let has_groups = matches!(self.slot(Claim::HasGroups), Slot::Bool(true));
+        if source.is_some() || has_groups {
+            return GroupClaims::Overage {
+                endpoint: source.and_then(|source| source.endpoint),
+            };
+        }
+        match self.raw_array(Claim::Groups) {
+            Some(text) => GroupClaims::Listed(text),
+            None => GroupClaims::Absent,
+        }
+    }
+
+    /// An object claim's JSON text, if present.
+    fn object(
+        &self,
+        claim: Claim,
+        expected: &'static str,
+    ) -> Result<Option<&str>, ValidationError> {
+        match self.slot(claim) {
+            Slot::Absent => Ok(None),
+            Slot::Object { text } => Ok(Some(text)),
+            other => Err(wrong_type(claim, expected, other.type_name())),
+        }
+    }
+
     /// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3).
     pub fn audiences(&self) -> Result<Option<Strings<'_>>, ValidationError> {
         match self.slot(Claim::Aud) {
@@ -306,6 +385,39 @@ impl<'a> ClaimSet<'a> {
             .split(' ')
             .filter(|p| !p.is_empty()))
     }
+}
+
+impl Default for ClaimSet<'_> {
+    fn default() -> Self {
+        ClaimSet {
+            slots: std::array::from_fn(|_| Slot::Absent),
+        }
+    }
+}
+
+/// Where a claim left out of a token can be fetched: its source, as
+/// `_claim_names` and `_claim_sources` state it (OpenID Connect Core 1.0
+/// §5.6.2). See [`ClaimSet::claim_source`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimSource<'s> {
+    /// The source's name, the key into `_claim_sources` (Entra: `src1`).
+    pub name: Cow<'s, str>,
+    /// The source's `endpoint`, when `_claim_sources` describes the source
+    /// and gives one.
+    pub endpoint: Option<Cow<'s, str>>,
+}
+
+/// How a token states group membership, before it is typed
+/// ([`Groups`](crate::principal::Groups) is the typed view).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GroupClaims<'c> {
+    /// No `groups`, no overage.
+    Absent,
+    /// The JSON text of `groups`, an array of strings.
+    Listed(&'c str),
+    /// A groups overage, with the source's endpoint when given.
+    Overage { endpoint: Option<Cow<'c, str>> },
 }
 
 /// The strings of an array claim (or of a one-string `aud`), read from the
@@ -379,7 +491,7 @@ fn read_slot<'a>(reader: &mut Reader<'a>, depth: usize) -> Result<Slot<'a>, Fail
     Ok(match reader.peek()? {
         Peek::Null | Peek::Bool => match reader.literal()? {
             None => Slot::Null,
-            Some(_) => Slot::Bool,
+            Some(value) => Slot::Bool(value),
         },
         Peek::Number => Slot::Number(reader.number()?),
         Peek::String => Slot::String(reader.string()?),
@@ -403,8 +515,10 @@ fn read_slot<'a>(reader: &mut Reader<'a>, depth: usize) -> Result<Slot<'a>, Fail
             Slot::Array { text, other }
         }
         Peek::Object => {
+            let start = reader.position();
             reader.skip(depth)?;
-            Slot::Object
+            let text = Cow::Borrowed(reader.text_between(start, reader.position()));
+            Slot::Object { text }
         }
     })
 }
@@ -412,7 +526,7 @@ fn read_slot<'a>(reader: &mut Reader<'a>, depth: usize) -> Result<Slot<'a>, Fail
 fn slot_of(value: &Value) -> Slot<'_> {
     match value {
         Value::Null => Slot::Null,
-        Value::Bool(_) => Slot::Bool,
+        Value::Bool(value) => Slot::Bool(*value),
         Value::Number(n) => Slot::Number(if let Some(u) = n.as_u64() {
             Num::Unsigned(u)
         } else if let Some(i) = n.as_i64() {
@@ -425,7 +539,9 @@ fn slot_of(value: &Value) -> Slot<'_> {
             text: Cow::Owned(value.to_string()),
             other: items.iter().find(|i| !i.is_string()).map(peek_of),
         },
-        Value::Object(_) => Slot::Object,
+        Value::Object(_) => Slot::Object {
+            text: Cow::Owned(value.to_string()),
+        },
     }
 }
 
@@ -440,6 +556,99 @@ fn peek_of(value: &Value) -> Peek {
     }
 }
 
+/// In `_claim_names` (an object of strings), the source named for `wanted`.
+/// Errors name what a member was instead of a string.
+fn source_name<'t>(text: &'t str, wanted: &str) -> Result<Option<Cow<'t, str>>, &'static str> {
+    let mut reader = Reader::from_str(text, REREAD_DEPTH);
+    let mut found = None;
+    let mut next = reader
+        .peek()
+        .and_then(|_| reader.object_start(1))
+        .map_err(unreadable)?;
+    while let Some(name) = next {
+        match reader.peek().map_err(unreadable)? {
+            Peek::String => {
+                let source = reader.string().map_err(unreadable)?;
+                if name == wanted {
+                    found = Some(source);
+                }
+            }
+            other => return Err(member_type(other)),
+        }
+        next = reader.object_next().map_err(unreadable)?;
+    }
+    Ok(found)
+}
+
+/// In `_claim_sources` (an object of objects whose `endpoint` is a
+/// string), the endpoint of source `wanted`.
+fn source_endpoint<'t>(
+    text: &'t str,
+    wanted: Option<&str>,
+) -> Result<Option<Cow<'t, str>>, &'static str> {
+    let mut reader = Reader::from_str(text, REREAD_DEPTH);
+    let mut endpoint = None;
+    let mut next = reader
+        .peek()
+        .and_then(|_| reader.object_start(1))
+        .map_err(unreadable)?;
+    while let Some(source) = next {
+        match reader.peek().map_err(unreadable)? {
+            Peek::Object => {}
+            other => return Err(member_type(other)),
+        }
+        let mut member = reader.object_start(2).map_err(unreadable)?;
+        while let Some(name) = member {
+            if name == "endpoint" {
+                match reader.peek().map_err(unreadable)? {
+                    Peek::String => {
+                        let url = reader.string().map_err(unreadable)?;
+                        if wanted == Some(&*source) {
+                            endpoint = Some(url);
+                        }
+                    }
+                    other => return Err(endpoint_type(other)),
+                }
+            } else {
+                reader.skip(3).map_err(unreadable)?;
+            }
+            member = reader.object_next().map_err(unreadable)?;
+        }
+        next = reader.object_next().map_err(unreadable)?;
+    }
+    Ok(endpoint)
+}
+
+/// A member value's type, for messages about object claims.
+fn member_type(found: Peek) -> &'static str {
+    match found {
+        Peek::Null => "a member that is null",
+        Peek::Bool => "a member that is a boolean",
+        Peek::Number => "a member that is a number",
+        Peek::String => "a member that is a string",
+        Peek::Array => "a member that is an array",
+        Peek::Object => "a member that is an object",
+    }
+}
+
+/// An `endpoint`'s type, for messages about `_claim_sources`.
+fn endpoint_type(found: Peek) -> &'static str {
+    match found {
+        Peek::Null => "an \"endpoint\" that is null",
+        Peek::Bool => "an \"endpoint\" that is a boolean",
+        Peek::Number => "an \"endpoint\" that is a number",
+        Peek::String => "an \"endpoint\" that is a string",
+        Peek::Array => "an \"endpoint\" that is an array",
+        Peek::Object => "an \"endpoint\" that is an object",
+    }
+}
+
+/// An object claim's text was read once already, so reading it again
+/// cannot fail; were it to, the claim is refused.
+fn unreadable(_: Fail) -> &'static str {
+    "unreadable JSON"
+}
+
 fn wrong_type(claim: Claim, expected: &'static str, found: &'static str) -> ValidationError {
     ValidationError::InvalidClaimType {
         claim: claim.as_str().to_owned(),
@@ -448,96 +657,15 @@ fn wrong_type(claim: Claim, expected: &'static str, found: &'static str) -> Vali
     }
 }
 
+/// What `_claim_names` must be.
+const CLAIM_NAMES: &str = "an object of strings";
+
+/// What `_claim_sources` must be.
+const CLAIM_SOURCES: &str = "an object of objects whose \"endpoint\" is a string";
+
+/// The depth limit for reading an object claim's text again: it passed the
+/// configured limit once (and the reader caps any limit).
+const REREAD_DEPTH: usize = usize::MAX;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::json::parse_object;
-
-    fn both(doc: &str, check: impl Fn(&ClaimSet<'_>)) {
-        let parsed = ClaimSet::parse(doc.as_bytes(), 16).unwrap();
-        check(&parsed);
-        let map = parse_object(doc.as_bytes(), 16).unwrap();
-        let viewed = ClaimSet::from_map(&map);
-        check(&viewed);
-    }
-
-    #[test]
-    fn names_round_trip() {
-        assert_eq!(Claim::ALL.len(), SLOTS);
-        for (i, claim) in Claim::ALL.iter().enumerate() {
-            assert_eq!(*claim as usize, i);
-            assert_eq!(Claim::from_name(claim.as_str()), Some(*claim));
-        }
-        assert_eq!(Claim::from_name("xms_cc"), None);
-        assert_eq!(Claim::from_name("iss\0"), None);
-        assert_eq!(Claim::from_name("is"), None);
-        assert_eq!(Claim::from_name(""), None);
-        assert_eq!(Claim::from_name("client_id"), Some(Claim::ClientId));
-        assert_eq!(Claim::from_name("\0\0\0"), None);
-    }
-
-    #[test]
-    fn refuses_coercion() {
-        both(
-            r#"{"exp":"1700000000","roles":"Orders.Admin","aud":5,"scp":["a"]}"#,
-            |c| {
-                assert!(c.numeric_date(Claim::Exp).is_err());
-                assert!(c.string_array(Claim::Roles).is_err());
-                assert!(c.audiences().is_err());
-                assert!(c.scopes().is_err());
-            },
-        );
-        both(r#"{"roles":["a", 1]}"#, |c| {
-            assert_eq!(
-                c.string_array(Claim::Roles).unwrap_err().to_string(),
-                "claim \"roles\" must be an array of strings, found a number"
-            );
-        });
-    }
-
-    #[test]
-    fn reads_valid_shapes() {
-        both(
-            r#"{"exp":1700000000.9,"aud":["a","b"],"scp":"x  y","roles":[],"nbf":-5,"iat":18446744073709551615}"#,
-            |c| {
-                assert_eq!(c.numeric_date(Claim::Exp).unwrap(), Some(1_700_000_000));
-                assert_eq!(c.numeric_date(Claim::Nbf).unwrap(), Some(-5));
-                assert_eq!(c.numeric_date(Claim::Iat).unwrap(), Some(i64::MAX));
-                let aud: Vec<_> = c.audiences().unwrap().unwrap().collect();
-                assert_eq!(aud, ["a", "b"]);
-                assert_eq!(c.scopes().unwrap().collect::<Vec<_>>(), ["x", "y"]);
-                assert_eq!(c.string_array(Claim::Roles).unwrap().unwrap().count(), 0);
-            },
-        );
-    }
-
-    #[test]
-    fn presence_and_null() {
-        both(r#"{"nonce":null,"azp":"c","x":{"nonce":"n"}}"#, |c| {
-            assert!(c.contains(Claim::Nonce) && !c.has(Claim::Nonce));
-            assert!(c.has(Claim::Azp));
-            assert!(!c.contains(Claim::Sub));
-            assert_eq!(c.str(Claim::Azp), Some("c"));
-        });
-    }
-
-    #[test]
-    fn refuses_like_parse_object() {
-        for doc in [
-            r#"{"exp":1,"exp":2}"#,
-            r#"{"exp":null,"\u0065xp":2}"#,
-            r#"{"aio":1,"aio":2}"#,
-            r#"{"x":{"a":1,"a":2}}"#,
-            r#"{"roles":[[[[1]]]]}"#,
-            r#"{"x":[[[[1]]]]}"#,
-            r#"["a"]"#,
-            r#"["a""#,
-            r#"{"a":1} x"#,
-        ] {
-            let ours = ClaimSet::parse(doc.as_bytes(), 4).map(|_| ());
-            let full = parse_object(doc.as_bytes(), 4).map(|_| ());
-            assert!(ours.is_err(), "{doc}");
-            assert_eq!(ours, full, "{doc}");
-        }
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 use url::Url;
 
+use crate::error::JsonError;
 use crate::id::Issuer;
 use crate::json;
 
@@ -32,19 +33,62 @@ pub struct ProviderMetadata {
     pub jwks_uri: Url,
 }
 
+/// Why a discovery document cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// `jwks_uri` would fetch keys without TLS from a host that is not
+    /// loopback.
+    #[error(transparent)]
+    InsecureTransport(#[from] InsecureTransport),
+    /// `jwks_uri` is not a URL.
+    #[error("\"jwks_uri\" is not a URL: {reason}")]
+    InvalidJwksUri {
+        /// What the URL parser said.
+        reason: url::ParseError,
+    },
+    /// The document is not a JSON object, or JSON this crate refuses.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// A member validation needs is missing.
+    #[error("the document has no \"{member}\"")]
+    MissingMember {
+        /// The member's name.
+        member: &'static str,
+    },
+    /// A member validation needs is not a string.
+    #[error("\"{member}\" is not a string")]
+    NotAString {
+        /// The member's name.
+        member: &'static str,
+    },
+}
+
+/// A URL that would fetch keys or metadata over plain HTTP from a host that
+/// is not loopback (see [`check_transport`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{url} uses {scheme}; keys and metadata must come over https (plain http is allowed only for loopback addresses)"
+)]
+pub struct InsecureTransport {
+    /// The URL.
+    pub url: String,
+    /// Its scheme.
+    pub scheme: String,
+}
+
 impl ProviderMetadata {
     /// Parses a discovery document.
-    pub fn parse(bytes: &[u8]) -> Result<ProviderMetadata, String> {
-        let doc = json::parse_object(bytes, 16).map_err(|e| e.to_string())?;
-        let text = |name: &str| match doc.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(format!("\"{name}\" is not a string")),
-            None => Err(format!("the document has no \"{name}\"")),
+    pub fn parse(bytes: &[u8]) -> Result<ProviderMetadata, DiscoveryError> {
+        let doc = json::parse_object(bytes, 16)?;
+        let text = |member: &'static str| match doc.get(member) {
+            Some(Value::String(s)) => Ok(s.as_str()),
+            Some(_) => Err(DiscoveryError::NotAString { member }),
+            None => Err(DiscoveryError::MissingMember { member }),
         };
         let issuer = Issuer::new(text("issuer")?);
-        let jwks_uri = text("jwks_uri")?;
-        let jwks_uri =
-            Url::parse(&jwks_uri).map_err(|e| format!("\"jwks_uri\" is not a URL: {e}"))?;
+        let jwks_uri = Url::parse(text("jwks_uri")?)
+            .map_err(|reason| DiscoveryError::InvalidJwksUri { reason })?;
         check_transport(&jwks_uri)?;
         Ok(ProviderMetadata { issuer, jwks_uri })
     }
@@ -52,12 +96,9 @@ impl ProviderMetadata {
 
 /// The discovery URLs to fetch for an authority, primary first. The primary
 /// document supplies `jwks_uri`; every document supplies an accepted issuer.
-pub fn discovery_urls(authority: &Url, kind: AuthorityKind) -> Result<Vec<Url>, String> {
+pub fn discovery_urls(authority: &Url, kind: AuthorityKind) -> Result<Vec<Url>, url::ParseError> {
     let base = authority.as_str().trim_end_matches('/');
-    let join = |prefix: &str| {
-        Url::parse(&format!("{prefix}/.well-known/openid-configuration"))
-            .map_err(|e| format!("cannot build a discovery URL from {base}: {e}"))
-    };
+    let join = |prefix: &str| Url::parse(&format!("{prefix}/.well-known/openid-configuration"));
     match kind {
         AuthorityKind::Oidc => Ok(vec![join(base)?]),
         AuthorityKind::Entra => match base.strip_suffix("/v2.0") {
@@ -69,13 +110,14 @@ pub fn discovery_urls(authority: &Url, kind: AuthorityKind) -> Result<Vec<Url>, 
 
 /// Refuses plain HTTP except on loopback (RFC 9700 §2.6 spirit: keys must
 /// come over an authenticated channel).
-pub fn check_transport(url: &Url) -> Result<(), String> {
+pub fn check_transport(url: &Url) -> Result<(), InsecureTransport> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
-        scheme => Err(format!(
-            "{url} uses {scheme}; keys and metadata must come over https (plain http is allowed only for loopback addresses)"
-        )),
+        scheme => Err(InsecureTransport {
+            url: url.to_string(),
+            scheme: scheme.to_owned(),
+        }),
     }
 }
 
@@ -129,12 +171,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.issuer.as_str(), "https://i/t/v2.0");
-        assert!(ProviderMetadata::parse(br#"{"issuer":"https://i"}"#).is_err());
-        assert!(
-            ProviderMetadata::parse(
-                br#"{"issuer":"https://i","jwks_uri":"http://evil.example/keys"}"#
-            )
-            .is_err()
+        assert_eq!(
+            ProviderMetadata::parse(br#"{"issuer":"https://i"}"#),
+            Err(DiscoveryError::MissingMember { member: "jwks_uri" })
+        );
+        assert_eq!(
+            ProviderMetadata::parse(br#"{"issuer":["https://i"],"jwks_uri":"https://i/k"}"#),
+            Err(DiscoveryError::NotAString { member: "issuer" })
+        );
+        assert!(matches!(
+            ProviderMetadata::parse(br#"{"issuer":"https://i","jwks_uri":"/keys"}"#),
+            Err(DiscoveryError::InvalidJwksUri { .. })
+        ));
+        let insecure = ProviderMetadata::parse(
+            br#"{"issuer":"https://i","jwks_uri":"http://evil.example/keys"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            insecure.to_string(),
+            "http://evil.example/keys uses http; keys and metadata must come over https (plain http is allowed only for loopback addresses)"
         );
     }
 }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::algorithm::Algorithm;
 use crate::issuer::TokenVersion;
+use crate::keyset::KeySetError;
 
 /// Stable machine-readable error codes. The string forms are part of the
 /// public contract (HTTP bodies, CLI JSON output).
@@ -22,6 +23,10 @@ pub enum ErrorCode {
     DelegatedRequired,
     /// JWE tokens are not supported.
     EncryptedToken,
+    /// A route that requires group membership got a token with a groups
+    /// overage: the user is in more groups than fit in a token, so it lists
+    /// none.
+    GroupsOverage,
     /// The token is an ID token, which APIs must refuse.
     IdTokenNotAccepted,
     /// `aud` does not name this API.
@@ -44,6 +49,8 @@ pub enum ErrorCode {
     MalformedToken,
     /// A required claim is absent.
     MissingClaim,
+    /// None of the required groups.
+    MissingGroup,
     /// None of the required app roles.
     MissingRole,
     /// None of the required delegated scopes.
@@ -52,6 +59,9 @@ pub enum ErrorCode {
     MissingScopeOrAppPermission,
     /// Not recognisable as an access token.
     NotAnAccessToken,
+    /// A route that requires group membership got a token without group
+    /// claims (no `groups`, no overage).
+    NoGroupsClaim,
     /// The token carries neither `scp` nor `roles`.
     NoPermissions,
     /// A token for a signed-in user (delegated) carries no `scp`: Entra
@@ -77,12 +87,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in alphabetical order of its string form.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::AlgorithmNotAllowed,
         ErrorCode::AppOnlyRequired,
         ErrorCode::DelegatedRequired,
         ErrorCode::DelegatedWithoutScope,
         ErrorCode::EncryptedToken,
+        ErrorCode::GroupsOverage,
         ErrorCode::IdTokenNotAccepted,
         ErrorCode::InvalidAudience,
         ErrorCode::InvalidClaimType,
@@ -94,9 +105,11 @@ impl ErrorCode {
         ErrorCode::KeysUnavailable,
         ErrorCode::MalformedToken,
         ErrorCode::MissingClaim,
+        ErrorCode::MissingGroup,
         ErrorCode::MissingRole,
         ErrorCode::MissingScope,
         ErrorCode::MissingScopeOrAppPermission,
+        ErrorCode::NoGroupsClaim,
         ErrorCode::NoPermissions,
         ErrorCode::NotAnAccessToken,
         ErrorCode::TenantMismatch,
@@ -116,6 +129,7 @@ impl ErrorCode {
             ErrorCode::AppOnlyRequired => "app_only_required",
             ErrorCode::DelegatedRequired => "delegated_required",
             ErrorCode::EncryptedToken => "encrypted_token",
+            ErrorCode::GroupsOverage => "groups_overage",
             ErrorCode::IdTokenNotAccepted => "id_token_not_accepted",
             ErrorCode::InvalidAudience => "invalid_audience",
             ErrorCode::InvalidClaimType => "invalid_claim_type",
@@ -127,9 +141,11 @@ impl ErrorCode {
             ErrorCode::KeysUnavailable => "keys_unavailable",
             ErrorCode::MalformedToken => "malformed_token",
             ErrorCode::MissingClaim => "missing_claim",
+            ErrorCode::MissingGroup => "missing_group",
             ErrorCode::MissingRole => "missing_role",
             ErrorCode::MissingScope => "missing_scope",
             ErrorCode::MissingScopeOrAppPermission => "missing_scope_or_app_permission",
+            ErrorCode::NoGroupsClaim => "no_groups_claim",
             ErrorCode::NoPermissions => "no_permissions",
             ErrorCode::DelegatedWithoutScope => "delegated_without_scope",
             ErrorCode::NotAnAccessToken => "not_an_access_token",
@@ -162,9 +178,12 @@ impl ErrorCode {
             self,
             ErrorCode::AppOnlyRequired
                 | ErrorCode::DelegatedRequired
+                | ErrorCode::GroupsOverage
+                | ErrorCode::MissingGroup
                 | ErrorCode::MissingRole
                 | ErrorCode::MissingScope
                 | ErrorCode::MissingScopeOrAppPermission
+                | ErrorCode::NoGroupsClaim
         )
     }
 }
@@ -308,10 +327,10 @@ pub enum ValidationError {
         alg: Algorithm,
     },
     /// Keys could not be obtained from the authority.
-    #[error("signing keys are unavailable: {detail}")]
+    #[error("signing keys are unavailable: {reason}")]
     KeysUnavailable {
         /// What went wrong with discovery or the JWKS.
-        detail: String,
+        reason: KeySetError,
     },
     /// A broken compact serialization.
     #[error("malformed {segment}: {detail}")]
@@ -454,6 +473,28 @@ impl ValidationError {
     pub fn hint(&self) -> String {
         crate::hint::for_error(self)
     }
+}
+
+/// Why a JSON document (a token's header or payload, a key set, a
+/// discovery document) was refused: JSON that is not RFC 8259 text, or that
+/// is valid JSON but not what JOSE needs (an object, without duplicate
+/// member names, nesting no deeper than the limit).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The same member name appears twice in one object (RFC 7515 §5.2 and
+    /// RFC 8725 §3.9 leave that to the implementation; it is refused).
+    #[error("duplicate member name {0}")]
+    DuplicateMember(String),
+    /// The document is valid JSON but not an object.
+    #[error("expected a JSON object, found {0}")]
+    NotAnObject(&'static str),
+    /// The document is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Syntax(String),
+    /// Objects or arrays nest deeper than allowed.
+    #[error("objects and arrays nest deeper than {0} levels")]
+    TooDeep(usize),
 }
 
 /// Shortens a value the token's author controls, so that messages stay

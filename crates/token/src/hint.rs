@@ -80,7 +80,7 @@ pub(crate) fn for_error(error: &ValidationError) -> String {
             "add tenant {tid} to the allowed tenants if its users should call this API; otherwise the refusal is correct"
         ),
         ValidationError::TooLarge { .. } => {
-            "access tokens are normally under 8 KiB; a token this large usually carries a groups overage or is not a token at all (raise the limit only if you expect it)".to_owned()
+            "access tokens are normally under 8 KiB; a token this large usually lists very many groups or roles (Entra lists up to 200 groups, then switches to a small overage claim) or is not a token at all (raise the limit only if you expect it)".to_owned()
         }
         ValidationError::UnsupportedCritical { .. } => {
             "the issuer uses a JWS extension this API cannot process; ask for tokens without \"crit\" headers".to_owned()

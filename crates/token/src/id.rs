@@ -82,6 +82,21 @@ string_newtype!(
     ClientId
 );
 string_newtype!(
+    /// A directory role's template id (one entry of `wids`), e.g.
+    /// `62e90394-69f5-4237-9190-012177145e10` for Global Administrator.
+    ///
+    /// Template ids are the same in every tenant; they are not the object
+    /// ids of the roles activated in a tenant.
+    DirectoryRoleTemplateId
+);
+string_newtype!(
+    /// A group (one entry of `groups`): in Entra the group's object id, a
+    /// GUID, unless the app registration asks for on-premises names
+    /// (`sAMAccountName` or `dnsDomainName\sAMAccountName`) for groups
+    /// synchronized from Active Directory.
+    GroupId
+);
+string_newtype!(
     /// An issuer identifier (`iss`), compared as an exact string.
     ///
     /// May contain the literal template `{tenantid}` when it describes a

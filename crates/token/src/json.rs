@@ -14,12 +14,19 @@
 //! [`ClaimSet`](crate::claims::ClaimSet) reads a token's payload in one pass
 //! without building anything but the claims validation looks at. Both refuse
 //! exactly the same documents.
+//!
+//! This module is not part of the public API (it is hidden from the
+//! documentation and may change in any release): it is reachable only so
+//! that the fuzz targets (`fuzz/`), the benchmarks and the property tests can
+//! drive [`parse_object`] directly. Its error type is
+//! [`error::JsonError`](crate::error::JsonError).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde_json::{Map, Number, Value};
+
+use crate::error::JsonError;
 
 /// Parses `bytes` as a JSON object, refusing duplicate member names and
 /// nesting deeper than `max_depth` (the top-level object is depth 1).
@@ -36,37 +43,8 @@ pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>
     }
 }
 
-/// Why a JSON document was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JsonError {
-    /// The same member name appears twice in one object.
-    DuplicateMember(String),
-    /// Objects or arrays nest deeper than allowed.
-    TooDeep(usize),
-    /// The document is valid JSON but not an object.
-    NotAnObject(&'static str),
-    /// The document is not valid JSON.
-    Syntax(String),
-}
-
-impl fmt::Display for JsonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JsonError::DuplicateMember(name) => write!(f, "duplicate member name {name}"),
-            JsonError::TooDeep(max) => {
-                write!(f, "objects and arrays nest deeper than {max} levels")
-            }
-            JsonError::NotAnObject(found) => write!(f, "expected a JSON object, found {found}"),
-            JsonError::Syntax(text) => write!(f, "invalid JSON: {text}"),
-        }
-    }
-}
-
-impl std::error::Error for JsonError {}
-
 /// A short name for the JSON type of `value`, used in error messages.
-pub fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -18,8 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::claims::ClaimSet;
-use crate::error::{Segment, ValidationError};
-use crate::json::{self, Fail, JsonError, Names, Peek, Reader, Text};
+use crate::error::{JsonError, Segment, ValidationError};
+use crate::json::{self, Fail, Names, Peek, Reader, Text};
 
 /// Size and depth limits for parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

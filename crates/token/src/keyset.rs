@@ -45,10 +45,10 @@ use url::Url;
 
 use crate::algorithm::AlgorithmPolicy;
 use crate::clock::Clock;
-use crate::discovery::{self, AuthorityKind, ProviderMetadata};
-use crate::fetch::Fetcher;
+use crate::discovery::{self, AuthorityKind, DiscoveryError, ProviderMetadata};
+use crate::fetch::{FetchError, Fetcher};
 use crate::id::{ClientId, Issuer};
-use crate::jwk::{JwkSet, VerifyingKey};
+use crate::jwk::{JwkSet, JwksError, SkippedKey, VerifyingKey};
 
 /// Where keys (and, with discovery, accepted issuers) come from.
 #[derive(Debug, Clone)]
@@ -65,6 +65,87 @@ pub enum KeySource {
     JwksUri(Url),
     /// A fixed key set (offline use and tests).
     Static(JwkSet),
+}
+
+/// Why the authority's signing keys could not be loaded.
+///
+/// Every variant names the URL concerned; none holds a token.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeySetError {
+    /// No key has been loaded, the last attempt failed (`last`), and the
+    /// next is not due before [`RefreshSettings::failure_backoff`] ends.
+    #[error("{last} (next attempt in {retry_in_seconds}s)")]
+    BackingOff {
+        /// Why the last attempt failed.
+        last: Box<KeySetError>,
+        /// Seconds until the next attempt.
+        retry_in_seconds: i64,
+    },
+    /// A document could not be fetched: a network failure, a timeout, an
+    /// HTTP status other than 200 (with the status), or a body over the
+    /// size cap.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The authority's discovery URLs cannot be built.
+    #[error("cannot build a discovery URL from {authority}: {reason}")]
+    InvalidAuthority {
+        /// The configured authority.
+        authority: String,
+        /// What the URL parser said.
+        reason: url::ParseError,
+    },
+    /// A discovery document was fetched but cannot be used.
+    #[error("discovery document {url} is invalid: {reason}")]
+    InvalidDiscovery {
+        /// Where it came from.
+        url: String,
+        /// What is wrong with it.
+        reason: DiscoveryError,
+    },
+    /// The key set (JWKS) was fetched but cannot be used as a whole.
+    #[error("the key set at {url} is invalid: {reason}")]
+    InvalidKeySet {
+        /// Where it came from.
+        url: String,
+        /// What is wrong with it.
+        reason: JwksError,
+    },
+    /// A generic OpenID Connect authority's discovery document names
+    /// another issuer than the configured one (OpenID Connect Discovery 1.0
+    /// §4.3).
+    #[error("discovery document {url} names issuer {found:?}, not the configured {expected:?}")]
+    IssuerMismatch {
+        /// Where the document came from.
+        url: String,
+        /// Its `issuer`.
+        found: String,
+        /// The configured authority.
+        expected: String,
+    },
+    /// None of the authority's discovery documents could be used; one
+    /// problem per document.
+    #[error("no discovery document could be used: {}", join(problems))]
+    NoDiscoveryDocument {
+        /// What went wrong with each.
+        problems: Vec<KeySetError>,
+    },
+    /// The key set parsed, but none of its keys can verify a signature with
+    /// the allowed algorithms.
+    #[error(
+        "the key set at {url} has no key usable with the allowed algorithms ({})",
+        if skipped.is_empty() { "it is empty".to_owned() } else { join(skipped) }
+    )]
+    NoUsableKey {
+        /// Where it came from.
+        url: String,
+        /// Each entry of the set, and why it is not usable.
+        skipped: Vec<SkippedKey>,
+    },
+    /// No key has been loaded yet, and no attempt has failed that would
+    /// say why.
+    #[error("the signing keys have not been loaded yet")]
+    NotLoaded,
 }
 
 /// The default minimum time between JWKS refetches caused by tokens naming
@@ -117,7 +198,7 @@ pub struct KeyState {
     jwks_uri: Option<Url>,
     loaded_at: Option<i64>,
     generation: u64,
-    last_error: Option<String>,
+    last_error: Option<KeySetError>,
 }
 
 impl KeyState {
@@ -155,8 +236,8 @@ impl KeyState {
     }
 
     /// The last refresh error, if the last attempt failed.
-    pub fn last_error(&self) -> Option<&str> {
-        self.last_error.as_deref()
+    pub fn last_error(&self) -> Option<&KeySetError> {
+        self.last_error.as_ref()
     }
 
     /// Some known key ids, for messages.
@@ -170,6 +251,14 @@ impl KeyState {
             .collect();
         kids.sort();
         kids
+    }
+}
+
+#[cfg(test)]
+impl KeyState {
+    /// A loaded snapshot of `set` (unit tests).
+    pub(crate) fn of(set: &JwkSet) -> KeyState {
+        state_from(set, Vec::new(), None, 0, 1)
     }
 }
 
@@ -247,19 +336,21 @@ impl KeyManager {
     }
 
     /// Keys loaded at least once, or why not.
-    pub(crate) async fn loaded(&self) -> Result<Arc<KeyState>, String> {
+    pub(crate) async fn loaded(&self) -> Result<Arc<KeyState>, KeySetError> {
         let snapshot = self.snapshot();
         if snapshot.loaded_at.is_some() {
             return Ok(snapshot);
         }
         if let Some(wait) = self.backoff_remaining() {
-            return Err(format!(
-                "{} (next attempt in {wait}s)",
-                snapshot
-                    .last_error
-                    .as_deref()
-                    .unwrap_or("keys have not been loaded yet")
-            ));
+            return Err(KeySetError::BackingOff {
+                last: Box::new(
+                    snapshot
+                        .last_error
+                        .clone()
+                        .unwrap_or(KeySetError::NotLoaded),
+                ),
+                retry_in_seconds: wait,
+            });
         }
         let _guard = self.refresh_lock.lock().await;
         let snapshot = self.snapshot();
@@ -268,7 +359,10 @@ impl KeyManager {
         }
         if snapshot.generation > 0 && self.backoff_remaining().is_some() {
             // Another caller just failed while we waited: share its answer.
-            return Err(snapshot.last_error.clone().unwrap_or_default());
+            return Err(snapshot
+                .last_error
+                .clone()
+                .unwrap_or(KeySetError::NotLoaded));
         }
         self.load(true).await
     }
@@ -300,7 +394,7 @@ impl KeyManager {
     }
 
     /// Periodic refresh (discovery and keys).
-    pub(crate) async fn refresh(&self) -> Result<Arc<KeyState>, String> {
+    pub(crate) async fn refresh(&self) -> Result<Arc<KeyState>, KeySetError> {
         let _guard = self.refresh_lock.lock().await;
         self.load(true).await
     }
@@ -321,7 +415,7 @@ impl KeyManager {
 
     /// Loads keys (re-running discovery when `rediscover` or never done).
     /// Must be called with `refresh_lock` held.
-    async fn load(&self, rediscover: bool) -> Result<Arc<KeyState>, String> {
+    async fn load(&self, rediscover: bool) -> Result<Arc<KeyState>, KeySetError> {
         let previous = self.snapshot();
         let result = self.fetch_all(&previous, rediscover).await;
         let now = self.clock.now();
@@ -377,7 +471,7 @@ impl KeyManager {
         &self,
         previous: &KeyState,
         rediscover: bool,
-    ) -> Result<(JwkSet, Vec<Issuer>, Option<Url>), String> {
+    ) -> Result<(JwkSet, Vec<Issuer>, Option<Url>), KeySetError> {
         let (issuers, jwks_uri) = match &self.source {
             KeySource::Static(set) => return Ok((set.clone(), Vec::new(), None)),
             KeySource::JwksUri(uri) => (Vec::new(), uri.clone()),
@@ -391,18 +485,18 @@ impl KeyManager {
             url.query_pairs_mut().append_pair("appid", app_id.as_str());
         }
         self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
-        let body = self.fetcher.fetch(&url).await.map_err(|e| e.to_string())?;
-        let set = JwkSet::parse(&body, &self.algorithms)
-            .map_err(|e| format!("the key set at {url} is invalid: {e}"))?;
+        let body = self.fetcher.fetch(&url).await?;
+        let set = JwkSet::parse(&body, &self.algorithms).map_err(|reason| {
+            KeySetError::InvalidKeySet {
+                url: url.to_string(),
+                reason,
+            }
+        })?;
         if set.is_empty() {
-            return Err(format!(
-                "the key set at {url} has no key usable with the allowed algorithms ({})",
-                if set.skipped().is_empty() {
-                    "it is empty".to_owned()
-                } else {
-                    set.skipped().join("; ")
-                }
-            ));
+            return Err(KeySetError::NoUsableKey {
+                url: url.to_string(),
+                skipped: set.skipped().to_vec(),
+            });
         }
         Ok((set, issuers, Some(jwks_uri)))
     }
@@ -411,17 +505,26 @@ impl KeyManager {
         &self,
         authority: &Url,
         kind: AuthorityKind,
-    ) -> Result<(Vec<Issuer>, Url), String> {
-        let urls = discovery::discovery_urls(authority, kind)?;
+    ) -> Result<(Vec<Issuer>, Url), KeySetError> {
+        let urls = discovery::discovery_urls(authority, kind).map_err(|reason| {
+            KeySetError::InvalidAuthority {
+                authority: authority.to_string(),
+                reason,
+            }
+        })?;
         let mut issuers = Vec::new();
         let mut jwks_uri = None;
         let mut problems = Vec::new();
         for url in &urls {
             self.discovery_fetches.fetch_add(1, Ordering::Relaxed);
             let metadata = match self.fetcher.fetch(url).await {
-                Ok(body) => ProviderMetadata::parse(&body)
-                    .map_err(|e| format!("discovery document {url} is invalid: {e}")),
-                Err(e) => Err(e.to_string()),
+                Ok(body) => {
+                    ProviderMetadata::parse(&body).map_err(|reason| KeySetError::InvalidDiscovery {
+                        url: url.to_string(),
+                        reason,
+                    })
+                }
+                Err(e) => Err(KeySetError::Fetch(e)),
             };
             match metadata {
                 Ok(m) => {
@@ -429,11 +532,11 @@ impl KeyManager {
                         && m.issuer.as_str() != authority.as_str().trim_end_matches('/')
                         && m.issuer.as_str() != authority.as_str()
                     {
-                        problems.push(format!(
-                            "discovery document {url} names issuer {:?}, not the configured {:?}",
-                            m.issuer.as_str(),
-                            authority.as_str()
-                        ));
+                        problems.push(KeySetError::IssuerMismatch {
+                            url: url.to_string(),
+                            found: m.issuer.as_str().to_owned(),
+                            expected: authority.to_string(),
+                        });
                         continue;
                     }
                     if !issuers.contains(&m.issuer) {
@@ -446,7 +549,9 @@ impl KeyManager {
         }
         match jwks_uri {
             Some(uri) => Ok((issuers, uri)),
-            None => Err(problems.join("; ")),
+            // One document (generic OIDC) needs no summary around its problem.
+            None if problems.len() == 1 => Err(problems.remove(0)),
+            None => Err(KeySetError::NoDiscoveryDocument { problems }),
         }
     }
 }
@@ -471,6 +576,15 @@ pub(crate) fn spawn_background_refresh(manager: &Arc<KeyManager>) {
             }
         }
     });
+}
+
+/// The items' messages, separated by semicolons.
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn state_from(

@@ -4,7 +4,9 @@
 //! any OpenID Connect issuer): it validates **access tokens** completely
 //! (signature with keys from the authority's JWKS, issuer, tenant,
 //! audience, lifetime), refuses **ID tokens** with an explanation, and
-//! authorizes callers by app roles (`roles`) and delegated scopes (`scp`).
+//! authorizes callers by app roles (`roles`), delegated scopes (`scp`) and
+//! group membership (`groups`; a groups overage is refused by name, never
+//! read as "no groups").
 //!
 //! ```no_run
 //! use rolegate_token::requirement::Requirement;
@@ -20,9 +22,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, from the wire up: [`jws`] (strict compact JWS parsing),
-//! [`json`] (the strict JSON reader) and [`claims`] (the claims validation
-//! reads, in one pass), [`jwk`] (keys), [`discovery`] and [`fetch`] (where keys come from),
+//! Modules, from the wire up: [`jws`] (strict compact JWS parsing, over a
+//! strict JSON reader that refuses duplicate member names) and [`claims`]
+//! (the claims validation reads, in one pass), [`jwk`] (keys), [`discovery`] and [`fetch`] (where keys come from),
 //! [`keyset`] (caching and rotation), [`issuer`], [`audience`], [`kind`]
 //! (access vs ID token), [`principal`], [`requirement`] and [`error`].
 //!
@@ -46,6 +48,9 @@ pub mod fetch;
 mod hint;
 pub mod id;
 pub mod issuer;
+// Not public API: reachable for the fuzz targets, benchmarks and property
+// tests only (see the module's docs).
+#[doc(hidden)]
 pub mod json;
 pub mod jwk;
 pub mod jws;

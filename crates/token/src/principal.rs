@@ -1,12 +1,19 @@
 //! The validated caller.
+//!
+//! A [`Principal`] answers who called (tenant, object id, client) and what
+//! the token grants: app roles, delegated scopes, group membership
+//! ([`Principal::groups`], with a groups overage made explicit) and
+//! directory roles ([`Principal::directory_roles`]).
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::claims::{Claim, ClaimSet, Strings};
-use crate::id::{AppRole, ClientId, Issuer, KeyId, Scope, TenantId};
+use crate::claims::{Claim, ClaimSet, GroupClaims, Strings};
+use crate::id::{
+    AppRole, ClientId, DirectoryRoleTemplateId, GroupId, Issuer, KeyId, Scope, TenantId,
+};
 use crate::issuer::TokenVersion;
 use crate::json::{self, Text};
 use crate::jwk::VerifyingKey;
@@ -35,6 +42,8 @@ struct Inner {
     client_id: OnceLock<Option<ClientId>>,
     roles: OnceLock<Vec<AppRole>>,
     scopes: OnceLock<Vec<Scope>>,
+    groups: OnceLock<Vec<GroupId>>,
+    directory_roles: OnceLock<Vec<DirectoryRoleTemplateId>>,
     claims: OnceLock<Map<String, Value>>,
 }
 
@@ -52,9 +61,23 @@ pub(crate) struct Fields {
     /// The JSON text of `roles`, an array of strings.
     roles: Option<Text>,
     scopes: Option<Text>,
+    groups: GroupField,
+    /// The JSON text of `wids`, an array of strings.
+    directory_roles: Option<Text>,
     app_only: bool,
     version: Option<TokenVersion>,
     expires_at: i64,
+}
+
+/// `groups` as validated claims state it: positions in the payload.
+#[derive(Debug, PartialEq)]
+enum GroupField {
+    Absent,
+    /// The JSON text of `groups`, an array of strings.
+    Listed(Text),
+    Overage {
+        endpoint: Option<Text>,
+    },
 }
 
 impl Fields {
@@ -62,7 +85,14 @@ impl Fields {
     /// is the buffer the claims were read from.
     pub(crate) fn read(claims: &ClaimSet<'_>, payload: &[u8]) -> Fields {
         let text = |claim: Claim| claims.raw_str(claim).map(|v| Text::of(v, payload));
-        let roles = claims.raw_array(Claim::Roles).map(|v| Text::of(v, payload));
+        let array = |claim: Claim| claims.raw_array(claim).map(|v| Text::of(v, payload));
+        let groups = match claims.group_claims() {
+            GroupClaims::Absent => GroupField::Absent,
+            GroupClaims::Listed(text) => GroupField::Listed(Text::of(text, payload)),
+            GroupClaims::Overage { endpoint } => GroupField::Overage {
+                endpoint: endpoint.map(|url| Text::of(&url, payload)),
+            },
+        };
         Fields {
             version: TokenVersion::from_claims(claims.str(Claim::Ver), claims.str(Claim::Iss)),
             issuer: text(Claim::Iss),
@@ -74,8 +104,10 @@ impl Fields {
             client_id: text(Claim::Azp)
                 .or_else(|| text(Claim::Appid))
                 .or_else(|| text(Claim::ClientId)),
-            roles,
+            roles: array(Claim::Roles),
             scopes: text(Claim::Scp),
+            groups,
+            directory_roles: array(Claim::Wids),
             app_only: app_only(claims),
             expires_at: claims.numeric_date(Claim::Exp).ok().flatten().unwrap_or(0),
         }
@@ -126,6 +158,7 @@ impl std::fmt::Debug for Principal {
             .field("client_id", &self.text(&self.0.fields.client_id))
             .field("roles", &self.role_names().collect::<Vec<_>>())
             .field("scopes", &self.scope_names().collect::<Vec<_>>())
+            .field("groups", &self.groups())
             .field("app_only", &self.is_app_only())
             .field("version", &self.version())
             .field("expires_at", &self.expires_at())
@@ -141,6 +174,8 @@ pub trait Permissions {
     fn roles(&self) -> &[AppRole];
     /// Delegated scopes (`scp`).
     fn scopes(&self) -> &[Scope];
+    /// Group membership (`groups`), with a groups overage made explicit.
+    fn groups(&self) -> Groups<'_>;
     /// Whether the token is app-only (no signed-in user), by the rule of
     /// [`Principal::is_app_only`].
     fn is_app_only(&self) -> bool;
@@ -171,6 +206,8 @@ impl Principal {
             client_id: OnceLock::new(),
             roles: OnceLock::new(),
             scopes: OnceLock::new(),
+            groups: OnceLock::new(),
+            directory_roles: OnceLock::new(),
             claims: OnceLock::new(),
         }))
     }
@@ -275,6 +312,73 @@ impl Principal {
             .get_or_init(|| self.scope_names().map(Scope::new).collect())
     }
 
+    /// The groups the caller is a member of (`groups`), as the token states
+    /// them: listed, left out because there are too many (a groups
+    /// overage), or not stated at all. See [`Groups`].
+    ///
+    /// ```
+    /// use rolegate_token::Principal;
+    /// use rolegate_token::principal::Groups;
+    ///
+    /// /// Whether the caller is in the auditors group, when the token says.
+    /// fn is_auditor(caller: &Principal) -> Option<bool> {
+    ///     const AUDITORS: &str = "0ba2c7b6-1c0d-4e1f-8a6b-3f1d2c4e5a60";
+    ///     match caller.groups() {
+    ///         Groups::Listed(groups) => Some(groups.iter().any(|g| g == AUDITORS)),
+    ///         // Ask Microsoft Graph (or authorize with app roles instead).
+    ///         Groups::Overage { .. } => None,
+    ///         // The API's app registration does not ask for group claims.
+    ///         Groups::Absent => None,
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// [`Requirement::any_group`](crate::requirement::Requirement::any_group)
+    /// refuses overage and group-less tokens with their own error codes.
+    pub fn groups(&self) -> Groups<'_> {
+        match &self.0.fields.groups {
+            GroupField::Absent => Groups::Absent,
+            GroupField::Listed(text) => Groups::Listed(self.0.groups.get_or_init(|| {
+                Strings::array(text.get(&self.0.text))
+                    .map(GroupId::new)
+                    .collect()
+            })),
+            GroupField::Overage { endpoint } => Groups::Overage {
+                endpoint: self.text(endpoint),
+            },
+        }
+    }
+
+    /// The caller's directory roles (`wids`): the template ids of the
+    /// tenant-wide Entra roles the user holds, such as
+    /// `62e90394-69f5-4237-9190-012177145e10` (Global Administrator).
+    /// `None` when the token has no `wids` claim: Entra emits it when the
+    /// API's app registration sets `groupMembershipClaims` to `All` or
+    /// `DirectoryRole`.
+    ///
+    /// ```
+    /// use rolegate_token::Principal;
+    ///
+    /// fn is_global_administrator(caller: &Principal) -> bool {
+    ///     const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+    ///     caller
+    ///         .directory_roles()
+    ///         .is_some_and(|roles| roles.iter().any(|r| r == GLOBAL_ADMINISTRATOR))
+    /// }
+    /// ```
+    ///
+    /// Prefer app roles for an API's own authorization: directory roles
+    /// describe power over the tenant, not over the API.
+    #[doc(alias = "wids")]
+    pub fn directory_roles(&self) -> Option<&[DirectoryRoleTemplateId]> {
+        let text = self.0.fields.directory_roles.as_ref()?;
+        Some(self.0.directory_roles.get_or_init(|| {
+            Strings::array(text.get(&self.0.text))
+                .map(DirectoryRoleTemplateId::new)
+                .collect()
+        }))
+    }
+
     /// Whether the token is app-only (no signed-in user).
     ///
     /// A token is app-only exactly when
@@ -328,6 +432,10 @@ impl Permissions for Principal {
         Principal::scopes(self)
     }
 
+    fn groups(&self) -> Groups<'_> {
+        Principal::groups(self)
+    }
+
     fn is_app_only(&self) -> bool {
         Principal::is_app_only(self)
     }
@@ -341,16 +449,115 @@ impl Permissions for Principal {
     }
 }
 
-/// Roles, scopes and the app-only flag read from (possibly unverified)
-/// claims, leniently: wrongly typed claims count as absent.
+/// Roles, scopes, groups and the app-only flag read from (possibly
+/// unverified) claims, leniently: wrongly typed claims count as absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     /// `roles`.
     pub roles: Vec<AppRole>,
     /// `scp`, split.
     pub scopes: Vec<Scope>,
+    /// `groups`, or the groups overage, as [`Principal::groups`] reads them.
+    pub groups: GroupMembership,
     /// App-only, by the rule of [`Principal::is_app_only`].
     pub app_only: bool,
+}
+
+/// The groups a token says its subject is a member of (`groups`), with a
+/// groups overage made explicit, so that "the token does not say" can never
+/// be read as "a member of no group".
+///
+/// Entra lists a user's groups only when the API's app registration asks
+/// for them (`groupMembershipClaims`), and only up to a limit (200 in a
+/// JWT): past it, the token lists none and instead names where to ask (a
+/// distributed claim, `"_claim_names":{"groups":"src1"}` with
+/// `"_claim_sources":{"src1":{"endpoint":"…"}}`). Tokens from the implicit
+/// flow say `"hasgroups":true` instead (Microsoft Learn, *Access token
+/// claims reference*: `groups`, `hasgroups`, "Groups overage claim").
+/// Microsoft's guidance: query Microsoft Graph for the user's groups
+/// (`getMemberObjects`), or authorize with app roles assigned to groups,
+/// which never overflow.
+///
+/// ```
+/// use rolegate_token::principal::Groups;
+///
+/// fn describe(groups: Groups<'_>) -> String {
+///     match groups {
+///         Groups::Listed([]) => "a member of no group the API asks about".to_owned(),
+///         Groups::Listed(groups) => format!("a member of {} groups", groups.len()),
+///         Groups::Overage { .. } => "in too many groups to list: ask Microsoft Graph".to_owned(),
+///         Groups::Absent => "the token says nothing about groups".to_owned(),
+///     }
+/// }
+/// assert_eq!(describe(Groups::Absent), "the token says nothing about groups");
+/// assert_eq!(describe(Groups::Listed(&[])), "a member of no group the API asks about");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Groups<'p> {
+    /// The token carries no group information: no `groups` claim and no
+    /// overage. Usually the API's app registration does not ask for group
+    /// claims (`groupMembershipClaims`); this is not the same as
+    /// `Listed(&[])`.
+    Absent,
+    /// The token lists the groups, possibly none (`Listed(&[])`: a member
+    /// of no group that `groupMembershipClaims` covers). Entra lists object
+    /// ids; see [`GroupId`].
+    Listed(&'p [GroupId]),
+    /// A groups overage: the caller is in more groups than fit in a token,
+    /// so the token lists none. The membership must come from Microsoft
+    /// Graph.
+    Overage {
+        /// The `endpoint` the token names for the groups
+        /// (`_claim_sources`), when it names one. `None` for the implicit
+        /// flow's `hasgroups`.
+        ///
+        /// # Security
+        /// The value comes from a validated token, but Entra's v1.0 tokens
+        /// name the retired Azure AD Graph here; call Microsoft Graph's
+        /// `getMemberObjects` for the user's `oid` instead of fetching this
+        /// URL, and never send a credential to a host you did not choose.
+        endpoint: Option<&'p str>,
+    },
+}
+
+/// The owned form of [`Groups`], for [`Grants`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GroupMembership {
+    /// See [`Groups::Absent`].
+    #[default]
+    Absent,
+    /// See [`Groups::Listed`].
+    Listed(Vec<GroupId>),
+    /// See [`Groups::Overage`].
+    Overage {
+        /// See [`Groups::Overage`]'s `endpoint`.
+        endpoint: Option<String>,
+    },
+}
+
+impl GroupMembership {
+    /// The borrowed view.
+    pub fn as_groups(&self) -> Groups<'_> {
+        match self {
+            GroupMembership::Absent => Groups::Absent,
+            GroupMembership::Listed(groups) => Groups::Listed(groups),
+            GroupMembership::Overage { endpoint } => Groups::Overage {
+                endpoint: endpoint.as_deref(),
+            },
+        }
+    }
+}
+
+impl From<Groups<'_>> for GroupMembership {
+    fn from(groups: Groups<'_>) -> Self {
+        match groups {
+            Groups::Absent => GroupMembership::Absent,
+            Groups::Listed(groups) => GroupMembership::Listed(groups.to_vec()),
+            Groups::Overage { endpoint } => GroupMembership::Overage {
+                endpoint: endpoint.map(str::to_owned),
+            },
+        }
+    }
 }
 
 impl Grants {
@@ -371,10 +578,20 @@ impl Grants {
             .scopes()
             .map(|scopes| scopes.map(Scope::from).collect())
             .unwrap_or_default();
+        let groups = match claims.group_claims() {
+            GroupClaims::Absent => GroupMembership::Absent,
+            GroupClaims::Listed(text) => {
+                GroupMembership::Listed(Strings::array(text).map(GroupId::new).collect())
+            }
+            GroupClaims::Overage { endpoint } => GroupMembership::Overage {
+                endpoint: endpoint.map(Cow::into_owned),
+            },
+        };
         let app_only = app_only(claims);
         Grants {
             roles,
             scopes,
+            groups,
             app_only,
         }
     }
@@ -387,6 +604,10 @@ impl Permissions for Grants {
 
     fn scopes(&self) -> &[Scope] {
         &self.scopes
+    }
+
+    fn groups(&self) -> Groups<'_> {
+        self.groups.as_groups()
     }
 
     fn is_app_only(&self) -> bool {

@@ -7,12 +7,15 @@
 //! let read = Requirement::scope_or_app_permission(["access_as_user"], ["Orders.Read"]);
 //! // Admins only, and only with a signed-in user.
 //! let admin = Requirement::any_role(["Orders.Admin"]).and(Requirement::delegated());
-//! # let _ = (read, admin);
+//! // Members of the auditors group (by object id), or holders of the app role.
+//! let audit = Requirement::any_group(["0ba2c7b6-1c0d-4e1f-8a6b-3f1d2c4e5a60"])
+//!     .or(Requirement::any_role(["Orders.Auditor"]));
+//! # let _ = (read, admin, audit);
 //! ```
 
 use crate::error::{ErrorCode, list};
-use crate::id::{AppRole, Scope};
-use crate::principal::Permissions;
+use crate::id::{AppRole, GroupId, Scope};
+use crate::principal::{Groups, Permissions};
 
 /// What a caller must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,9 @@ pub enum Requirement {
     AllRoles(Vec<AppRole>),
     /// At least one of these requirements.
     Any(Vec<Requirement>),
+    /// Membership of at least one of these groups (`groups`), as the token
+    /// lists it. See [`any_group`](Self::any_group).
+    AnyGroup(Vec<GroupId>),
     /// At least one of these app roles (`roles`).
     AnyRole(Vec<AppRole>),
     /// At least one of these delegated scopes (`scp`).
@@ -52,6 +58,43 @@ impl Requirement {
     /// All of `roles`.
     pub fn all_roles<R: Into<AppRole>>(roles: impl IntoIterator<Item = R>) -> Self {
         Requirement::AllRoles(roles.into_iter().map(Into::into).collect())
+    }
+
+    /// Membership of at least one of `groups` (Entra: group object ids;
+    /// compared ignoring ASCII case, as GUIDs and on-premises group names
+    /// are).
+    ///
+    /// Only a token that lists its groups can satisfy it. A token with a
+    /// groups overage (the user is in more groups than fit in a token) is
+    /// refused with `groups_overage`, and a token without group claims
+    /// with `no_groups_claim`, each with the fix; neither is ever taken for
+    /// "a member of no group".
+    ///
+    /// ```
+    /// use rolegate_token::ErrorCode;
+    /// use rolegate_token::id::GroupId;
+    /// use rolegate_token::principal::{GroupMembership, Grants};
+    /// use rolegate_token::requirement::Requirement;
+    ///
+    /// let auditors = Requirement::any_group(["0ba2c7b6-1c0d-4e1f-8a6b-3f1d2c4e5a60"]);
+    /// let member = Grants {
+    ///     groups: GroupMembership::Listed(vec![GroupId::new("0ba2c7b6-1c0d-4e1f-8a6b-3f1d2c4e5a60")]),
+    ///     ..Grants::default()
+    /// };
+    /// assert!(auditors.check(&member).is_ok());
+    /// let overage = Grants {
+    ///     groups: GroupMembership::Overage { endpoint: None },
+    ///     ..Grants::default()
+    /// };
+    /// assert_eq!(auditors.check(&overage).unwrap_err().code(), ErrorCode::GroupsOverage);
+    /// ```
+    ///
+    /// # Security
+    /// Group claims are fixed when a token is issued and, past the overage
+    /// limit, absent. App roles assigned to groups are the sturdier way to
+    /// authorize by group ([`any_role`](Self::any_role)).
+    pub fn any_group<G: Into<GroupId>>(groups: impl IntoIterator<Item = G>) -> Self {
+        Requirement::AnyGroup(groups.into_iter().map(Into::into).collect())
     }
 
     /// At least one of `scopes`.
@@ -160,6 +203,7 @@ impl Requirement {
                     })
                 }
             }
+            Requirement::AnyGroup(required) => check_groups(required, caller.groups()),
             Requirement::AnyScope(required) => {
                 if required.iter().any(|s| caller.has_scope(s.as_str())) {
                     Ok(())
@@ -198,6 +242,27 @@ impl Requirement {
     }
 }
 
+/// The [`Requirement::AnyGroup`] check.
+fn check_groups(required: &[GroupId], groups: Groups<'_>) -> Result<(), AuthorizationError> {
+    let names = || required.iter().map(ToString::to_string).collect();
+    match groups {
+        Groups::Listed(held)
+            if required.iter().any(|r| {
+                held.iter()
+                    .any(|h| h.as_str().eq_ignore_ascii_case(r.as_str()))
+            }) =>
+        {
+            Ok(())
+        }
+        Groups::Listed(held) => Err(AuthorizationError::MissingGroup {
+            required: names(),
+            found: held.len(),
+        }),
+        Groups::Overage { .. } => Err(AuthorizationError::GroupsOverage { required: names() }),
+        Groups::Absent => Err(AuthorizationError::NoGroupsClaim { required: names() }),
+    }
+}
+
 /// Why an authenticated caller may not proceed (HTTP 403).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -210,6 +275,28 @@ pub enum AuthorizationError {
     /// A delegated token is required.
     #[error("this operation needs a signed-in user, but the token is app-only")]
     DelegatedRequired,
+    /// Group membership is required, but the token has a groups overage:
+    /// the user is in more groups than fit in a token, so it lists none.
+    #[error(
+        "the token lists no groups: the user is in more groups than fit in a token (groups overage), so membership of {} cannot be checked",
+        list(required)
+    )]
+    GroupsOverage {
+        /// The groups that would satisfy the requirement (any one).
+        required: Vec<String>,
+    },
+    /// None of the required groups.
+    #[error(
+        "caller is in none of the groups {}; the token lists {found} group{}",
+        list(required),
+        if *found == 1 { "" } else { "s" }
+    )]
+    MissingGroup {
+        /// The groups that would satisfy the requirement (any one).
+        required: Vec<String>,
+        /// How many groups the token lists.
+        found: usize,
+    },
     /// Missing app role(s).
     #[error("caller {} the app roles {}; the token's roles: {}", if *all { "lacks" } else { "holds none of" }, list(required), list(found))]
     MissingRole {
@@ -250,6 +337,16 @@ pub enum AuthorizationError {
     /// None of several alternatives held.
     #[error("no alternative was satisfied: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; or "))]
     NoAlternative(Vec<AuthorizationError>),
+    /// Group membership is required, but the token carries no group claims
+    /// (no `groups`, no overage).
+    #[error(
+        "the token carries no group claims, so membership of {} cannot be checked",
+        list(required)
+    )]
+    NoGroupsClaim {
+        /// The groups that would satisfy the requirement (any one).
+        required: Vec<String>,
+    },
 }
 
 impl AuthorizationError {
@@ -258,6 +355,8 @@ impl AuthorizationError {
         match self {
             AuthorizationError::AppOnlyRequired => ErrorCode::AppOnlyRequired,
             AuthorizationError::DelegatedRequired => ErrorCode::DelegatedRequired,
+            AuthorizationError::GroupsOverage { .. } => ErrorCode::GroupsOverage,
+            AuthorizationError::MissingGroup { .. } => ErrorCode::MissingGroup,
             AuthorizationError::MissingRole { .. } => ErrorCode::MissingRole,
             AuthorizationError::MissingScope { .. } => ErrorCode::MissingScope,
             AuthorizationError::MissingScopeOrAppPermission { .. } => {
@@ -267,11 +366,13 @@ impl AuthorizationError {
                 ErrorCode::MissingScopeOrAppPermission,
                 AuthorizationError::code,
             ),
+            AuthorizationError::NoGroupsClaim { .. } => ErrorCode::NoGroupsClaim,
         }
     }
 
     /// The scopes and roles that would have been enough, for the RFC 6750
-    /// `scope` attribute of the `WWW-Authenticate` challenge.
+    /// `scope` attribute of the `WWW-Authenticate` challenge. Groups are
+    /// not listed: no client can request them.
     pub fn required(&self) -> Vec<String> {
         let mut all = self.required_with_repeats();
         let mut seen = std::collections::HashSet::new();
@@ -281,9 +382,11 @@ impl AuthorizationError {
 
     fn required_with_repeats(&self) -> Vec<String> {
         match self {
-            AuthorizationError::AppOnlyRequired | AuthorizationError::DelegatedRequired => {
-                Vec::new()
-            }
+            AuthorizationError::AppOnlyRequired
+            | AuthorizationError::DelegatedRequired
+            | AuthorizationError::GroupsOverage { .. }
+            | AuthorizationError::MissingGroup { .. }
+            | AuthorizationError::NoGroupsClaim { .. } => Vec::new(),
             AuthorizationError::MissingRole { required, .. }
             | AuthorizationError::MissingScope { required, .. } => required.clone(),
             AuthorizationError::MissingScopeOrAppPermission {
@@ -303,6 +406,11 @@ impl AuthorizationError {
         match self {
             AuthorizationError::AppOnlyRequired => "call this operation with an app-only token from the client credentials flow (scope api://<api>/.default)".to_owned(),
             AuthorizationError::DelegatedRequired => "call this operation with a token acquired for a signed-in user (authorization code flow), not client credentials".to_owned(),
+            AuthorizationError::GroupsOverage { .. } => "the token lists no groups because the user is in more groups than fit in a token (overage); query Microsoft Graph (getMemberObjects) or use app roles assigned to groups instead (or emit only the groups assigned to the API: \"groupMembershipClaims\": \"ApplicationGroup\")".to_owned(),
+            AuthorizationError::MissingGroup { required, .. } => format!(
+                "add the user to one of the groups {}, then acquire a new token, since group claims are fixed when a token is issued; with \"groupMembershipClaims\": \"ApplicationGroup\" the group must also be assigned to the API's enterprise application (Users and groups)",
+                list(required)
+            ),
             AuthorizationError::MissingRole { required, .. } => format!(
                 "assign the user (or group) one of the app roles {} on the API's enterprise application (Users and groups), or for a daemon add it as an application permission under API permissions and grant admin consent; then acquire a new token, since roles are fixed when a token is issued",
                 list(required)
@@ -330,97 +438,10 @@ impl AuthorizationError {
                 .map(AuthorizationError::hint)
                 .collect::<Vec<_>>()
                 .join("; or "),
+            AuthorizationError::NoGroupsClaim { .. } => "the API's app registration does not emit group claims: set \"groupMembershipClaims\" in its manifest (\"SecurityGroup\", or \"ApplicationGroup\" for only the groups assigned to the API; Token configuration, Add groups claim), then acquire a new token".to_owned(),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::principal::Grants;
-
-    fn grants(roles: &[&str], scopes: &[&str], app_only: bool) -> Grants {
-        Grants {
-            roles: roles.iter().map(|r| AppRole::from(*r)).collect(),
-            scopes: scopes.iter().map(|s| Scope::from(*s)).collect(),
-            app_only,
-        }
-    }
-
-    #[test]
-    fn roles() {
-        let admin = grants(&["Orders.Admin"], &["access_as_user"], false);
-        let reader = grants(&["Orders.Read"], &["access_as_user"], false);
-        let r = Requirement::any_role(["Orders.Admin", "Orders.Owner"]);
-        assert!(r.check(&admin).is_ok());
-        let e = r.check(&reader).unwrap_err();
-        assert_eq!(e.code(), ErrorCode::MissingRole);
-        assert_eq!(e.required(), vec!["Orders.Admin", "Orders.Owner"]);
-        assert!(
-            Requirement::all_roles(["Orders.Admin", "Orders.Read"])
-                .check(&admin)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn scope_or_app_permission() {
-        let r = Requirement::scope_or_app_permission(["access_as_user"], ["Orders.Read"]);
-        assert!(r.check(&grants(&[], &["access_as_user"], false)).is_ok());
-        assert!(r.check(&grants(&["Orders.Read"], &[], true)).is_ok());
-        // A user holding the role but not the scope does not pass as an app.
-        assert!(
-            r.check(&grants(&["Orders.Read"], &["other"], false))
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn user_with_roles_and_no_scp_is_a_delegated_caller_without_scopes() {
-        // What Entra issues for `.default` when the client holds no
-        // delegated permission: the user's roles, no `scp`, no `idtyp`.
-        let claims = serde_json::json!({
-            "oid": "5f8a3c1e-9b2d-4e7f-a6c0-1d2e3f4a5b6c",
-            "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
-            "name": "Alice",
-            "preferred_username": "alice@contoso.test",
-            "roles": ["Orders.Read"],
-        });
-        let user = Grants::from_claims(claims.as_object().unwrap());
-        assert!(!user.is_app_only());
-        // Not authorized as an application...
-        let read = Requirement::scope_or_app_permission(["access_as_user"], ["Orders.Read"]);
-        let e = read.check(&user).unwrap_err();
-        assert!(matches!(
-            e,
-            AuthorizationError::MissingScopeOrAppPermission {
-                app_only: false,
-                ..
-            }
-        ));
-        assert_eq!(
-            Requirement::app_only().check(&user),
-            Err(AuthorizationError::AppOnlyRequired)
-        );
-        // ... refused by scope requirements ...
-        assert!(
-            Requirement::any_scope(["access_as_user"])
-                .check(&user)
-                .is_err()
-        );
-        // ... but the user's app roles are real assignments.
-        assert!(Requirement::any_role(["Orders.Read"]).check(&user).is_ok());
-        assert!(Requirement::delegated().check(&user).is_ok());
-    }
-
-    #[test]
-    fn combinators() {
-        let r = Requirement::any_role(["Orders.Admin"]).and(Requirement::delegated());
-        assert!(r.check(&grants(&["Orders.Admin"], &[], true)).is_err());
-        assert!(r.check(&grants(&["Orders.Admin"], &["x"], false)).is_ok());
-        let r = Requirement::app_only().or(Requirement::any_scope(["x"]));
-        assert!(r.check(&grants(&[], &["x"], false)).is_ok());
-        let e = r.check(&grants(&[], &["y"], false)).unwrap_err();
-        assert!(matches!(e, AuthorizationError::NoAlternative(_)));
-    }
-}
+mod tests;

@@ -243,7 +243,8 @@ impl ValidatorConfig {
         self
     }
 
-    /// Size of the verified-token cache (default 10 000 entries; 0 disables it).
+    /// Size of the verified-token cache (default 10 000 entries; 0 disables
+    /// it). When it is full, the least recently used entry makes room.
     pub fn token_cache(mut self, max_entries: usize) -> Self {
         self.cache_entries = max_entries;
         self
@@ -392,9 +393,11 @@ impl Validator {
             SourceSpec::Static(json) => match JwkSet::parse(json.as_bytes(), &config.algorithms) {
                 Ok(set) if !set.is_empty() => Some(KeySource::Static(set)),
                 Ok(set) => {
+                    let skipped: Vec<String> =
+                        set.skipped().iter().map(ToString::to_string).collect();
                     problems.push(format!(
                         "the static key set has no usable key ({})",
-                        set.skipped().join("; ")
+                        skipped.join("; ")
                     ));
                     None
                 }
@@ -485,7 +488,7 @@ impl Validator {
             None => keyless_candidates(&state, alg)?,
         };
         let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;
-        Ok(self.accept(token, verdict, jws.payload, now, digest))
+        Ok(self.accept(token, verdict, jws.payload, digest))
     }
 
     /// Validation that first loads the keys, or refetches them for an
@@ -503,14 +506,14 @@ impl Validator {
             .keys
             .loaded()
             .await
-            .map_err(|detail| ValidationError::KeysUnavailable { detail })?;
+            .map_err(|reason| ValidationError::KeysUnavailable { reason })?;
         let (state, candidates) = self.candidates(state, kid.as_deref(), alg).await?;
         let now = inner.clock.now();
         let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
         let jws = jws::decode(token, inner.limits)?;
         let claims = jws.claims()?;
         let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;
-        Ok(self.accept(token, verdict, jws.payload, now, digest))
+        Ok(self.accept(token, verdict, jws.payload, digest))
     }
 
     /// Signature and claims, with the candidate keys chosen.
@@ -546,7 +549,6 @@ impl Validator {
         token: &str,
         verdict: Verdict,
         payload: String,
-        now: i64,
         digest: Option<TokenDigest>,
     ) -> Principal {
         let inner = &self.inner;
@@ -558,7 +560,6 @@ impl Validator {
                 principal.clone(),
                 verdict.expires.saturating_add(inner.skew),
                 kid,
-                now,
             );
         }
         principal
@@ -594,7 +595,7 @@ impl Validator {
         let mut signer = None;
         let mut state = inner.keys.snapshot();
         match (alg, inner.keys.loaded().await) {
-            (_, Err(detail)) => errors.push(ValidationError::KeysUnavailable { detail }),
+            (_, Err(reason)) => errors.push(ValidationError::KeysUnavailable { reason }),
             (None, Ok(loaded)) => state = loaded,
             (Some(alg), Ok(loaded)) => match self.candidates(loaded, jws.header.kid(), alg).await {
                 Ok((found, candidates)) => {
@@ -637,7 +638,7 @@ impl Validator {
             .loaded()
             .await
             .map(|_| ())
-            .map_err(|detail| ValidationError::KeysUnavailable { detail })
+            .map_err(|reason| ValidationError::KeysUnavailable { reason })
     }
 
     /// Refetches discovery and keys now (normally done in the background).
@@ -647,7 +648,7 @@ impl Validator {
             .refresh()
             .await
             .map(|_| ())
-            .map_err(|detail| ValidationError::KeysUnavailable { detail })
+            .map_err(|reason| ValidationError::KeysUnavailable { reason })
     }
 
     /// Verified-token cache counters (all zero when the cache is disabled).
@@ -746,7 +747,16 @@ impl Validator {
                 errors.push(e);
             }
         }
-        if let Err(e) = c.string_array(Claim::Roles) {
+        for claim in STRING_ARRAY_CLAIMS {
+            if let Err(e) = c.string_array(claim) {
+                errors.push(e);
+            }
+        }
+        if let Err(e) = c.boolean(Claim::HasGroups) {
+            errors.push(e);
+        }
+        // Checks `_claim_names` and `_claim_sources` whole.
+        if let Err(e) = c.claim_source(Claim::Groups) {
             errors.push(e);
         }
         match c.numeric_date(Claim::Exp) {
@@ -982,6 +992,9 @@ const STRING_CLAIMS: [Claim; 10] = [
     Claim::PreferredUsername,
     Claim::Nonce,
 ];
+
+/// Claims that must be arrays of strings when present.
+const STRING_ARRAY_CLAIMS: [Claim; 3] = [Claim::Roles, Claim::Groups, Claim::Wids];
 
 /// Upper bound on keys tried for a token without `kid`.
 const MAX_KEYLESS_CANDIDATES: usize = 8;

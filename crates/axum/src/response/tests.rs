@@ -1,6 +1,7 @@
 //! Unit tests for the wire mapping.
 
 use super::*;
+use rolegate_token::fetch::FetchError;
 
 #[test]
 fn descriptions_keep_to_the_rfc_6750_charset() {
@@ -37,7 +38,11 @@ fn challenges_quote_and_filter() {
 #[test]
 fn keys_unavailable_is_generic_for_the_client() {
     let err = AuthError::from(ValidationError::KeysUnavailable {
-        detail: "GET http://10.0.0.7/keys failed".to_owned(),
+        reason: FetchError::Network {
+            url: "http://10.0.0.7/keys".to_owned(),
+            detail: "connection refused".to_owned(),
+        }
+        .into(),
     });
     assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(err.code(), "keys_unavailable");

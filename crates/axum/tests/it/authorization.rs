@@ -129,3 +129,45 @@ async fn without_an_auth_layer_extractors_and_require_layer_answer_401() {
     let reply = send(routes(), get_with("/maybe", &[])).await;
     assert_eq!(reply.body, "anonymous");
 }
+
+#[tokio::test]
+async fn a_groups_overage_is_a_403_with_its_own_code_and_fix() {
+    const AUDITORS: &str = "0ba2c7b6-1c0d-4e1f-8a6b-3f1d2c4e5a60";
+    let f = Fixture::new();
+    let layer = AuthLayer::new(f.validator.clone()).require(Requirement::any_group([AUDITORS]));
+    let mut overage = claims::access_v2(&f.tenant, API, CLIENT, "access_as_user", &[]);
+    claims::set(
+        &mut overage,
+        "_claim_names",
+        serde_json::json!({"groups": "src1"}),
+    );
+    claims::set(
+        &mut overage,
+        "_claim_sources",
+        serde_json::json!({"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"}}),
+    );
+    let token = f.key.sign(&overage);
+    let reply = send(app(layer.clone()), get_bearer("/me", &token)).await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "groups_overage");
+    let challenge = reply.header("www-authenticate");
+    // Groups are no scopes a client could request.
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\", error_description="),
+        "{challenge}"
+    );
+    assert!(
+        reply.json()["hint"]
+            .as_str()
+            .unwrap()
+            .contains("getMemberObjects")
+    );
+    reply.assert_hides(&token);
+
+    let reply = send(app(layer.clone()), get_bearer("/me", &f.user_token(&[]))).await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "no_groups_claim");
+
+    let mut member = claims::access_v2(&f.tenant, API, CLIENT, "access_as_user", &[]);
+    claims::set(&mut member, "groups", serde_json::json!([AUDITORS]));
+    let reply = send(app(layer), get_bearer("/me", &f.key.sign(&member))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}

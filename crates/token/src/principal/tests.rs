@@ -1,5 +1,6 @@
-//! The app-only rule, on both paths: the validated principal's fields
-//! (read in one pass) and the diagnostics' grants (read from a map).
+//! The app-only rule and group membership, on both paths: the validated
+//! principal's fields (read in one pass) and the diagnostics' grants (read
+//! from a map).
 
 use rolegate_testkit::claims::{self, APP_OID, Tenant, USER_OID};
 use serde_json::{Value, json};
@@ -140,4 +141,135 @@ fn any_scp_makes_a_token_delegated() {
         claims::set(&mut app, "scp", scp.clone());
         assert!(!app_only(&app), "scp {scp}");
     }
+}
+
+const GROUP_A: &str = "0ba2c7b6-1c0d-4e1f-8a6b-3f1d2c4e5a60";
+const GROUP_B: &str = "9d3c2b1a-8e7f-4a6b-9c5d-4e3f2a1b0c9d";
+const GRAPH: &str = "https://graph.microsoft.com/v1.0/users/5f8a3c1e/getMemberObjects";
+
+/// A principal over `payload`, built as validation builds one (the claims
+/// are not checked here).
+fn principal_of(payload: &str) -> Principal {
+    let claims = ClaimSet::parse(payload.as_bytes(), 16).unwrap();
+    let fields = Fields::read(&claims, payload.as_bytes());
+    Principal::new(fields, payload.to_owned(), None)
+}
+
+/// The groups of `claims`, as both readers see them.
+fn groups(claims: &Value) -> GroupMembership {
+    let principal = GroupMembership::from(principal_of(&claims.to_string()).groups());
+    let grants = Grants::from_claims(claims.as_object().unwrap()).groups;
+    assert_eq!(principal, grants, "the two readers disagree on {claims}");
+    principal
+}
+
+fn user_with(claim: &str, value: Value) -> Value {
+    let mut c = claims::access_v2(&tenant(), API, CLIENT, "access_as_user", &[]);
+    claims::set(&mut c, claim, value);
+    c
+}
+
+#[test]
+fn listed_groups() {
+    let c = user_with("groups", json!([GROUP_A, GROUP_B]));
+    assert_eq!(
+        groups(&c),
+        GroupMembership::Listed(vec![GroupId::new(GROUP_A), GroupId::new(GROUP_B)])
+    );
+    let p = principal_of(&c.to_string());
+    assert_eq!(
+        p.groups(),
+        Groups::Listed(&[GroupId::new(GROUP_A), GroupId::new(GROUP_B)])
+    );
+    // Typed once, then borrowed.
+    assert!(matches!(
+        (p.groups(), p.groups()),
+        (Groups::Listed(a), Groups::Listed(b)) if std::ptr::eq(a, b)
+    ));
+}
+
+#[test]
+fn an_empty_list_is_listed_not_absent() {
+    let c = user_with("groups", json!([]));
+    assert_eq!(groups(&c), GroupMembership::Listed(Vec::new()));
+    assert_ne!(principal_of(&c.to_string()).groups(), Groups::Absent);
+}
+
+#[test]
+fn overage_through_distributed_claims() {
+    let mut c = user_with("_claim_names", json!({"groups": "src1"}));
+    claims::set(
+        &mut c,
+        "_claim_sources",
+        json!({"src1": {"endpoint": GRAPH}}),
+    );
+    assert_eq!(
+        groups(&c),
+        GroupMembership::Overage {
+            endpoint: Some(GRAPH.to_owned())
+        }
+    );
+    assert_eq!(
+        principal_of(&c.to_string()).groups(),
+        Groups::Overage {
+            endpoint: Some(GRAPH)
+        }
+    );
+    // An escaped endpoint is unescaped (and kept outside the payload).
+    let escaped = r#"{"_claim_names":{"groups":"src1"},"_claim_sources":{"src1":{"endpoint":"https:\/\/graph.microsoft.com\/v1.0"}}}"#;
+    assert_eq!(
+        principal_of(escaped).groups(),
+        Groups::Overage {
+            endpoint: Some("https://graph.microsoft.com/v1.0")
+        }
+    );
+}
+
+#[test]
+fn overage_through_hasgroups() {
+    let c = user_with("hasgroups", json!(true));
+    assert_eq!(groups(&c), GroupMembership::Overage { endpoint: None });
+    let c = user_with("hasgroups", json!(false));
+    assert_eq!(groups(&c), GroupMembership::Absent);
+}
+
+#[test]
+fn an_overage_is_never_read_as_a_list() {
+    let mut c = user_with("groups", json!([GROUP_A]));
+    claims::set(&mut c, "hasgroups", json!(true));
+    assert_eq!(groups(&c), GroupMembership::Overage { endpoint: None });
+}
+
+#[test]
+fn absent_groups() {
+    let c = claims::access_v2(&tenant(), API, CLIENT, "access_as_user", &[]);
+    assert_eq!(groups(&c), GroupMembership::Absent);
+    let p = principal_of(&c.to_string());
+    assert_eq!(p.groups(), Groups::Absent);
+    assert_eq!(p.directory_roles(), None);
+}
+
+#[test]
+fn directory_roles() {
+    const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+    let c = user_with("wids", json!([GLOBAL_ADMINISTRATOR]));
+    let p = principal_of(&c.to_string());
+    assert_eq!(
+        p.directory_roles(),
+        Some(&[DirectoryRoleTemplateId::new(GLOBAL_ADMINISTRATOR)][..])
+    );
+    let c = user_with("wids", json!([]));
+    assert_eq!(
+        principal_of(&c.to_string()).directory_roles(),
+        Some(&[][..])
+    );
+}
+
+#[test]
+fn debug_shows_the_groups() {
+    let p = principal_of(&user_with("hasgroups", json!(true)).to_string());
+    assert!(
+        format!("{p:?}").contains("groups: Overage { endpoint: None }"),
+        "{p:?}"
+    );
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use rolegate_testkit::SigningKey;
 use rolegate_testkit::claims;
-use rolegate_token::keyset::RefreshSettings;
-use rolegate_token::{ErrorCode, Validator};
+use rolegate_token::fetch::FetchError;
+use rolegate_token::keyset::{KeySetError, RefreshSettings};
+use rolegate_token::{ErrorCode, ValidationError, Validator};
 
 use crate::common::{API, Env, SPA, fast_refresh};
 
@@ -125,10 +126,37 @@ async fn unreachable_authority_before_first_load_backs_off() {
     let err = v.validate(&env.sign(&user(&env))).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::KeysUnavailable);
     assert!(err.to_string().contains("503"), "{err}");
+    // Both discovery documents (v2.0 and v1.0) answered 503, each named.
+    let ValidationError::KeysUnavailable {
+        reason: KeySetError::NoDiscoveryDocument { problems },
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(problems.len(), 2, "{err}");
+    for problem in problems {
+        assert!(
+            matches!(
+                problem,
+                KeySetError::Fetch(FetchError::Status { status: 503, url })
+                    if url.ends_with("/.well-known/openid-configuration")
+            ),
+            "{problem:?}"
+        );
+    }
     let fetched = env.server.discovery_fetches();
     for _ in 0..20 {
         let err = v.validate(&env.sign(&user(&env))).await.unwrap_err();
-        assert_eq!(err.code(), ErrorCode::KeysUnavailable);
+        assert!(
+            matches!(
+                &err,
+                ValidationError::KeysUnavailable {
+                    reason: KeySetError::BackingOff { last, .. },
+                } if matches!(**last, KeySetError::NoDiscoveryDocument { .. })
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("next attempt in"), "{err}");
     }
     assert_eq!(
         env.server.discovery_fetches(),

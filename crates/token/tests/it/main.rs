@@ -11,6 +11,7 @@
 mod app_only;
 mod common;
 mod diagnose;
+mod groups;
 mod keys;
 mod props;
 mod refusals;
