@@ -4,6 +4,12 @@
 
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use rolegate_token::fetch::HttpFetcher;
+use rolegate_token::principal::Groups;
+use rolegate_token::{Validator, ValidatorConfig};
+
 use crate::{Idp, claims};
 
 const TOOL: &str = "f0000000-0000-4000-8000-00000000000f";
@@ -60,6 +66,41 @@ async fn tokens(idp: &Idp, user: (&str, &str), api: &str) -> (Value, Value) {
     )
 }
 
+fn validator(idp: &Idp, api: &str) -> Validator {
+    let ca = std::fs::read(&idp.running.ca_path).unwrap();
+    let fetcher =
+        HttpFetcher::with_options(std::time::Duration::from_secs(5), 1 << 20, &[&ca]).unwrap();
+    Validator::new(
+        ValidatorConfig::entra_authority(format!("{}/fabrikam.test", idp.running.origin), api)
+            .fetcher(Arc::new(fetcher)),
+    )
+    .unwrap()
+}
+
+async fn erin_token(idp: &Idp) -> String {
+    let scope = format!("api://{SECURITY_API}/read");
+    let body: Value = idp
+        .client
+        .post(format!(
+            "{}/fabrikam.test/oauth2/v2.0/token",
+            idp.running.origin
+        ))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", TOOL),
+            ("username", ERIN.0),
+            ("password", ERIN.1),
+            ("scope", &scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 fn sorted(v: &Value) -> Vec<String> {
     let mut out: Vec<String> = v
         .as_array()
@@ -80,6 +121,39 @@ async fn security_group_claims_list_transitive_security_groups_and_directory_rol
     assert_eq!(sorted(&at["groups"]), set(&[PLATFORM, ENGINEERING]));
     assert_eq!(sorted(&at["wids"]), set(&[GLOBAL_READER, HELPDESK, MEMBER]));
     assert!(at.get("_claim_names").is_none() && at.get("hasgroups").is_none());
+    // As the token library reads it.
+    let scope_token = {
+        let scope = format!("api://{SECURITY_API}/read");
+        let body: Value = idp
+            .client
+            .post(format!(
+                "{}/fabrikam.test/oauth2/v2.0/token",
+                idp.running.origin
+            ))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", TOOL),
+                ("username", DANA.0),
+                ("password", DANA.1),
+                ("scope", &scope),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    };
+    let principal = validator(&idp, SECURITY_API)
+        .validate(&scope_token)
+        .await
+        .unwrap();
+    match principal.groups() {
+        Groups::Listed(ids) => assert_eq!(ids.len(), 2),
+        other => panic!("expected two groups, got {other:?}"),
+    }
+    assert_eq!(principal.directory_roles().map(<[_]>::len), Some(3));
     // The ID token follows the client's setting (DirectoryRole): roles only.
     assert!(id.get("groups").is_none(), "{id}");
     assert_eq!(sorted(&id["wids"]).len(), 3);
@@ -141,6 +215,16 @@ async fn above_the_limit_the_token_carries_the_overage_indirection_and_no_groups
         v1["_claim_sources"]["src1"]["endpoint"],
         format!("https://graph.windows.net/{tid}/users/{oid}/getMemberObjects")
     );
+    // The token library reports the overage: an API cannot mistake it for
+    // "no groups".
+    let principal = validator(&idp, SECURITY_API)
+        .validate(&erin_token(&idp).await)
+        .await
+        .unwrap();
+    match principal.groups() {
+        Groups::Overage { endpoint } => assert!(endpoint.unwrap().ends_with("/getMemberObjects")),
+        other => panic!("expected an overage, got {other:?}"),
+    }
     // Below the limit for an application-group API: one assigned group.
     let (app_group, _) = tokens(&idp, ERIN, APP_GROUP_API).await;
     assert_eq!(app_group["groups"], json!([ENGINEERING]));
