@@ -138,7 +138,12 @@ for attempt in 1 2 3; do
   AUTHORITY="https://localhost:$PORT/$TENANT_ID"
   DISCOVERY="$AUTHORITY/v2.0/.well-known/openid-configuration"
   say "starting rolegate idp on 127.0.0.1:$PORT (data dir $DATA_DIR, log e2e/out/idp.log), attempt $attempt"
-  "$ROLEGATE" idp --config "$TENANT_FILE" --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$IDP_LOG" 2>&1 &
+  # The example tenant plus the two multi-tenant sample tenants (FleetCo and
+  # Partner): the multi-tenant tests sign in at /organizations.
+  "$ROLEGATE" idp --config "$TENANT_FILE" \
+    --config "$ROOT/examples/multi-tenant/fleetco.toml" \
+    --config "$ROOT/examples/multi-tenant/partner.toml" \
+    --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$IDP_LOG" 2>&1 &
   IDP_PID=$!
   deadline=$((SECONDS + STARTUP_TIMEOUT))
   CA_FILE=""

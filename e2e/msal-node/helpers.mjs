@@ -70,8 +70,8 @@ export function claimsOf(jwt) {
  * (against the shared provider unless `authority` names another one).
  * Returns { status, result } where result is the parsed JSON report.
  */
-export function tokenCheck(token, { requireRole, audience = API, authority = AUTHORITY, clockSkew } = {}) {
-  const args = ["token", "check", token, "--authority", authority, "--audience", audience, "--ca-file", CA_FILE, "--json"];
+export function tokenCheck(token, { requireRole, audience = API, authority = AUTHORITY, clockSkew, extra = [] } = {}) {
+  const args = ["token", "check", token, "--authority", authority, "--audience", audience, "--ca-file", CA_FILE, "--json", ...extra];
   if (requireRole) args.push("--require-role", requireRole);
   if (clockSkew !== undefined) args.push("--clock-skew", String(clockSkew));
   const run = spawnSync(ROLEGATE, args, { encoding: "utf8", timeout: 60_000 });

@@ -388,3 +388,53 @@ def test_device_code_user_without_role(cli_app):
     assert status == 1 and report["valid"] and not report["authorized"], report
     assert result["id_token_claims"]["aud"] == CLI
     assert_id_token_refused(result["id_token"])
+
+
+# ------------------------------------------------------------ multi-tenant
+
+FLEETCO = "aaaaaaaa-1111-4111-8111-00000000000a"
+PARTNER = "bbbbbbbb-2222-4222-8222-00000000000b"
+FLEET_API = "f1ee7000-1111-4111-8111-0000000000a1"
+FLEET_CLI = "f1ee7000-1111-4111-8111-0000000000c1"
+FLEET_SCOPE = f"api://{FLEET_API}/Fleet.Read"
+ORGANIZATIONS = f"https://localhost:{PORT}/organizations"
+
+
+@ropc_deprecation
+def test_multi_tenant_ropc_at_organizations_uses_the_users_home_tenant():
+    """examples/multi-tenant: FleetCo's multi-tenant CLI at `organizations`;
+    each user's token comes from their own tenant, and an API that allows
+    only Partner refuses FleetCo's user, naming the tenant."""
+    app = msal.PublicClientApplication(
+        FLEET_CLI, authority=ORGANIZATIONS, instance_discovery=False, verify=CA_FILE)
+    bo = app.acquire_token_by_username_password("bo@partner.test", "bo-Passw0rd", scopes=[FLEET_SCOPE])
+    assert_tokens_ok(bo)
+    c = claims_of(bo["access_token"])
+    assert (c["tid"], c["iss"]) == (PARTNER, f"https://localhost:{PORT}/{PARTNER}/v2.0")
+    assert (c["aud"], c["scp"], c.get("roles")) == (FLEET_API, "Fleet.Read", ["Fleet.Admin"])
+    assert bo["id_token_claims"]["tid"] == PARTNER
+    [account] = app.get_accounts(username="bo@partner.test")
+    assert account["home_account_id"].endswith(f".{PARTNER}")
+
+    ann = app.acquire_token_by_username_password("ann@fleetco.test", "ann-Passw0rd", scopes=[FLEET_SCOPE])
+    assert_tokens_ok(ann)
+    assert claims_of(ann["access_token"])["tid"] == FLEETCO
+
+    def check(token):
+        run = subprocess.run(
+            [ROLEGATE, "token", "check", token, "--authority", ORGANIZATIONS, "--audience", FLEET_API,
+             "--tenant-allow", PARTNER, "--ca-file", CA_FILE, "--json"],
+            capture_output=True, text=True, timeout=60)
+        return run.returncode, json.loads(run.stdout)
+
+    status, report = check(bo["access_token"])
+    assert status == 0, report["errors"]
+    status, report = check(ann["access_token"])
+    assert status == 1, report
+    assert any(e["code"] == "tenant_not_allowed" and FLEETCO in e["message"] for e in report["errors"]), report
+
+    # A single-tenant app cannot use `organizations` (AADSTS50194).
+    single = msal.PublicClientApplication(
+        CLI, authority=ORGANIZATIONS, instance_discovery=False, verify=CA_FILE)
+    refused = single.acquire_token_by_username_password(BOB[0], BOB[1], scopes=[API_SCOPE])
+    assert "AADSTS50194" in refused.get("error_description", ""), refused
