@@ -20,6 +20,18 @@
 //     -> the token expires; acquireTokenSilent renews it with the refresh token
 //        (the test records and checks the `scope` msal-browser sends)
 //
+// Then multi-tenant, against `rolegate idp` serving examples/multi-tenant/'s
+// FleetCo and Partner, with a multi-tenant "Fleet SPA" (this page) added to
+// FleetCo and installed and admin-consented in Partner:
+//     -> loginRedirect at https://localhost:<port>/organizations as bo@partner.test
+//        (home-realm discovery by his domain on the sign-in page, no consent page)
+//     -> the redirect result, msal-browser's account and the access token are
+//        Partner's (tenantId, iss/tid), roles Fleet.Admin, scp Fleet.Read;
+//        `rolegate token check --authority …/organizations --tenant-allow`
+//        accepts Partner and refuses a FleetCo-only allow-list (tenant_not_allowed)
+//     -> acquireTokenSilent from the cache, then forceRefresh at organizations:
+//        still Partner
+//
 // Chromium comes from Debian (/usr/bin/chromium; run.sh installs it with
 // apt-get); no browser is ever downloaded. Run: bash e2e/msal-browser/run.sh
 // (or `node --test e2e/msal-browser/` after `cargo build -p rolegate` and
@@ -138,37 +150,73 @@ async function startProvider({ tenant, accessTokenLifetime } = {}) {
   dataDirs.push(dataDir);
   if (tenant) fs.writeFileSync(path.join(dataDir, "tenant.toml"), tenant);
   const extra = accessTokenLifetime ? ["--access-token-lifetime", String(accessTokenLifetime)] : [];
+  return launch({
+    name: "rolegate demo",
+    argv: (port) => ["demo", "--data-dir", dataDir, "--port", String(port), ...extra],
+    findCa: () => path.join(dataDir, "tls", "ca.pem"),
+    readyPath: "/demo/config.json",
+    authorityPath: `/${TENANT_ID}`,
+  });
+}
+
+/**
+ * Starts `rolegate idp` serving the tenant files `configs` (the first is the
+ * default tenant) with a fresh data folder `dataDir`; ready once the
+ * discovery document of `authorityPath` answers over TLS verified with the
+ * local CA (`rolegate idp ca-path`).
+ */
+async function startIdp({ configs, dataDir, authorityPath }) {
+  return launch({
+    name: "rolegate idp",
+    argv: (port) => ["idp", ...configs.flatMap((c) => ["--config", c]), "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`],
+    findCa: () => {
+      const run = spawnSync(ROLEGATE, ["idp", "ca-path", "--data-dir", dataDir], { encoding: "utf8", timeout: 10_000 });
+      return run.status === 0 ? run.stdout.trim() : null; // no CA until the provider has created it
+    },
+    readyPath: `${authorityPath}/v2.0/.well-known/openid-configuration`,
+    authorityPath,
+  });
+}
+
+/**
+ * Runs `rolegate <argv(port)>` on a free port and waits (bounded) until
+ * `readyPath` answers 200 over TLS verified with the CA that `findCa()` names.
+ * A port taken between freePort() and the bind makes the child exit at once:
+ * then another port is tried (3 attempts).
+ */
+async function launch({ name, argv, findCa, readyPath, authorityPath }) {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
     const stderr = [];
-    const child = spawn(ROLEGATE, ["demo", "--data-dir", dataDir, "--port", String(port), ...extra], {
+    const child = spawn(ROLEGATE, argv(port), {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = once(child, "exit").then(([code, signal]) => ({ code, signal }));
     child.stdout.on("data", (d) => stderr.push(`[stdout] ${d}`));
     child.stderr.on("data", (d) => stderr.push(String(d)));
     const origin = `https://localhost:${port}`;
-    const caPath = path.join(dataDir, "tls", "ca.pem");
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;
     let gone = null;
+    let caPath = null;
     exited.then((e) => { gone = e; });
     while (Date.now() < deadline && !gone) {
-      if (fs.existsSync(caPath)) {
+      caPath ??= findCa();
+      if (caPath && fs.existsSync(caPath)) {
         const ca = fs.readFileSync(caPath);
-        if ((await probe(`${origin}/demo/config.json`, ca)) === 200) {
-          return { child, exited, port, origin, authority: `${origin}/${TENANT_ID}`, caPath, stderr };
+        if ((await probe(`${origin}${readyPath}`, ca)) === 200) {
+          return { child, exited, port, origin, authority: `${origin}${authorityPath}`, caPath, stderr };
         }
       }
       await sleep(250);
     }
     if (!gone) {
       child.kill("SIGKILL");
-      throw new Error(`rolegate demo did not answer ${origin}/demo/config.json within ${STARTUP_TIMEOUT_MS / 1000}s:\n${stderr.join("")}`);
+      throw new Error(`${name} did not answer ${origin}${readyPath} within ${STARTUP_TIMEOUT_MS / 1000}s:\n${stderr.join("")}`);
     }
     // Most likely the port was taken between freePort() and the bind: try another.
-    console.error(`[msal-browser] rolegate demo exited during start-up (attempt ${attempt}, ${JSON.stringify(gone)}):\n${stderr.join("")}`);
+    console.error(`[msal-browser] ${name} exited during start-up (attempt ${attempt}, ${JSON.stringify(gone)}):\n${stderr.join("")}`);
   }
-  throw new Error("rolegate demo could not start (3 attempts)");
+  throw new Error(`${name} could not start (3 attempts)`);
 }
 
 async function stopChild(child, exited) {
@@ -349,9 +397,9 @@ function tokenEndpointCalls(grantType) {
 }
 
 /** `rolegate token check` against the provider's discovery and JWKS, TLS verified with the local CA. */
-function tokenCheck(token, { audience = API, requireRole = "Orders.Admin", clockSkew } = {}) {
+function tokenCheck(token, { audience = API, requireRole = "Orders.Admin", clockSkew, extra = [] } = {}) {
   const args = ["token", "check", token, "--authority", provider.authority, "--audience", audience,
-    "--ca-file", provider.caPath, "--json"];
+    "--ca-file", provider.caPath, "--json", ...extra];
   if (requireRole) args.push("--require-role", requireRole);
   if (clockSkew !== undefined) args.push("--clock-skew", String(clockSkew));
   const run = spawnSync(ROLEGATE, args, { encoding: "utf8", timeout: 60_000 });
@@ -668,5 +716,190 @@ test("one registration: after the access token expired, acquireTokenSilent renew
     await operate("call-api", "call-api");
     assert.equal((await text("#api-status")).trim(), "200", await text("#api-body"));
     assert.equal(JSON.parse(await text("#api-body")).view, "admin");
+  });
+});
+
+// ------------------------------------------------------------------ multi-tenant: the organizations authority
+// A third provider, `rolegate idp` serving two tenants (examples/multi-tenant/:
+// FleetCo registers the multi-tenant Fleet API; Partner installs it, gives bo
+// its Fleet.Admin role and consents for its users). FleetCo also registers a
+// multi-tenant SPA with this page's redirect URI, which Partner installs and
+// admin-consents to Fleet.Read, so bo sees no consent page. The page's authority
+// is https://localhost:<port>/organizations: the sign-in page finds bo's tenant
+// from his user name's domain, and every token is Partner's (iss/tid).
+const FLEETCO = "aaaaaaaa-1111-4111-8111-00000000000a";
+const PARTNER = "bbbbbbbb-2222-4222-8222-00000000000b";
+const FLEET_API = "f1ee7000-1111-4111-8111-0000000000a1";
+const FLEET_SPA = "f1ee7000-1111-4111-8111-0000000000b1"; // added here, not in the example
+const FLEET_SCOPE = `api://${FLEET_API}/Fleet.Read`;
+const BO = { username: "bo@partner.test", password: "bo-Passw0rd" };
+const MULTI_TENANT_EXAMPLE = path.join(ROOT, "examples", "multi-tenant");
+
+/** examples/multi-tenant/'s two tenant files, with the multi-tenant SPA added (FleetCo) and installed and consented (Partner). */
+function multiTenantFiles(dir) {
+  const read = (name) => fs.readFileSync(path.join(MULTI_TENANT_EXAMPLE, name), "utf8");
+  const fleetco = `${read("fleetco.toml")}
+# Added by e2e/msal-browser: a multi-tenant single-page app (the test page).
+[[applications]]
+display_name = "Fleet SPA"
+app_id = "${FLEET_SPA}"
+sign_in_audience = "AzureADMultipleOrgs"
+spa_redirect_uris = ["${REDIRECT_URI}"]
+  [[applications.required_resource_access]]
+  resource = "${FLEET_API}"
+  scopes = ["Fleet.Read"]
+`;
+  const partner = `${read("partner.toml")}
+# Added by e2e/msal-browser: FleetCo's SPA, installed here and consented for every user.
+[[service_principals]]
+app_id = "${FLEET_SPA}"
+
+[[admin_consents]]
+client = "${FLEET_SPA}"
+resource = "${FLEET_API}"
+scopes = ["Fleet.Read"]
+`;
+  const files = [path.join(dir, "fleetco.toml"), path.join(dir, "partner.toml")];
+  fs.writeFileSync(files[0], fleetco);
+  fs.writeFileSync(files[1], partner);
+  return files;
+}
+
+/** Token-endpoint POSTs of the current provider (any tenant path) with this grant type. */
+function tokenCallsOfProvider(grantType) {
+  return network.filter((e) => e.method === "POST" && e.url.startsWith(`${provider.origin}/`) &&
+    new URL(e.url).pathname.endsWith("/oauth2/v2.0/token") &&
+    new URLSearchParams(e.postData ?? "").get("grant_type") === grantType);
+}
+
+/** bo's delegated Fleet API token from Partner; `token check` at organizations allows Partner and refuses it for a FleetCo-only API. */
+function assertBoFleetToken(token) {
+  const c = claimsOf(token);
+  assert.equal(c.iss, `${provider.origin}/${PARTNER}/v2.0`, "issued by bo's home tenant");
+  assert.equal(c.tid, PARTNER);
+  assert.equal(c.aud, FLEET_API);
+  assert.equal(c.ver, "2.0");
+  assert.equal(c.scp, "Fleet.Read");
+  assert.deepEqual(c.roles, ["Fleet.Admin"], "Partner's own role assignment");
+  assert.equal(c.azp, FLEET_SPA);
+  assert.equal(c.preferred_username, BO.username);
+
+  const check = (allowed) => tokenCheck(token, { audience: FLEET_API, requireRole: null, extra: ["--tenant-allow", allowed] });
+  const allowed = check(PARTNER);
+  assert.equal(allowed.status, 0, `token check --tenant-allow Partner refused it: ${JSON.stringify(allowed.result.errors ?? allowed.stderr)}`);
+  const refused = check(FLEETCO);
+  assert.equal(refused.status, 1, `token check --tenant-allow FleetCo: exit ${refused.status} ${refused.stderr}`);
+  const codes = (refused.result.errors ?? []).map((e) => e.code);
+  assert.ok(codes.includes("tenant_not_allowed"), `expected tenant_not_allowed: ${JSON.stringify(refused.result.errors)}`);
+  return c;
+}
+
+let boToken;
+let boAccount;
+
+test("multi-tenant: loginRedirect at /organizations with FleetCo's multi-tenant SPA signs bo@partner.test in; account and tokens are Partner's", { timeout: 120_000 }, async () => {
+  await step("switch to rolegate idp serving FleetCo and Partner", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rolegate-msal-browser-mt."));
+    dataDirs.push(dir);
+    const configs = multiTenantFiles(dir);
+    const previous = provider;
+    provider = await startIdp({ configs, dataDir: path.join(dir, "data"), authorityPath: "/organizations" });
+    await stopChild(previous?.child, previous?.exited);
+    appConfig = {
+      clientId: FLEET_SPA,
+      authority: provider.authority, // https://localhost:<port>/organizations
+      knownAuthority: `localhost:${provider.port}`,
+      redirectUri: REDIRECT_URI,
+      scope: FLEET_SCOPE,
+      apiUrl: null, // no Fleet API endpoint is served: `rolegate token check` plays the API
+    };
+    await openContext();
+    await page.goto(`${APP_ORIGIN}/`, { timeout: STEP_TIMEOUT_MS });
+    await waitForReadyPage();
+  });
+
+  await step("loginRedirect goes to the organizations authority", async () => {
+    await page.click("#login", { timeout: STEP_TIMEOUT_MS });
+    await page.waitForURL((url) => url.origin === provider.origin, { timeout: STEP_TIMEOUT_MS });
+    await page.waitForSelector("#username", { timeout: STEP_TIMEOUT_MS });
+    const authorize = new URL(page.url());
+    assert.equal(authorize.pathname, "/organizations/oauth2/v2.0/authorize");
+    const q = authorize.searchParams;
+    assert.equal(q.get("client_id"), FLEET_SPA);
+    assert.equal(q.get("redirect_uri"), REDIRECT_URI);
+    assert.equal(q.get("code_challenge_method"), "S256");
+    assert.ok(q.get("scope").split(" ").includes(FLEET_SCOPE), `scope: ${q.get("scope")}`);
+  });
+
+  await step("bo signs in (Partner, by his domain) and comes back without a consent page", async () => {
+    await page.fill("#username", BO.username);
+    await page.fill("#password", BO.password);
+    await page.click("#submit");
+    await waitForReadyPage();
+    assert.equal(await page.locator("#result").getAttribute("data-op"), "redirect");
+    assert.equal(await page.locator("#result").getAttribute("data-outcome"), "ok", await text("#error"));
+  });
+
+  await step("the redirect result, the account and the access token are Partner's", async () => {
+    const redirect = JSON.parse(await text("#redirect-result"));
+    assert.equal(redirect.tenantId, PARTNER, "the redirect result's tenantId");
+    assert.equal(redirect.idTokenClaims.tid, PARTNER);
+    assert.equal(redirect.idTokenClaims.iss, `${provider.origin}/${PARTNER}/v2.0`);
+    assert.equal(redirect.idTokenClaims.aud, FLEET_SPA);
+    assert.ok(redirect.scopes.includes(FLEET_SCOPE), `scopes: ${redirect.scopes}`);
+
+    boAccount = JSON.parse(await text("#account"));
+    assert.equal(boAccount.username, BO.username);
+    assert.equal(boAccount.tenantId, PARTNER, "the account's tenantId");
+    assert.equal(boAccount.homeAccountId, `${boAccount.localAccountId}.${PARTNER}`, "from client_info (utid = Partner)");
+    assert.equal(boAccount.environment, `localhost:${provider.port}`);
+
+    boToken = await accessTokenOnPage();
+    assertBoFleetToken(boToken);
+
+    const redemptions = tokenCallsOfProvider("authorization_code");
+    assert.equal(redemptions.length, 1, "one code redemption");
+    const [redemption] = redemptions;
+    assert.equal(redemption.status, 200, redemption.body);
+    assert.equal(new URL(redemption.url).pathname, "/organizations/oauth2/v2.0/token");
+    assert.equal(redemption.requestHeaders?.origin, APP_ORIGIN);
+    assert.equal(redemption.responseHeaders?.["access-control-allow-origin"], APP_ORIGIN);
+  });
+});
+
+test("multi-tenant: acquireTokenSilent finds Partner's token in the cache; with forceRefresh it refreshes over CORS at organizations and stays in Partner", { timeout: 60_000 }, async (t) => {
+  assert.ok(boToken, "needs the sign-in of the test above (it failed)");
+  await step("acquireTokenSilent (cache)", async () => {
+    await operate("acquire", "acquire");
+    assert.equal((await text("#from-cache")).trim(), "true", "the sign-in's token, cached under Partner, is found at organizations");
+    assert.equal(await accessTokenOnPage(), boToken);
+    assert.equal(JSON.parse(await text("#account")).tenantId, PARTNER);
+  });
+
+  await step("forceRefresh", async () => {
+    const before = tokenCallsOfProvider("refresh_token").length;
+    await operate("refresh", "refresh");
+    assert.equal((await text("#from-cache")).trim(), "false", "forceRefresh goes to the token endpoint");
+    const token = await accessTokenOnPage();
+    assert.notEqual(token, boToken, "a new access token");
+    const claims = assertBoFleetToken(token);
+    assert.notEqual(claims.uti, claimsOf(boToken).uti, "a new token id");
+    const account = JSON.parse(await text("#account"));
+    assert.equal(account.tenantId, PARTNER);
+    assert.equal(account.homeAccountId, boAccount.homeAccountId);
+
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && !tokenCallsOfProvider("refresh_token").slice(before).some((e) => e.responseHeaders)) await sleep(50);
+    const refreshes = tokenCallsOfProvider("refresh_token").slice(before);
+    assert.equal(refreshes.length, 1, "one refresh-token grant");
+    const [refresh] = refreshes;
+    t.diagnostic(`msal-browser refreshed at ${new URL(refresh.url).pathname}`);
+    assert.equal(new URL(refresh.url).pathname, "/organizations/oauth2/v2.0/token", "the configured authority, not Partner's");
+    assert.equal(refresh.status, 200, refresh.body);
+    assert.equal(refresh.requestHeaders?.origin, APP_ORIGIN);
+    assert.equal(refresh.responseHeaders?.["access-control-allow-origin"], APP_ORIGIN);
+    const params = new URLSearchParams(refresh.postData);
+    assert.equal(params.get("client_id"), FLEET_SPA);
+    assert.ok(params.get("scope").split(" ").includes(FLEET_SCOPE), `scope: ${params.get("scope")}`);
   });
 });

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The unmodified @azure/msal-browser in a real headless Chromium against
 # `rolegate demo` (sign-in by redirect, silent token, refresh over CORS, Orders
-# API call). Runs on its own:
+# API call), then against `rolegate idp` serving two tenants (sign-in at the
+# `organizations` authority with a multi-tenant SPA). Runs on its own:
 #
 #   bash e2e/msal-browser/run.sh
 #
 # Needs node >= 20 with npm and the Rust toolchain. Chromium is Debian's
 # (/usr/bin/chromium), installed with apt-get when missing; no browser is ever
 # downloaded (playwright-core only drives it). The test itself starts and
-# stops the provider (a free port, a temporary data folder) and the page's
+# stops the providers (a free port, a temporary data folder) and the page's
 # static server on localhost:5173 (the registered SPA redirect URI, so that
 # port must be free).
 #
