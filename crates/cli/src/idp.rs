@@ -190,8 +190,15 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
             "  apps:       {}",
             dir.applications
                 .iter()
-                .filter(|a| !a.is_foreign(&dir.tenant.id))
-                .map(|a| format!("{} ({})", a.display_name, a.app_id))
+                .filter(|a| !a.is_foreign(&dir.tenant.id) || a.provisioned)
+                .map(|a| if a.is_foreign(&dir.tenant.id) {
+                    format!(
+                        "{} ({}, installed from another tenant)",
+                        a.display_name, a.app_id
+                    )
+                } else {
+                    format!("{} ({})", a.display_name, a.app_id)
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         );
