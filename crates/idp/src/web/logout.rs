@@ -1,0 +1,87 @@
+//! Logout: ends the SSO session.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::respond::{error_page_response, frame_protect, set_cookie};
+use super::session::{SESSION_COOKIE, current_session};
+use super::{WebState, pages};
+use crate::protocol::authorize;
+
+/// Signs the browser out. `post_logout_redirect_uri` is followed only when
+/// it is registered on the application named by `client_id` or by the `aud`
+/// of `id_token_hint`, or, when neither names one (as MSAL.js sends it), on
+/// an application this browser's session signed in to: never through
+/// another app's URIs.
+pub(super) async fn logout(
+    State(state): State<WebState>,
+    Path(_tenant): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
+        Ok(pairs) => authorize::to_map(&pairs),
+        Err(e) => return error_page_response(&e),
+    };
+    let session = current_session(&state, &headers).await;
+    let tenants = state.provider.tenants();
+    let named = params
+        .get("client_id")
+        .cloned()
+        .or_else(|| params.get("id_token_hint").and_then(|t| token_audience(t)));
+    // The app named, or else the apps this browser session signed in to.
+    let apps: Vec<String> = match (named, &session) {
+        (Some(app), _) => vec![app],
+        (None, Some(session)) => state
+            .provider
+            .store
+            .session_clients(&session.id)
+            .await
+            .unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    let target = params.get("post_logout_redirect_uri").filter(|uri| {
+        apps.iter()
+            .filter_map(|id| tenants.registered(id))
+            .any(|(_, a)| a.redirect_kind(uri).is_some())
+    });
+    if let Some(session) = &session
+        && let Err(e) = state.provider.store.delete_session(&session.id).await
+    {
+        tracing::warn!(error = %e, "could not delete a session");
+    }
+    let mut response = match target {
+        Some(uri) => {
+            let mut url = uri.clone();
+            if let Some(s) = params.get("state") {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                url = format!(
+                    "{url}{sep}state={}",
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                );
+            }
+            Redirect::to(&url).into_response()
+        }
+        None => Html(pages::signed_out()).into_response(),
+    };
+    set_cookie(
+        &mut response,
+        &format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"),
+    );
+    frame_protect(response.headers_mut());
+    response
+}
+
+/// The `aud` of a JWT, read without verification: it only selects which
+/// application's registered URIs a logout may return to.
+fn token_audience(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("aud")?.as_str().map(str::to_owned)
+}
