@@ -1,23 +1,38 @@
 //! The authorize endpoints (v2.0 and v1.0) and the pages of the flow they
 //! start: sign-in and consent.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::routing::{get, post};
 
 use super::respond::{csrf_refusal, deliver, deliver_error, error_page_response, page, set_cookie};
 use super::session::{current_session, form_guard, posted_by_us, session_cookie, start_session};
-use super::{ClientAddr, WebState, pages, paths};
+use super::{ClientAddr, WebState, pages};
 use crate::directory::Directory;
 use crate::protocol::authorize::{self, AuthorizeRequest, Client, Step};
+use crate::protocol::endpoints::{CONSENT, LOGIN, V1_AUTHORIZE, V2_AUTHORIZE};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::grant;
 use crate::protocol::tenancy::{self, Authority};
 use crate::secret::random_token;
 use crate::store::{PendingConsent, Session};
 
-pub(super) async fn authorize_get(
+/// Authorize (v2.0 and v1.0) and the sign-in and consent forms.
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+        .route(V2_AUTHORIZE.path, get(authorize_get).post(authorize_post))
+        .route(
+            V1_AUTHORIZE.path,
+            get(authorize_v1_get).post(authorize_v1_post),
+        )
+        .route(LOGIN.path, post(login))
+        .route(CONSENT.path, post(consent))
+}
+
+async fn authorize_get(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -38,7 +53,7 @@ pub(super) async fn authorize_get(
     }
 }
 
-pub(super) async fn authorize_post(
+async fn authorize_post(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -59,7 +74,7 @@ pub(super) async fn authorize_post(
     }
 }
 
-pub(super) async fn authorize_v1_get(
+async fn authorize_v1_get(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -74,7 +89,7 @@ pub(super) async fn authorize_v1_get(
     }
 }
 
-pub(super) async fn authorize_v1_post(
+async fn authorize_v1_post(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -221,7 +236,7 @@ async fn authorize_flow(
                 Err(refused) => return refused,
             };
             let html = pages::consent(
-                &paths::in_tenant(paths::CONSENT, tenant),
+                &CONSENT.in_tenant(tenant),
                 &guard.token,
                 &handle,
                 &client.app.display_name,
@@ -273,7 +288,7 @@ async fn login_page(
         Err(refused) => return refused,
     };
     let html = pages::login(
-        &paths::in_tenant(paths::LOGIN, tenant),
+        &LOGIN.in_tenant(tenant),
         &guard.token,
         &req.encode(),
         &client.app.display_name,
@@ -287,7 +302,7 @@ async fn login_page(
 /// The sign-in form. The authorize request it carries is checked again
 /// from the start (as a new `/authorize` request would be): the form adds
 /// only who signed in.
-pub(super) async fn login(
+async fn login(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     ClientAddr(source): ClientAddr,
@@ -378,7 +393,7 @@ pub(super) async fn login(
 /// client and resource, and which request resumes, are what the server
 /// stored when it showed the page, for this session only. Scopes only an
 /// admin may grant are never granted here.
-pub(super) async fn consent(
+async fn consent(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,

@@ -1,21 +1,31 @@
 //! The device authorization grant: the device-code endpoint and the
 //! verification page (`/devicelogin`).
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 
 use super::respond::{error_page_response, json_error, no_store, page, set_cookie};
 use super::session::{current_session, form_guard, posted_by_us, session_cookie, start_session};
-use super::{ClientAddr, WebState, pages, paths};
+use super::{ClientAddr, WebState, pages};
 use crate::protocol::authorize;
 use crate::protocol::device;
+use crate::protocol::endpoints::{DEVICE_LOGIN, V2_DEVICECODE};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::grant;
 use crate::protocol::tenancy::Authority;
 
-pub(super) async fn device_code(
+/// The device-code endpoint and the verification page.
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+        .route(V2_DEVICECODE.path, post(device_code))
+        .route(DEVICE_LOGIN.path, get(device_page).post(device_decide))
+}
+
+async fn device_code(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     ClientAddr(source): ClientAddr,
@@ -41,7 +51,7 @@ pub(super) async fn device_code(
             &OAuthError::throttled("device code requests"),
         );
     }
-    let uri = format!("{}{}", state.origin(&headers), paths::DEVICE_LOGIN);
+    let uri = format!("{}{}", state.origin(&headers), DEVICE_LOGIN.path);
     match device::start(
         &state.provider,
         &tenants,
@@ -58,7 +68,7 @@ pub(super) async fn device_code(
     }
 }
 
-pub(super) async fn device_page(
+async fn device_page(
     State(state): State<WebState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -72,7 +82,7 @@ pub(super) async fn device_page(
         Err(refused) => return refused,
     };
     page(
-        pages::device(paths::DEVICE_LOGIN, &guard.token, code.as_deref(), None),
+        pages::device(DEVICE_LOGIN.path, &guard.token, code.as_deref(), None),
         guard.set_cookie,
     )
 }
@@ -82,7 +92,7 @@ pub(super) async fn device_page(
 /// as whom, and confirms (`decision=confirm`) or declines. What is approved
 /// is the grant the server displayed: its scopes are read from the store,
 /// never from the form.
-pub(super) async fn device_decide(
+async fn device_decide(
     State(state): State<WebState>,
     ClientAddr(source): ClientAddr,
     headers: HeaderMap,
@@ -100,7 +110,7 @@ pub(super) async fn device_decide(
     let again = |error: &str| {
         page(
             pages::device(
-                paths::DEVICE_LOGIN,
+                DEVICE_LOGIN.path,
                 &guard.token,
                 Some(user_code),
                 Some(error),
@@ -176,7 +186,7 @@ pub(super) async fn device_decide(
                 Err(message) => return again(&message),
             };
             let html = pages::device_confirm(
-                paths::DEVICE_LOGIN,
+                DEVICE_LOGIN.path,
                 &guard.token,
                 &shown.user_code,
                 &shown.client_name,

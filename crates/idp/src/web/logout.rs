@@ -1,8 +1,10 @@
 //! Logout: ends the SSO session.
 
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -10,13 +12,19 @@ use super::respond::{error_page_response, frame_protect, set_cookie};
 use super::session::{SESSION_COOKIE, current_session};
 use super::{WebState, pages};
 use crate::protocol::authorize;
+use crate::protocol::endpoints::V2_LOGOUT;
+
+/// Logout, by `GET` or `POST`.
+pub(super) fn routes() -> Router<WebState> {
+    Router::new().route(V2_LOGOUT.path, get(logout).post(logout))
+}
 
 /// Signs the browser out. `post_logout_redirect_uri` is followed only when
 /// it is registered on the application named by `client_id` or by the `aud`
 /// of `id_token_hint`, or, when neither names one (as MSAL.js sends it), on
 /// an application this browser's session signed in to: never through
 /// another app's URIs.
-pub(super) async fn logout(
+async fn logout(
     State(state): State<WebState>,
     Path(_tenant): Path<String>,
     headers: HeaderMap,

@@ -1,18 +1,40 @@
 //! Metadata: the discovery documents, signing keys, instance and
 //! user-realm discovery, the authority's own page and the error page.
 
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
 use serde_json::Value;
 
 use super::respond::{error_page_response, frame_protect, guid, json_error};
-use super::{WebState, pages, paths};
+use super::{WebState, pages};
 use crate::directory::Tenants;
 use crate::protocol::authorize;
 use crate::protocol::discovery::{self, TenantAlias};
+use crate::protocol::endpoints::{
+    AUTHORITY, DEVICE_LOGIN, ERROR_PAGE, FAVICON, INSTANCE_DISCOVERY, USER_REALM, USERINFO,
+    V1_AUTHORIZE, V1_DISCOVERY, V1_KEYS, V1_TOKEN, V2_AUTHORIZE, V2_DEVICECODE, V2_DISCOVERY,
+    V2_KEYS, V2_LOGOUT, V2_TOKEN,
+};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::tenancy::Authority;
+
+/// Discovery, keys, instance and user-realm discovery, the authority and
+/// error pages.
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+        .route(AUTHORITY.path, get(authority_page))
+        .route(V2_DISCOVERY.path, get(v2_discovery))
+        .route(V1_DISCOVERY.path, get(v1_discovery))
+        .route(V2_KEYS.path, get(v2_keys))
+        .route(V1_KEYS.path, get(v1_keys))
+        .route(INSTANCE_DISCOVERY.path, get(instance_discovery))
+        .route(USER_REALM.path, get(user_realm))
+        .route(ERROR_PAGE.path, get(error_page))
+        .route(FAVICON.path, get(|| async { StatusCode::NO_CONTENT }))
+}
 
 /// Resolves a tenant path segment for metadata: a served tenant (its id
 /// is what the documents carry) or `common`/`organizations`.
@@ -55,7 +77,7 @@ fn tenant_metadata(
 
 /// `GET /{tenant}`: the authority URL people paste into a browser answers
 /// with the tenant's endpoints (404 page for an unknown tenant).
-pub(super) async fn authority_page(
+async fn authority_page(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -74,23 +96,20 @@ pub(super) async fn authority_page(
         }
     };
     let origin = state.origin(&headers);
-    let at = |path: &str| format!("{origin}{}", paths::in_tenant(path, &tenant));
     let endpoints = [
-        ("OpenID configuration (v2.0)", at(paths::V2_DISCOVERY)),
-        ("OpenID configuration (v1.0)", at(paths::V1_DISCOVERY)),
-        ("Signing keys (v2.0)", at(paths::V2_KEYS)),
-        ("Authorize", at(paths::V2_AUTHORIZE)),
-        ("Token", at(paths::V2_TOKEN)),
-        ("Authorize (v1.0, resource=)", at(paths::V1_AUTHORIZE)),
-        ("Token (v1.0, resource=)", at(paths::V1_TOKEN)),
-        ("Device code", at(paths::V2_DEVICECODE)),
-        (
-            "Device sign-in page",
-            format!("{origin}{}", paths::DEVICE_LOGIN),
-        ),
-        ("Logout", at(paths::V2_LOGOUT)),
-        ("UserInfo", format!("{origin}{}", paths::USERINFO)),
-    ];
+        ("OpenID configuration (v2.0)", V2_DISCOVERY),
+        ("OpenID configuration (v1.0)", V1_DISCOVERY),
+        ("Signing keys (v2.0)", V2_KEYS),
+        ("Authorize", V2_AUTHORIZE),
+        ("Token", V2_TOKEN),
+        ("Authorize (v1.0, resource=)", V1_AUTHORIZE),
+        ("Token (v1.0, resource=)", V1_TOKEN),
+        ("Device code", V2_DEVICECODE),
+        ("Device sign-in page", DEVICE_LOGIN),
+        ("Logout", V2_LOGOUT),
+        ("UserInfo", USERINFO),
+    ]
+    .map(|(what, endpoint)| (what, endpoint.url(&origin, &tenant)));
     let mut response = Html(pages::authority(
         &format!("{origin}/{tenant}"),
         &id,
@@ -102,7 +121,7 @@ pub(super) async fn authority_page(
     response
 }
 
-pub(super) async fn v2_discovery(
+async fn v2_discovery(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -112,7 +131,7 @@ pub(super) async fn v2_discovery(
     })
 }
 
-pub(super) async fn v1_discovery(
+async fn v1_discovery(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -123,7 +142,7 @@ pub(super) async fn v1_discovery(
 }
 
 /// v2 keys carry the `{tenantid}` issuer template (spec §1.3).
-pub(super) async fn v2_keys(
+async fn v2_keys(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -137,7 +156,7 @@ pub(super) async fn v2_keys(
     })
 }
 
-pub(super) async fn v1_keys(
+async fn v1_keys(
     State(state): State<WebState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -148,10 +167,7 @@ pub(super) async fn v1_keys(
     })
 }
 
-pub(super) async fn instance_discovery(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-) -> Response {
+async fn instance_discovery(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let origin = state.origin(&headers);
     let host = origin.trim_start_matches("https://").to_owned();
     metadata_json(discovery::instance_document(
@@ -161,10 +177,7 @@ pub(super) async fn instance_discovery(
     ))
 }
 
-pub(super) async fn user_realm(
-    State(state): State<WebState>,
-    Path(user): Path<String>,
-) -> Response {
+async fn user_realm(State(state): State<WebState>, Path(user): Path<String>) -> Response {
     let tenants = state.provider.tenants();
     // Per domain, never per account: the answer must not tell which
     // accounts exist.
@@ -173,7 +186,7 @@ pub(super) async fn user_realm(
     metadata_json(discovery::user_realm(&user, domain, home.is_some()))
 }
 
-pub(super) async fn error_page(RawQuery(query): RawQuery) -> Response {
+async fn error_page(RawQuery(query): RawQuery) -> Response {
     let code = query
         .as_deref()
         .map(authorize::parse_pairs)

@@ -1,18 +1,18 @@
 //! HTTP routes. Handlers stay thin: parse, call [`crate::protocol`], map
 //! the result to a response.
 //!
-//! One module per page or endpoint group: [`metadata`] (discovery, keys,
-//! the authority and error pages), [`token`], [`userinfo`], [`device`],
-//! [`authorize`] (authorize, sign-in, consent), [`logout`]; [`session`]
-//! holds the session and CSRF cookies and the form checks, [`respond`] the
-//! response helpers they share.
+//! One module per page or endpoint group, each registering its routes from
+//! the endpoint table ([`crate::protocol::endpoints`]): `metadata`
+//! (discovery, keys, the authority and error pages), `token`, `userinfo`,
+//! `device`, `authorize` (authorize, sign-in, consent) and `logout`;
+//! `session` holds the session and CSRF cookies and the form checks,
+//! `respond` the response helpers they share, [`pages`] the HTML.
 
 mod authorize;
 mod device;
 mod logout;
 mod metadata;
 pub mod pages;
-pub mod paths;
 mod respond;
 mod session;
 mod token;
@@ -22,8 +22,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
+use axum::http::{HeaderMap, header};
 
 use crate::protocol::Provider;
 
@@ -83,46 +82,17 @@ impl WebState {
     }
 }
 
-/// The identity provider's router.
+/// The identity provider's router: every endpoint of
+/// [`crate::protocol::endpoints`], each registered by the module that
+/// serves it.
 pub fn routes(state: WebState) -> Router {
     Router::new()
-        .route(paths::AUTHORITY, get(metadata::authority_page))
-        .route(paths::V2_DISCOVERY, get(metadata::v2_discovery))
-        .route(paths::V1_DISCOVERY, get(metadata::v1_discovery))
-        .route(paths::V2_KEYS, get(metadata::v2_keys))
-        .route(paths::V1_KEYS, get(metadata::v1_keys))
-        .route(
-            paths::V2_AUTHORIZE,
-            get(authorize::authorize_get).post(authorize::authorize_post),
-        )
-        .route(
-            paths::V2_TOKEN,
-            post(token::token_v2).options(token::token_preflight),
-        )
-        .route(
-            paths::V1_AUTHORIZE,
-            get(authorize::authorize_v1_get).post(authorize::authorize_v1_post),
-        )
-        .route(
-            paths::V1_TOKEN,
-            post(token::token_v1).options(token::token_preflight),
-        )
-        .route(paths::V2_LOGOUT, get(logout::logout).post(logout::logout))
-        .route(paths::V2_DEVICECODE, post(device::device_code))
-        .route(
-            paths::DEVICE_LOGIN,
-            get(device::device_page).post(device::device_decide),
-        )
-        .route(
-            paths::USERINFO,
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
-        .route(paths::LOGIN, post(authorize::login))
-        .route(paths::CONSENT, post(authorize::consent))
-        .route(paths::INSTANCE_DISCOVERY, get(metadata::instance_discovery))
-        .route(paths::USER_REALM, get(metadata::user_realm))
-        .route(paths::ERROR_PAGE, get(metadata::error_page))
-        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .merge(metadata::routes())
+        .merge(authorize::routes())
+        .merge(token::routes())
+        .merge(logout::routes())
+        .merge(device::routes())
+        .merge(userinfo::routes())
         .with_state(state)
 }
 

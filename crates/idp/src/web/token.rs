@@ -1,22 +1,32 @@
 //! The token endpoints (v2.0 and v1.0), their CORS answers for SPAs, and
 //! HTTP Basic client credentials.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use base64::Engine as _;
 
 use super::respond::{json_error, no_store};
 use super::{ClientAddr, WebState};
 use crate::directory::Tenants;
 use crate::protocol::authorize;
+use crate::protocol::endpoints::{V1_TOKEN, V2_TOKEN};
 use crate::protocol::grant::{self, TokenRequest};
 use crate::protocol::response::Endpoint;
 use crate::protocol::tenancy::Authority;
 use crate::protocol::tokens::IssuerContext;
 
-pub(super) async fn token_v2(
+/// The token endpoints, with their CORS preflights.
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+        .route(V2_TOKEN.path, post(token_v2).options(token_preflight))
+        .route(V1_TOKEN.path, post(token_v1).options(token_preflight))
+}
+
+async fn token_v2(
     state: State<WebState>,
     tenant: Path<String>,
     source: ClientAddr,
@@ -26,7 +36,7 @@ pub(super) async fn token_v2(
     token(state, tenant, source, headers, body, Endpoint::V2).await
 }
 
-pub(super) async fn token_v1(
+async fn token_v1(
     state: State<WebState>,
     tenant: Path<String>,
     source: ClientAddr,
@@ -79,7 +89,7 @@ async fn token(
     response
 }
 
-pub(super) async fn token_preflight(State(state): State<WebState>, headers: HeaderMap) -> Response {
+async fn token_preflight(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let tenants = state.provider.tenants();
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Some(origin) = headers

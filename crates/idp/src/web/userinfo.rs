@@ -1,15 +1,23 @@
 //! The UserInfo endpoint.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use super::WebState;
 use super::respond::no_store;
+use crate::protocol::endpoints::USERINFO;
 use crate::protocol::grant;
 use crate::protocol::tokens::IssuerContext;
 
-pub(super) async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response {
+/// UserInfo, by `GET` or `POST`.
+pub(super) fn routes() -> Router<WebState> {
+    Router::new().route(USERINFO.path, get(userinfo).post(userinfo))
+}
+
+async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
