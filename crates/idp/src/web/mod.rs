@@ -114,3 +114,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;
