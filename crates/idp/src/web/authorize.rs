@@ -313,7 +313,7 @@ async fn login(
         Ok(form) => form,
         Err(e) => return error_page_response(&e),
     };
-    if !posted_by_us(&state, &headers, form.get("csrf")).await {
+    if !posted_by_us(&state, &headers, form.get("csrf").map(String::as_str)).await {
         return csrf_refusal(
             "The sign-in form expired or was submitted from another site (CSRF check failed). Start the sign-in again.",
         );
@@ -384,7 +384,7 @@ async fn login(
         _ => req,
     };
     let mut response = authorize_flow(&state, &tenant, &headers, resumed, Some(session)).await;
-    set_cookie(&mut response, &session_cookie(&secret));
+    set_cookie(&mut response, &session_cookie(secret));
     response
 }
 
@@ -403,7 +403,7 @@ async fn consent(
         Ok(form) => form,
         Err(e) => return error_page_response(&e),
     };
-    if !posted_by_us(&state, &headers, form.get("csrf")).await {
+    if !posted_by_us(&state, &headers, form.get("csrf").map(String::as_str)).await {
         return csrf_refusal(
             "The consent form expired or was submitted from another site (CSRF check failed).",
         );

@@ -118,7 +118,7 @@ async fn device_decide(
             guard.set_cookie.clone(),
         )
     };
-    if !posted_by_us(&state, &headers, form.get("csrf")).await {
+    if !posted_by_us(&state, &headers, form.get("csrf").map(String::as_str)).await {
         return again("The form expired or came from another site; enter the code again.");
     }
     let p = &state.provider;
@@ -195,7 +195,7 @@ async fn device_decide(
             );
             let mut response = page(html, guard.set_cookie.clone());
             if let Some((_, secret)) = new_session {
-                set_cookie(&mut response, &session_cookie(&secret));
+                set_cookie(&mut response, &session_cookie(secret));
             }
             response
         }

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::respond::{error_page_response, frame_protect, set_cookie};
-use super::session::{SESSION_COOKIE, current_session};
+use super::session::{current_session, session_removal};
 use super::{WebState, pages};
 use crate::protocol::authorize;
 use crate::protocol::endpoints::V2_LOGOUT;
@@ -75,10 +75,7 @@ async fn logout(
         }
         None => Html(pages::signed_out()).into_response(),
     };
-    set_cookie(
-        &mut response,
-        &format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"),
-    );
+    set_cookie(&mut response, &session_removal());
     frame_protect(response.headers_mut());
     response
 }

@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use cookie::Cookie;
 
 use super::{WebState, pages};
 use crate::protocol::authorize::{self, Client, Delivery};
@@ -76,7 +77,7 @@ pub(super) fn csrf_refusal(message: &str) -> Response {
     response
 }
 
-pub(super) fn page(html: String, csrf_cookie: Option<String>) -> Response {
+pub(super) fn page(html: String, csrf_cookie: Option<Cookie<'static>>) -> Response {
     let mut response = Html(html).into_response();
     frame_protect(response.headers_mut());
     if let Some(c) = csrf_cookie {
@@ -85,8 +86,8 @@ pub(super) fn page(html: String, csrf_cookie: Option<String>) -> Response {
     response
 }
 
-pub(super) fn set_cookie(response: &mut Response, cookie: &str) {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
+pub(super) fn set_cookie(response: &mut Response, cookie: &Cookie<'_>) {
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
 }
