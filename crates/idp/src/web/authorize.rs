@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use super::forms::{Account, ConsentForm, LoginForm};
 use super::respond::{csrf_refusal, deliver, deliver_error, error_page_response, page, set_cookie};
 use super::session::{current_session, form_guard, posted_by_us, session_cookie, start_session};
 use super::{ClientAddr, WebState, pages};
@@ -309,16 +310,19 @@ async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match authorize::unique_map(&body) {
+    let LoginForm {
+        csrf,
+        request: req,
+        account,
+    } = match LoginForm::parse(&body) {
         Ok(form) => form,
         Err(e) => return error_page_response(&e),
     };
-    if !posted_by_us(&state, &headers, form.get("csrf").map(String::as_str)).await {
+    if !posted_by_us(&state, &headers, csrf.as_deref()).await {
         return csrf_refusal(
             "The sign-in form expired or was submitted from another site (CSRF check failed). Start the sign-in again.",
         );
     }
-    let req = AuthorizeRequest::decode(form.get("request").map(String::as_str).unwrap_or_default());
     let p = &state.provider;
     let tenants = p.tenants();
     let at = match Authority::resolve(&tenants, &tenant) {
@@ -341,25 +345,21 @@ async fn login(
         Authority::Tenant(dir) => tenants.by_upn(name).unwrap_or(dir),
         Authority::Multi => tenants.by_upn(name).unwrap_or(client_dir),
     };
-    let user = match (form.get("pick"), form.get("username")) {
-        (Some(upn), _) => match home_of(upn)
+    let user = match &account {
+        Account::Picked(upn) => match home_of(upn)
             .user_by_upn(upn)
             .filter(|u| u.password_hash.is_none())
         {
             Some(u) => Ok((home_of(upn), u)),
             None => Err("That account needs a password.".to_owned()),
         },
-        (None, Some(username)) => grant::sign_in_with_password(
-            p,
-            home_of(username),
-            username,
-            form.get("password").map(String::as_str).unwrap_or_default(),
-            source,
-        )
-        .await
-        .map(|u| (home_of(username), u))
-        .map_err(|e| e.coded_message()),
-        (None, None) => Err("Enter your username.".to_owned()),
+        Account::Password { username, password } => {
+            grant::sign_in_with_password(p, home_of(username), username, password.as_str(), source)
+                .await
+                .map(|u| (home_of(username), u))
+                .map_err(|e| e.coded_message())
+        }
+        Account::Missing => Err("Enter your username.".to_owned()),
     };
     let user = user.and_then(|(home, user)| {
         at.admit(home, user, &client.app.app_id)
@@ -399,20 +399,19 @@ async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match authorize::unique_map(&body) {
+    let form = match ConsentForm::parse(&body) {
         Ok(form) => form,
         Err(e) => return error_page_response(&e),
     };
-    if !posted_by_us(&state, &headers, form.get("csrf").map(String::as_str)).await {
+    if !posted_by_us(&state, &headers, form.csrf.as_deref()).await {
         return csrf_refusal(
             "The consent form expired or was submitted from another site (CSRF check failed).",
         );
     }
     let p = &state.provider;
-    let handle = form.get("consent").map(String::as_str).unwrap_or_default();
     let pending = match p
         .store
-        .take_pending_consent(&crate::secret::digest(handle))
+        .take_pending_consent(&crate::secret::digest(&form.handle))
         .await
     {
         Ok(Some(pending)) if pending.expires_at >= p.now() => pending,
@@ -435,7 +434,7 @@ async fn consent(
         Ok(_) => return expired_consent(),
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
-    if form.get("decision").map(String::as_str) != Some("accept") {
+    if !form.accepted {
         let e = OAuthError::new(
             "access_denied",
             65_004,

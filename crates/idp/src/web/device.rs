@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use super::forms::{DeviceCodeRequest, DeviceDecision, DeviceForm};
 use super::respond::{error_page_response, json_error, no_store, page, set_cookie};
 use super::session::{current_session, form_guard, posted_by_us, session_cookie, start_session};
 use super::{ClientAddr, WebState, pages};
@@ -37,7 +38,7 @@ async fn device_code(
         Ok(at) => at,
         Err(e) => return json_error(&state, &headers, &e),
     };
-    let form = match authorize::unique_map(&body) {
+    let form = match DeviceCodeRequest::parse(&body) {
         Ok(form) => form,
         Err(e) => return json_error(&state, &headers, &e),
     };
@@ -57,8 +58,8 @@ async fn device_code(
         &tenants,
         at,
         &tenant,
-        form.get("client_id").map(String::as_str),
-        form.get("scope").map(String::as_str),
+        form.client_id.as_deref(),
+        form.scope.as_deref(),
         &uri,
     )
     .await
@@ -102,11 +103,10 @@ async fn device_decide(
         Ok(g) => g,
         Err(refused) => return refused,
     };
-    let form = authorize::unique_map(&body).unwrap_or_default();
-    let user_code = form
-        .get("user_code")
-        .map(String::as_str)
-        .unwrap_or_default();
+    // A malformed form (a repeated field) is an empty one: the CSRF check
+    // refuses it below.
+    let form = DeviceForm::parse(&body).unwrap_or_default();
+    let user_code = form.user_code.as_str();
     let again = |error: &str| {
         page(
             pages::device(
@@ -118,12 +118,11 @@ async fn device_decide(
             guard.set_cookie.clone(),
         )
     };
-    if !posted_by_us(&state, &headers, form.get("csrf").map(String::as_str)).await {
+    if !posted_by_us(&state, &headers, form.csrf.as_deref()).await {
         return again("The form expired or came from another site; enter the code again.");
     }
     let p = &state.provider;
     let tenants = p.tenants();
-    let decision = form.get("decision").map(String::as_str);
     let finish = |decision: device::Decision| async move {
         let declined = decision == device::Decision::Decline;
         match device::decide(p, &tenants, user_code, decision).await {
@@ -146,9 +145,9 @@ async fn device_decide(
             Err(message) => again(&message),
         }
     };
-    match decision {
-        Some("decline") => finish(device::Decision::Decline).await,
-        Some("confirm") => match current_session(&state, &headers).await {
+    match form.decision {
+        Some(DeviceDecision::Decline) => finish(device::Decision::Decline).await,
+        Some(DeviceDecision::Confirm) => match current_session(&state, &headers).await {
             Some(session) => {
                 finish(device::Decision::Approve {
                     user_id: session.user_id,
@@ -157,11 +156,11 @@ async fn device_decide(
             }
             None => again("Your sign-in expired; enter the code and sign in again."),
         },
-        Some("approve") => {
+        Some(DeviceDecision::Approve) => {
             let tenants = p.tenants();
-            let (user, new_session) = match form.get("username").filter(|u| !u.is_empty()) {
+            let (user, new_session) = match &form.username {
                 Some(username) => {
-                    let password = form.get("password").map(String::as_str).unwrap_or_default();
+                    let password = form.password.as_str();
                     let home = tenants
                         .by_upn(username)
                         .unwrap_or_else(|| tenants.default_tenant());
@@ -199,6 +198,6 @@ async fn device_decide(
             }
             response
         }
-        _ => again("Choose Sign in or Decline."),
+        None => again("Choose Sign in or Decline."),
     }
 }

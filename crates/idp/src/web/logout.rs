@@ -8,10 +8,10 @@ use axum::routing::get;
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::forms::LogoutRequest;
 use super::respond::{error_page_response, frame_protect, set_cookie};
 use super::session::{current_session, session_removal};
 use super::{WebState, pages};
-use crate::protocol::authorize;
 use crate::protocol::endpoints::V2_LOGOUT;
 
 /// Logout, by `GET` or `POST`.
@@ -30,16 +30,15 @@ async fn logout(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
-        Ok(pairs) => authorize::to_map(&pairs),
+    let params = match LogoutRequest::parse(query.as_deref().unwrap_or_default()) {
+        Ok(params) => params,
         Err(e) => return error_page_response(&e),
     };
     let session = current_session(&state, &headers).await;
     let tenants = state.provider.tenants();
     let named = params
-        .get("client_id")
-        .cloned()
-        .or_else(|| params.get("id_token_hint").and_then(|t| token_audience(t)));
+        .client_id
+        .or_else(|| params.id_token_hint.as_deref().and_then(token_audience));
     // The app named, or else the apps this browser session signed in to.
     let apps: Vec<String> = match (named, &session) {
         (Some(app), _) => vec![app],
@@ -51,7 +50,7 @@ async fn logout(
             .unwrap_or_default(),
         (None, None) => Vec::new(),
     };
-    let target = params.get("post_logout_redirect_uri").filter(|uri| {
+    let target = params.post_logout_redirect_uri.filter(|uri| {
         apps.iter()
             .filter_map(|id| tenants.registered(id))
             .any(|(_, a)| a.redirect_kind(uri).is_some())
@@ -63,8 +62,8 @@ async fn logout(
     }
     let mut response = match target {
         Some(uri) => {
-            let mut url = uri.clone();
-            if let Some(s) = params.get("state") {
+            let mut url = uri;
+            if let Some(s) = params.state {
                 let sep = if url.contains('?') { '&' } else { '?' };
                 url = format!(
                     "{url}{sep}state={}",

@@ -10,6 +10,7 @@
 
 mod authorize;
 mod device;
+mod forms;
 mod logout;
 mod metadata;
 pub mod pages;
