@@ -8,6 +8,8 @@
 
 use serde_json::{Value, json};
 
+use crate::protocol::endpoints;
+
 /// One AADSTS-coded OAuth error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error} AADSTS{code}: {message}")]
@@ -154,7 +156,7 @@ impl OAuthError {
             "timestamp": timestamp,
             "trace_id": trace_id,
             "correlation_id": correlation_id,
-            "error_uri": format!("{origin}/error?code={}", self.code),
+            "error_uri": format!("{origin}{}?code={}", endpoints::ERROR_PAGE.path, self.code),
         });
         if let (Some(sub), Some(map)) = (self.suberror, body.as_object_mut()) {
             map.insert("suberror".to_owned(), Value::from(sub));

@@ -4,6 +4,7 @@ pub mod assertion;
 pub mod authorize;
 pub mod device;
 pub mod discovery;
+pub mod endpoints;
 pub mod errors;
 pub mod grant;
 pub mod limits;

@@ -1,0 +1,128 @@
+//! Response helpers shared by the handlers: JSON errors, pages, cache and
+//! framing headers, and delivery of authorize responses to the client.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use cookie::Cookie;
+
+use super::{WebState, pages};
+use crate::protocol::authorize::{self, Client, Delivery};
+use crate::protocol::errors::OAuthError;
+
+/// An OAuth error as Entra's JSON body (trace and correlation ids,
+/// `error_uri`), never cached.
+pub(super) fn json_error(state: &WebState, headers: &HeaderMap, e: &OAuthError) -> Response {
+    let trace = guid();
+    let correlation = correlation_id(headers);
+    let body = e.body(
+        &trace,
+        &correlation,
+        state.provider.now(),
+        &state.origin(headers),
+    );
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, no_store(), axum::Json(body)).into_response()
+}
+
+/// `Cache-Control`/`Pragma` for token and error JSON.
+pub(super) fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [
+        (header::CACHE_CONTROL, "no-store, no-cache"),
+        (header::PRAGMA, "no-cache"),
+    ]
+}
+
+/// Sends authorize response parameters to the client's redirect URI in its
+/// response mode: a redirect, or the self-submitting `form_post` page.
+pub(super) fn deliver(client: &Client<'_>, params: Vec<(String, String)>) -> Response {
+    let mut response = match authorize::deliver(client, params) {
+        Delivery::Redirect(url) => Redirect::to(&url).into_response(),
+        Delivery::FormPost { action, fields } => {
+            Html(pages::form_post(&action, &fields)).into_response()
+        }
+    };
+    // Codes and errors travel in this response: never cached.
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// Sends an authorize error to a trusted client's redirect URI.
+pub(super) fn deliver_error(
+    state: &WebState,
+    headers: &HeaderMap,
+    client: &Client<'_>,
+    e: &OAuthError,
+) -> Response {
+    tracing::debug!(code = e.code, error = e.error, client = %client.app.app_id, "authorize request refused");
+    let params = authorize::error_params(
+        e,
+        client,
+        &guid(),
+        &correlation_id(headers),
+        state.provider.now(),
+    );
+    deliver(client, params)
+}
+
+/// An error shown as a page (the client or redirect URI is not trusted, or
+/// there is no client to send it to).
+pub(super) fn error_page_response(e: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, Html(pages::error(e, &guid()))).into_response();
+    frame_protect(response.headers_mut());
+    response
+}
+
+/// The 403 page for a form post that failed the CSRF or origin check.
+pub(super) fn csrf_refusal(message: &str) -> Response {
+    let mut response = error_page_response(&OAuthError::invalid_request(90_015, message));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+/// One of the provider's pages, with the CSRF cookie it set, if new.
+pub(super) fn page(html: String, csrf_cookie: Option<Cookie<'static>>) -> Response {
+    let mut response = Html(html).into_response();
+    frame_protect(response.headers_mut());
+    if let Some(c) = csrf_cookie {
+        set_cookie(&mut response, &c);
+    }
+    response
+}
+
+/// Appends a `Set-Cookie`.
+pub(super) fn set_cookie(response: &mut Response, cookie: &Cookie<'_>) {
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Pages are never framed (clickjacking) nor cached.
+pub(super) fn frame_protect(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A random GUID-shaped id (trace ids).
+pub fn guid() -> String {
+    crate::secret::guid()
+}
+
+/// The client's `client-request-id` when it is GUID-like, else a fresh one.
+fn correlation_id(headers: &HeaderMap) -> String {
+    headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        .map_or_else(guid, str::to_owned)
+}
