@@ -603,7 +603,7 @@ impl From<&AssertionError> for OAuthError {
                 };
             }
             AssertionError::Store(e) => {
-                return crate::protocol::grant::server_error(StoreError(e.0.clone()));
+                return crate::protocol::errors::server_error(StoreError(e.0.clone()));
             }
         };
         OAuthError::invalid_client(code, format!("{message} {DOCS}"))

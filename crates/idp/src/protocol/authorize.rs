@@ -13,9 +13,9 @@ use url::Url;
 
 use crate::directory::{Application, Directory, RedirectKind, User};
 use crate::protocol::Provider;
-use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::{assignment_required, granted_scopes, server_error};
+use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::scope::ScopeSet;
+use crate::protocol::token::issue::{assignment_required, granted_scopes};
 use crate::protocol::tokens;
 use crate::secret::{digest, random_token};
 use crate::store::{AuthCode, Session};

@@ -4,10 +4,10 @@ use serde_json::{Value, json};
 
 use crate::directory::{Directory, Tenants, User};
 use crate::protocol::Provider;
-use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::{granted_scopes, server_error};
+use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::tenancy::{self, Authority};
+use crate::protocol::token::issue::granted_scopes;
 use crate::secret::{digest, random_token};
 use crate::store::{DeviceGrant, DeviceState};
 
@@ -185,7 +185,8 @@ pub async fn decide(
                     .map_err(|e| e.coded_message())?;
                 if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
                     return Err(
-                        crate::protocol::grant::assignment_required(user, app).coded_message()
+                        crate::protocol::token::issue::assignment_required(user, app)
+                            .coded_message(),
                     );
                 }
                 let explicit: Vec<String> = resource

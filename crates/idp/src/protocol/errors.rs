@@ -163,6 +163,19 @@ impl OAuthError {
     }
 }
 
+/// Maps a store failure to a generic server error (details only in logs).
+pub fn server_error(e: crate::store::StoreError) -> OAuthError {
+    tracing::error!(error = %e, "store failure");
+    OAuthError {
+        status: 500,
+        ..OAuthError::new(
+            "server_error",
+            500_001,
+            "A server error occurred; see the identity provider's log.",
+        )
+    }
+}
+
 /// Entra's timestamp format: `2016-01-09 02:02:12Z`.
 pub fn timestamp(unix: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(unix) {

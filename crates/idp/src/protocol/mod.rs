@@ -12,7 +12,9 @@ pub mod pkce;
 pub mod response;
 pub mod scope;
 pub mod tenancy;
+pub mod token;
 pub mod tokens;
+pub mod userinfo;
 
 use std::sync::{Arc, RwLock};
 

@@ -5,8 +5,7 @@
 
 use crate::directory::{Application, Directory, Tenants, User};
 use crate::protocol::Provider;
-use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::server_error;
+use crate::protocol::errors::{OAuthError, server_error};
 
 /// Where a request was sent.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,191 @@
+//! The token endpoint (spec §1.5): `authorization_code` (+PKCE),
+//! `refresh_token` (rotation, family revocation on reuse), `client_credentials`,
+//! `password` (ROPC), `device_code` and on-behalf-of, one module per grant.
+//! Clients authenticate with a secret or a client assertion
+//! ([`super::assertion`]); [`issue`] mints the user tokens every user grant
+//! ends with.
+
+mod authorization_code;
+mod client_auth;
+mod client_credentials;
+mod device_code;
+pub mod issue;
+mod on_behalf_of;
+pub mod password;
+mod refresh;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::directory::Directory;
+use crate::protocol::Provider;
+use crate::protocol::errors::OAuthError;
+use crate::protocol::response::{Endpoint, TokenResponse};
+use crate::protocol::tenancy::Authority;
+use crate::protocol::tokens::IssuerContext;
+
+/// A token request as received.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// Form parameters (each at most once: the web layer refuses repeats).
+    pub params: HashMap<String, String>,
+    /// HTTP Basic credentials (url-decoded).
+    pub basic: Option<(String, String)>,
+    /// The `Origin` header: present on browser (CORS) requests.
+    pub origin: Option<String>,
+    /// The tenant path segment of the request URL.
+    pub tenant_segment: String,
+    /// Issuer of tokens minted for this request.
+    pub issuer: IssuerContext,
+    /// The peer address, for per-source throttles.
+    pub source: Option<IpAddr>,
+    /// The endpoint the request came to (v1 takes `resource=`).
+    pub endpoint: Endpoint,
+}
+
+impl TokenRequest {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| OAuthError::missing(name))
+    }
+
+    fn wants_client_info(&self) -> bool {
+        self.get("client_info") == Some("1")
+    }
+
+    /// The client id, from the body or HTTP Basic.
+    fn client_id(&self) -> Result<&str, OAuthError> {
+        self.get("client_id")
+            .or(self.basic.as_ref().map(|(id, _)| id.as_str()))
+            .ok_or_else(|| OAuthError::missing("client_id"))
+    }
+
+    /// The issuer of tokens minted in `dir`'s tenant.
+    fn issuer_in(&self, dir: &Directory) -> IssuerContext {
+        IssuerContext {
+            origin: self.issuer.origin.clone(),
+            tenant_id: dir.tenant.id.clone(),
+        }
+    }
+}
+
+/// Handles a token request; the JSON success body or an Entra error.
+pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let translated;
+    let req = match req.endpoint {
+        Endpoint::V2 => req,
+        Endpoint::V1 => {
+            translated = v1_request(req)?;
+            &translated
+        }
+    };
+    let grant_type = req.require("grant_type")?;
+    let tenants = p.tenants();
+    let at = Authority::resolve(&tenants, &req.tenant_segment)?;
+    let t = &tenants;
+    match grant_type {
+        "authorization_code" => authorization_code::redeem(p, t, at, req).await,
+        "refresh_token" => refresh::refresh_token(p, t, at, req).await,
+        "client_credentials" => client_credentials::client_credentials(p, at, req).await,
+        "password" => password::password(p, t, at, req).await,
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
+            device_code::device_code(p, t, at, req).await
+        }
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
+            on_behalf_of::on_behalf_of(p, t, at, req).await
+        }
+        other => Err(OAuthError::new(
+            "unsupported_grant_type",
+            70_003,
+            format!("The app requested an unsupported grant type '{other}'."),
+        )),
+    }
+}
+
+/// OIDC scope values a v1 request may carry besides `resource=`.
+const V1_OIDC: [&str; 3] = ["openid", "profile", "email"];
+
+/// Rewrites a v1 token request (`resource=`) as the v2 request it
+/// means: the resource's statically consented permissions
+/// (`{resource}/.default`, which is what v1 always grants), and for user
+/// flows a refresh token (v1 always issues one) and an ID token when
+/// `openid` was asked for. `scope` values other than OIDC ones are
+/// ignored on v1, as Entra does.
+fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
+    let mut out = req.clone();
+    let grant_type = req.get("grant_type").unwrap_or_default();
+    let oidc: Vec<&str> = req
+        .get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|s| V1_OIDC.iter().any(|o| o.eq_ignore_ascii_case(s)))
+        .collect();
+    let resource = req.get("resource");
+    let needs_resource = matches!(
+        grant_type,
+        "client_credentials" | "password" | "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let scope = match resource {
+        None if needs_resource => return Err(OAuthError::missing("resource")),
+        // Code redemption and refresh without `resource`: the code's or the
+        // family's own resource.
+        None => {
+            out.params.remove("scope");
+            return Ok(out);
+        }
+        Some(resource) if grant_type == "client_credentials" => format!("{resource}/.default"),
+        Some(resource) => {
+            let mut scope = vec![format!("{resource}/.default"), "offline_access".to_owned()];
+            if !oidc.is_empty() {
+                scope.extend(["openid".to_owned(), "profile".to_owned()]);
+            }
+            scope.join(" ")
+        }
+    };
+    out.params.remove("resource");
+    out.params.insert("scope".to_owned(), scope);
+    Ok(out)
+}
+
+fn expired_grant() -> OAuthError {
+    OAuthError::invalid_grant(
+        70_008,
+        "The provided authorization code or refresh token has expired due to inactivity or was revoked. Send a new interactive authorization request for this user and resource.",
+    )
+}
+
+fn unknown_client(client_id: &str, dir: &Directory) -> OAuthError {
+    OAuthError::unauthorized_client(
+        700_016,
+        format!(
+            "Application with identifier '{client_id}' was not found in the directory '{}'.",
+            dir.tenant.domain
+        ),
+    )
+}
+
+fn resource_not_found(resource: &str, dir: &Directory) -> OAuthError {
+    OAuthError::new(
+        "invalid_resource",
+        500_011,
+        format!(
+            "The resource principal named {resource} was not found in the tenant named {}.",
+            dir.tenant.domain
+        ),
+    )
+}
+
+fn default_scope_error(scope: &str) -> OAuthError {
+    OAuthError::invalid_scope(
+        1_002_012,
+        format!(
+            "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+        ),
+    )
+}

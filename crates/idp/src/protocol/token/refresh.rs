@@ -1,0 +1,101 @@
+//! The refresh token grant (RFC 6749 §6): rotation on every use, family
+//! revocation on reuse, SPA families with a fixed lifetime.
+
+use crate::directory::Tenants;
+use crate::protocol::Provider;
+use crate::protocol::errors::{OAuthError, server_error};
+use crate::protocol::response::TokenResponse;
+use crate::protocol::scope::ScopeSet;
+use crate::protocol::tenancy::Authority;
+use crate::protocol::tokens::ClientAuth;
+use crate::secret::{digest, is_guid};
+
+use super::client_auth::{Credential, authenticate};
+use super::issue::{Continuation, Family, issue_user_tokens};
+use super::{TokenRequest, expired_grant};
+
+/// A refresh is checked completely (client, expiry, scopes, resource,
+/// consent) and its tokens are signed **before** the presented token is
+/// rotated; the rotation is one transaction, so a refused request leaves
+/// the presented token valid and only a success consumes it.
+pub(super) async fn refresh_token(
+    p: &Provider,
+    tenants: &Tenants,
+    at: Authority<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = req.require("refresh_token")?;
+    let old_digest = digest(presented);
+    let record = p
+        .store
+        .refresh(&old_digest)
+        .await
+        .map_err(server_error)?
+        .ok_or_else(expired_grant)?;
+    let credential = if record.spa {
+        if req.origin.is_none() {
+            return Err(OAuthError::invalid_request(
+                9_002_327,
+                "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+            ));
+        }
+        Credential::Forbidden
+    } else {
+        Credential::AsFamily(ClientAuth::parse(&record.client_auth))
+    };
+    let (dir, user) = tenants.user(&record.user_id).ok_or_else(expired_grant)?;
+    let caller = authenticate(p, dir, req, credential).await?;
+    at.admit(dir, user, &caller.app.app_id)?;
+    if caller.app.app_id != record.client_id {
+        return Err(OAuthError::invalid_grant(
+            70_000,
+            "The refresh token was issued to a different client.",
+        ));
+    }
+    let now = p.now();
+    if record.expires_at < now {
+        return Err(if record.spa {
+            OAuthError::invalid_grant(
+                700_084,
+                "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.",
+            )
+        } else {
+            OAuthError::invalid_grant(700_082, "The refresh token has expired due to inactivity.")
+        });
+    }
+    let mut scopes = ScopeSet::parse(
+        req.get("scope").unwrap_or("openid profile offline_access"),
+        dir,
+    )?;
+    if scopes.resources.is_empty() {
+        // No resource scope: the refresh continues the family's resource.
+        // Entra refuses that for a self-request whose resource was named
+        // by App ID URI (AADSTS90009, spec §7 "Self-requests").
+        if let Some(resource) = dir.resource(&record.resource)
+            && resource.app_id == record.client_id
+            && !is_guid(&record.resource)
+        {
+            return Err(OAuthError::self_request_by_uri(
+                &resource.app_id,
+                &resource.display_name,
+            ));
+        }
+        scopes.add_all(&record.scope, dir)?;
+    }
+    let family = Family::continuing(&record);
+    issue_user_tokens(
+        p,
+        dir,
+        req,
+        &caller,
+        user,
+        &scopes,
+        None,
+        Continuation::Rotate {
+            presented: old_digest,
+            family,
+        },
+        now,
+    )
+    .await
+}
