@@ -11,7 +11,7 @@ use crate::secret::{digest, random_token};
 use crate::store::CodeRedemption;
 
 use super::client_auth::{Credential, authenticate};
-use super::issue::{Continuation, Family, issue_user_tokens};
+use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
 use super::{TokenRequest, unknown_client};
 
 pub(super) async fn redeem(
@@ -143,14 +143,16 @@ pub(super) async fn redeem(
     family.auth_time = stored.auth_time;
     issue_user_tokens(
         p,
-        home,
         req,
-        &caller,
-        user,
-        &scopes,
-        stored.nonce.clone(),
-        Continuation::Start(family),
-        now,
+        UserGrant {
+            dir: home,
+            caller,
+            user,
+            scopes: &scopes,
+            nonce: stored.nonce.clone(),
+            continuation: Continuation::Start(family),
+            now,
+        },
     )
     .await
 }

@@ -13,6 +13,7 @@ use crate::secret::Busy;
 use super::{TokenRequest, unknown_client};
 
 /// Who is calling and how it proved it.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Caller<'a> {
     pub(super) app: &'a Application,
     pub(super) auth: ClientAuth,

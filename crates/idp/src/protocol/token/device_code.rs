@@ -11,7 +11,7 @@ use crate::secret::{digest, random_token};
 use crate::store::DeviceState;
 
 use super::client_auth::{Credential, authenticate};
-use super::issue::{Continuation, Family, issue_user_tokens};
+use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
 use super::{TokenRequest, expired_grant};
 
 pub(super) async fn device_code(
@@ -66,14 +66,16 @@ pub(super) async fn device_code(
             family.auth_time = auth_time;
             issue_user_tokens(
                 p,
-                dir,
                 req,
-                &caller,
-                user,
-                &scopes,
-                None,
-                Continuation::Start(family),
-                now,
+                UserGrant {
+                    dir,
+                    caller,
+                    user,
+                    scopes: &scopes,
+                    nonce: None,
+                    continuation: Continuation::Start(family),
+                    now,
+                },
             )
             .await
         }

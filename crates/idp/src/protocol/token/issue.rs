@@ -111,21 +111,41 @@ pub(super) enum Continuation {
     },
 }
 
+/// What a user grant established, for [`issue_user_tokens`].
+pub(super) struct UserGrant<'a> {
+    /// The user's home directory: its tenant issues the tokens.
+    pub(super) dir: &'a Directory,
+    /// The authenticated client.
+    pub(super) caller: Caller<'a>,
+    /// The signed-in user.
+    pub(super) user: &'a User,
+    /// The scopes asked for.
+    pub(super) scopes: &'a ScopeSet,
+    /// The ID token's `nonce` (from the authorization request).
+    pub(super) nonce: Option<String>,
+    /// A new refresh-token family or the rotation of one.
+    pub(super) continuation: Continuation,
+    /// Now.
+    pub(super) now: i64,
+}
+
 /// Issues access, ID and refresh tokens for a signed-in user. Everything
 /// that can refuse the request runs before the refresh token is stored or
 /// rotated.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn issue_user_tokens(
     p: &Provider,
-    dir: &Directory,
     req: &TokenRequest,
-    caller: &Caller<'_>,
-    user: &User,
-    scopes: &ScopeSet,
-    nonce: Option<String>,
-    continuation: Continuation,
-    now: i64,
+    grant: UserGrant<'_>,
 ) -> Result<TokenResponse, OAuthError> {
+    let UserGrant {
+        dir,
+        caller,
+        user,
+        scopes,
+        nonce,
+        continuation,
+        now,
+    } = grant;
     let family = match &continuation {
         Continuation::Start(family) | Continuation::Rotate { family, .. } => family,
     };

@@ -13,7 +13,7 @@ use crate::secret::random_token;
 
 use super::TokenRequest;
 use super::client_auth::{Credential, authenticate};
-use super::issue::{Continuation, Family, issue_user_tokens};
+use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
 
 /// On-behalf-of (spec §1.5): a middle-tier API exchanges the access token
 /// it received (whose `aud` is the middle tier) for a token to a downstream
@@ -61,14 +61,16 @@ pub(super) async fn on_behalf_of(
     let family = Family::new(caller.app, user, None, now, false, random_token(16));
     let mut body = issue_user_tokens(
         p,
-        dir,
         req,
-        &caller,
-        user,
-        &scopes,
-        None,
-        Continuation::Start(family),
-        now,
+        UserGrant {
+            dir,
+            caller,
+            user,
+            scopes: &scopes,
+            nonce: None,
+            continuation: Continuation::Start(family),
+            now,
+        },
     )
     .await?;
     // OBO answers carry no ID token or client_info.

@@ -14,7 +14,7 @@ use crate::secret::{Busy, is_guid, random_token};
 
 use super::TokenRequest;
 use super::client_auth::{Credential, authenticate};
-use super::issue::{Continuation, Family, issue_user_tokens};
+use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
 
 pub(super) async fn password(
     p: &Provider,
@@ -48,14 +48,16 @@ pub(super) async fn password(
     let family = Family::new(caller.app, user, None, now, false, random_token(16));
     issue_user_tokens(
         p,
-        home,
         req,
-        &caller,
-        user,
-        &scopes,
-        None,
-        Continuation::Start(family),
-        now,
+        UserGrant {
+            dir: home,
+            caller,
+            user,
+            scopes: &scopes,
+            nonce: None,
+            continuation: Continuation::Start(family),
+            now,
+        },
     )
     .await
 }

@@ -11,7 +11,7 @@ use crate::protocol::tokens::ClientAuth;
 use crate::secret::{digest, is_guid};
 
 use super::client_auth::{Credential, authenticate};
-use super::issue::{Continuation, Family, issue_user_tokens};
+use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
 use super::{TokenRequest, expired_grant};
 
 /// A refresh is checked completely (client, expiry, scopes, resource,
@@ -85,17 +85,19 @@ pub(super) async fn refresh_token(
     let family = Family::continuing(&record);
     issue_user_tokens(
         p,
-        dir,
         req,
-        &caller,
-        user,
-        &scopes,
-        None,
-        Continuation::Rotate {
-            presented: old_digest,
-            family,
+        UserGrant {
+            dir,
+            caller,
+            user,
+            scopes: &scopes,
+            nonce: None,
+            continuation: Continuation::Rotate {
+                presented: old_digest,
+                family,
+            },
+            now,
         },
-        now,
     )
     .await
 }
