@@ -55,6 +55,11 @@ impl TokenRequest {
         self.get(name).ok_or_else(|| OAuthError::missing(name))
     }
 
+    /// The `grant_type` parameter, parsed.
+    fn grant_type(&self) -> Result<GrantType, OAuthError> {
+        self.require("grant_type").map(GrantType::parse)
+    }
+
     fn wants_client_info(&self) -> bool {
         self.get("client_info") == Some("1")
     }
@@ -75,6 +80,62 @@ impl TokenRequest {
     }
 }
 
+/// A `grant_type` value (RFC 6749 §4; the registry is open, so any other
+/// value is kept as [`GrantType::Unknown`] and refused with AADSTS70003).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1.3).
+    AuthorizationCode,
+    /// `client_credentials` (RFC 6749 §4.4.2).
+    ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4); the
+    /// bare `device_code` that older MSAL versions send is read as it too.
+    DeviceCode,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1): Entra's
+    /// on-behalf-of grant.
+    JwtBearer,
+    /// `password` (RFC 6749 §4.3.2).
+    Password,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+    /// Any other value, as sent.
+    Unknown(String),
+}
+
+impl GrantType {
+    /// Reads a `grant_type` value (exact, case-sensitive match).
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "authorization_code" => GrantType::AuthorizationCode,
+            "client_credentials" => GrantType::ClientCredentials,
+            DEVICE_CODE | "device_code" => GrantType::DeviceCode,
+            JWT_BEARER => GrantType::JwtBearer,
+            "password" => GrantType::Password,
+            "refresh_token" => GrantType::RefreshToken,
+            other => GrantType::Unknown(other.to_owned()),
+        }
+    }
+
+    /// The value on the wire (the URN for the device code grant).
+    pub fn as_str(&self) -> &str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => DEVICE_CODE,
+            GrantType::JwtBearer => JWT_BEARER,
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Unknown(other) => other,
+        }
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Handles a token request; the JSON success body or an Entra error.
 pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let translated;
@@ -85,28 +146,30 @@ pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OA
             &translated
         }
     };
-    let grant_type = req.require("grant_type")?;
+    let grant_type = req.grant_type()?;
     let tenants = p.tenants();
     let at = Authority::resolve(&tenants, &req.tenant_segment)?;
     let t = &tenants;
     match grant_type {
-        "authorization_code" => authorization_code::redeem(p, t, at, req).await,
-        "refresh_token" => refresh::refresh_token(p, t, at, req).await,
-        "client_credentials" => client_credentials::client_credentials(p, at, req).await,
-        "password" => password::password(p, t, at, req).await,
-        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
-            device_code::device_code(p, t, at, req).await
-        }
-        "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
-            on_behalf_of::on_behalf_of(p, t, at, req).await
-        }
-        other => Err(OAuthError::new(
+        GrantType::AuthorizationCode => authorization_code::redeem(p, t, at, req).await,
+        GrantType::ClientCredentials => client_credentials::client_credentials(p, at, req).await,
+        GrantType::DeviceCode => device_code::device_code(p, t, at, req).await,
+        GrantType::JwtBearer => on_behalf_of::on_behalf_of(p, t, at, req).await,
+        GrantType::Password => password::password(p, t, at, req).await,
+        GrantType::RefreshToken => refresh::refresh_token(p, t, at, req).await,
+        GrantType::Unknown(other) => Err(OAuthError::new(
             "unsupported_grant_type",
             70_003,
             format!("The app requested an unsupported grant type '{other}'."),
         )),
     }
 }
+
+/// The device code grant's `grant_type` (RFC 8628 §3.4).
+const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The JWT bearer grant's `grant_type` (RFC 7523 §2.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// OIDC scope values a v1 request may carry besides `resource=`.
 const V1_OIDC: [&str; 3] = ["openid", "profile", "email"];
@@ -119,7 +182,7 @@ const V1_OIDC: [&str; 3] = ["openid", "profile", "email"];
 /// ignored on v1, as Entra does.
 fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
     let mut out = req.clone();
-    let grant_type = req.get("grant_type").unwrap_or_default();
+    let grant_type = GrantType::parse(req.get("grant_type").unwrap_or_default());
     let oidc: Vec<&str> = req
         .get("scope")
         .unwrap_or_default()
@@ -129,7 +192,7 @@ fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
     let resource = req.get("resource");
     let needs_resource = matches!(
         grant_type,
-        "client_credentials" | "password" | "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        GrantType::ClientCredentials | GrantType::Password | GrantType::JwtBearer
     );
     let scope = match resource {
         None if needs_resource => return Err(OAuthError::missing("resource")),
@@ -139,7 +202,9 @@ fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
             out.params.remove("scope");
             return Ok(out);
         }
-        Some(resource) if grant_type == "client_credentials" => format!("{resource}/.default"),
+        Some(resource) if grant_type == GrantType::ClientCredentials => {
+            format!("{resource}/.default")
+        }
         Some(resource) => {
             let mut scope = vec![format!("{resource}/.default"), "offline_access".to_owned()];
             if !oidc.is_empty() {
@@ -189,3 +254,6 @@ fn default_scope_error(scope: &str) -> OAuthError {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests;
