@@ -28,10 +28,7 @@ pub async fn start(
         .application(client_id)
         .ok_or_else(|| tenancy::app_not_found(client_id, dir))?;
     if !app.is_fallback_public_client && !app.is_confidential() {
-        return Err(OAuthError::unauthorized_client(
-            7_000_218,
-            "The device code flow needs 'Allow public client flows' (is_fallback_public_client) on the application.",
-        ));
+        return Err(OAuthError::device_flow_not_allowed());
     }
     let scope = scope.unwrap_or("openid profile offline_access");
     ScopeSet::parse(scope, dir)?;

@@ -8,6 +8,8 @@
 
 use serde_json::{Value, json};
 
+use crate::protocol::aadsts;
+
 /// One AADSTS-coded OAuth error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error} AADSTS{code}: {message}")]
@@ -64,7 +66,7 @@ impl OAuthError {
     /// A missing request parameter (AADSTS900144).
     pub fn missing(parameter: &str) -> Self {
         Self::invalid_request(
-            900_144,
+            aadsts::MISSING_PARAMETER,
             format!("The request body must contain the following parameter: '{parameter}'."),
         )
     }
@@ -75,7 +77,7 @@ impl OAuthError {
         Self {
             suberror: Some("consent_required"),
             ..Self::invalid_grant(
-                65_001,
+                aadsts::CONSENT_REQUIRED,
                 format!(
                     "The user or administrator has not consented to use the application with ID '{client}'. Send an interactive authorization request for this user and resource ({resource})."
                 ),
@@ -90,20 +92,8 @@ impl OAuthError {
             status: 429,
             ..Self::new(
                 "temporarily_unavailable",
-                90_055,
+                aadsts::THROTTLED,
                 format!("Too many {what} from this source; wait a minute and try again."),
-            )
-        }
-    }
-
-    /// The credential checks are saturated (HTTP 503): try again shortly.
-    pub fn busy() -> Self {
-        Self {
-            status: 503,
-            ..Self::new(
-                "temporarily_unavailable",
-                90_055,
-                "The server is busy verifying credentials; try again in a few seconds.",
             )
         }
     }
@@ -111,7 +101,7 @@ impl OAuthError {
     /// A parameter sent more than once (RFC 6749 §3.1 forbids it).
     pub fn repeated(parameter: &str) -> Self {
         Self::invalid_request(
-            90_015,
+            aadsts::MALFORMED_REQUEST,
             format!(
                 "The request parameter '{parameter}' was sent more than once; each parameter may appear only once (RFC 6749 section 3.1)."
             ),
@@ -123,7 +113,7 @@ impl OAuthError {
     /// The text is Entra's; `display_name` is the application's.
     pub fn self_request_by_uri(app_id: &str, display_name: &str) -> Self {
         Self::invalid_request(
-            90_009,
+            aadsts::SELF_REQUEST_BY_URI,
             format!(
                 "Application '{app_id}'({display_name}) is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier."
             ),
@@ -166,14 +156,7 @@ impl OAuthError {
 /// Maps a store failure to a generic server error (details only in logs).
 pub fn server_error(e: crate::store::StoreError) -> OAuthError {
     tracing::error!(error = %e, "store failure");
-    OAuthError {
-        status: 500,
-        ..OAuthError::new(
-            "server_error",
-            500_001,
-            "A server error occurred; see the identity provider's log.",
-        )
-    }
+    OAuthError::store_failed()
 }
 
 /// Entra's timestamp format: `2016-01-09 02:02:12Z`.

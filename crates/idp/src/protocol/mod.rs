@@ -1,5 +1,6 @@
 //! The OAuth 2.0 / OpenID Connect logic, independent of HTTP plumbing.
 
+pub mod aadsts;
 pub mod assertion;
 pub mod authorize;
 pub mod device;

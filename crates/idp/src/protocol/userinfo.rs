@@ -2,10 +2,10 @@
 
 use serde_json::{Value, json};
 
-use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::own_tokens::Audiences;
 use crate::protocol::tokens::{self, IssuerContext};
+use crate::protocol::{Provider, aadsts};
 
 /// The UserInfo endpoint (spec §1.6): a Graph access token with `openid`
 /// in `scp` returns the user's claims, mirroring the ID token.
@@ -33,16 +33,15 @@ pub async fn userinfo(
             crate::protocol::scope::GRAPH_APP_ID,
         ]),
     )?;
-    let principal = validator
-        .validate(bearer)
-        .await
-        .map_err(|e| OAuthError::new("invalid_token", 80_001, format!("{e} ({})", e.code())))?;
+    let principal = validator.validate(bearer).await.map_err(|e| {
+        OAuthError::new(
+            "invalid_token",
+            aadsts::USERINFO_INVALID_TOKEN,
+            format!("{e} ({})", e.code()),
+        )
+    })?;
     if !principal.has_scope("openid") {
-        return Err(OAuthError::new(
-            "insufficient_scope",
-            80_002,
-            "The access token does not grant 'openid'.",
-        ));
+        return Err(OAuthError::userinfo_without_openid());
     }
     let (dir, user) = principal
         .object_id()
@@ -52,13 +51,7 @@ pub async fn userinfo(
                 .tenant_id()
                 .is_some_and(|t| t.as_str() == home.tenant.id)
         })
-        .ok_or_else(|| {
-            OAuthError::new(
-                "invalid_token",
-                80_001,
-                "The token's user no longer exists.",
-            )
-        })?;
+        .ok_or_else(OAuthError::userinfo_user_gone)?;
     let client = principal
         .client_id()
         .map(|c| c.as_str().to_owned())

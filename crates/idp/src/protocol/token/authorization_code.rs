@@ -31,17 +31,11 @@ pub(super) async fn redeem(
     // SPA rules (spec §8): cross-origin only, PKCE required, no secret.
     let credential = match (kind, req.origin.is_some()) {
         (Some(RedirectKind::Spa), false) => {
-            return Err(OAuthError::invalid_request(
-                9_002_327,
-                "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
-            ));
+            return Err(OAuthError::spa_not_cross_origin());
         }
         (Some(RedirectKind::Spa), true) => Credential::Forbidden,
         (_, true) => {
-            return Err(OAuthError::invalid_request(
-                9_002_326,
-                "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin does not match the redirect URI's platform.",
-            ));
+            return Err(OAuthError::cross_origin_not_spa());
         }
         (Some(RedirectKind::PublicClient), false) => Credential::Optional,
         (Some(RedirectKind::Web) | None, false) => Credential::Required,
@@ -64,72 +58,48 @@ pub(super) async fn redeem(
                     .map_err(server_error)?;
                 tracing::warn!(client = %caller.app.app_id, "authorization code replayed; the refresh tokens issued from it are revoked");
             }
-            return Err(code_redeemed());
+            return Err(OAuthError::code_redeemed());
         }
-        CodeRedemption::Unknown => return Err(code_redeemed()),
+        CodeRedemption::Unknown => return Err(OAuthError::code_redeemed()),
     };
     let now = p.now();
-    let (home, user) = tenants.user(&stored.user_id).ok_or_else(|| {
-        OAuthError::invalid_grant(70_008, "The user of this code no longer exists.")
-    })?;
+    let (home, user) = tenants
+        .user(&stored.user_id)
+        .ok_or_else(OAuthError::code_user_gone)?;
     if stored.client_id != caller.app.app_id {
-        return Err(OAuthError::invalid_grant(
-            70_000,
-            "The provided authorization code was issued to another client.",
-        ));
+        return Err(OAuthError::code_of_another_client());
     }
     if stored.redirect_uri != redirect_uri {
-        return Err(OAuthError::invalid_grant(
-            70_000,
-            "The provided value for the input parameter 'redirect_uri' is not valid: it must be identical to the one used in the authorization request.",
-        ));
+        return Err(OAuthError::redirect_uri_changed());
     }
     if !stored.tenant_path.eq_ignore_ascii_case(&req.tenant_segment)
         && !home.is_tenant(&req.tenant_segment)
     {
-        return Err(OAuthError::invalid_grant(
-            700_005,
-            "Provided Authorization Code is intended to use against other tenant, thus rejected.",
-        ));
+        return Err(OAuthError::code_of_another_tenant());
     }
     if stored.expires_at < now {
-        return Err(OAuthError::invalid_grant(
-            70_008,
-            "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
-        ));
+        return Err(OAuthError::code_expired());
     }
     match (&stored.code_challenge, req.get("code_verifier")) {
         (Some((challenge, method)), Some(verifier)) => {
             crate::protocol::pkce::verify(challenge, method, verifier)?
         }
         (Some(_), None) => {
-            return Err(OAuthError::invalid_grant(
-                501_481,
-                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-            ));
+            return Err(OAuthError::code_verifier_mismatch());
         }
         (None, _) if kind == Some(RedirectKind::Spa) => {
-            return Err(OAuthError::invalid_request(
-                9_002_325,
-                "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
-            ));
+            return Err(OAuthError::pkce_required_cross_origin());
         }
         (None, Some(_)) => {
             // PKCE downgrade (RFC 9700 §2.1.1): a verifier for a code that
             // was issued without a challenge proves nothing.
-            return Err(OAuthError::invalid_grant(
-                501_481,
-                "A code_verifier was sent, but the authorization request carried no code_challenge: send PKCE on the authorization request, or no verifier.",
-            ));
+            return Err(OAuthError::code_verifier_without_challenge());
         }
         (None, None) => {}
     }
     let requested = req.get("scope").unwrap_or(&stored.scope);
     if requested.trim().is_empty() {
-        return Err(OAuthError::invalid_request(
-            28_003,
-            "Provided value for the input parameter scope cannot be empty when requesting an access token using the provided authorization code. Please specify a valid scope.",
-        ));
+        return Err(OAuthError::empty_scope());
     }
     let scopes = ScopeSet::parse(requested, home)?;
     let mut family = Family::new(
@@ -155,11 +125,4 @@ pub(super) async fn redeem(
         },
     )
     .await
-}
-
-fn code_redeemed() -> OAuthError {
-    OAuthError::invalid_grant(
-        54_005,
-        "OAuth2 Authorization code was already redeemed or is invalid, please retry with a new valid code or use an existing refresh token.",
-    )
 }

@@ -4,6 +4,7 @@
 
 use crate::directory::{Application, Directory};
 use crate::protocol::Provider;
+use crate::protocol::aadsts::{self, NO_CREDENTIAL_MESSAGE};
 use crate::protocol::assertion::{self, CLIENT_ASSERTION_TYPE, TokenEndpoint};
 use crate::protocol::errors::OAuthError;
 use crate::protocol::limits::source_key;
@@ -40,9 +41,6 @@ pub(super) enum Credential {
     Forbidden,
 }
 
-const NO_CREDENTIAL: &str =
-    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
-
 /// The credential a token request presents.
 #[derive(Debug, Clone, Copy)]
 enum Presented<'r> {
@@ -69,16 +67,10 @@ pub(super) async fn authenticate<'a>(
         return without_credential(app, credential);
     }
     if !app.is_confidential() || credential == Credential::Forbidden {
-        return Err(OAuthError::invalid_client(
-            700_025,
-            "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
-        ));
+        return Err(OAuthError::public_client_with_credential());
     }
     if req.origin.is_some() {
-        return Err(OAuthError::invalid_request(
-            9_002_326,
-            "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type; a browser must never send a client secret or client assertion.",
-        ));
+        return Err(OAuthError::cross_origin_credential());
     }
     check_family_credential(app, credential, presented)?;
     let now = p.now();
@@ -116,7 +108,7 @@ pub(super) async fn authenticate<'a>(
                 Ok(false) => {
                     p.limits.client_failures.hit(&throttle_key, now);
                     Err(OAuthError::invalid_client(
-                        7_000_215,
+                        aadsts::INVALID_CLIENT_SECRET,
                         format!(
                             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
                             app.app_id
@@ -138,17 +130,14 @@ fn presented_credential(req: &TokenRequest) -> Result<(&str, Presented<'_>), OAu
     let (client_id, secret) = match (&req.basic, body_id) {
         (Some((id, _)), Some(body)) if !id.eq_ignore_ascii_case(body) => {
             return Err(OAuthError::invalid_request(
-                900_144,
+                aadsts::MISSING_PARAMETER,
                 format!(
                     "The client_id in the body ('{body}') differs from the one in the Authorization header ('{id}')."
                 ),
             ));
         }
         (Some(_), _) if req.get("client_secret").is_some() => {
-            return Err(OAuthError::invalid_request(
-                900_144,
-                "The client secret was sent both in the Authorization header and in the body; send it once.",
-            ));
+            return Err(OAuthError::secret_sent_twice());
         }
         (Some((id, secret)), _) => (id.as_str(), Some(secret.as_str())),
         (None, Some(id)) => (id, req.get("client_secret")),
@@ -162,10 +151,7 @@ fn presented_credential(req: &TokenRequest) -> Result<(&str, Presented<'_>), OAu
         (None, None, None) => Presented::Nothing,
         (None, None, Some(secret)) => Presented::Secret(secret),
         (Some(_), _, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                900_144,
-                "Both a client secret and a client assertion were sent; authenticate with one of them.",
-            ));
+            return Err(OAuthError::secret_and_assertion());
         }
         (Some(_), None, None) => return Err(OAuthError::missing("client_assertion_type")),
         (None, Some(_), _) => return Err(OAuthError::missing("client_assertion")),
@@ -174,7 +160,7 @@ fn presented_credential(req: &TokenRequest) -> Result<(&str, Presented<'_>), OAu
         }
         (Some(_), Some(kind), None) => {
             return Err(OAuthError::invalid_request(
-                90_011,
+                aadsts::UNEXPECTED_ASSERTION_TYPE,
                 format!(
                     "Unexpected client assertion type '{kind}': client_assertion_type must be '{CLIENT_ASSERTION_TYPE}'."
                 ),
@@ -193,17 +179,17 @@ fn without_credential(app: &Application, credential: Credential) -> Result<Calle
             auth: ClientAuth::Public,
         }),
         Credential::Required if !app.is_confidential() => Err(OAuthError::invalid_client(
-            7_000_218,
+            aadsts::CREDENTIAL_REQUIRED,
             format!(
-                "{NO_CREDENTIAL} Application '{}' has no credential: add a password or certificate credential to use this grant.",
+                "{NO_CREDENTIAL_MESSAGE} Application '{}' has no credential: add a password or certificate credential to use this grant.",
                 app.app_id
             ),
         )),
         Credential::PublicFlow if !app.is_fallback_public_client => {
             Err(OAuthError::invalid_client(
-                7_000_218,
+                aadsts::CREDENTIAL_REQUIRED,
                 format!(
-                    "{NO_CREDENTIAL} (To use this flow without a credential, enable 'Allow public client flows' — is_fallback_public_client — on application '{}'.)",
+                    "{NO_CREDENTIAL_MESSAGE} (To use this flow without a credential, enable 'Allow public client flows' — is_fallback_public_client — on application '{}'.)",
                     app.app_id
                 ),
             ))
@@ -214,17 +200,15 @@ fn without_credential(app: &Application, credential: Credential) -> Result<Calle
         }),
         Credential::AsFamily(family @ (ClientAuth::Secret | ClientAuth::Certificate)) => {
             Err(OAuthError::invalid_client(
-                7_000_218,
+                aadsts::CREDENTIAL_REQUIRED,
                 format!(
-                    "{NO_CREDENTIAL} The refresh token was issued to application '{}' authenticated with {}: every refresh must authenticate the same way.",
+                    "{NO_CREDENTIAL_MESSAGE} The refresh token was issued to application '{}' authenticated with {}: every refresh must authenticate the same way.",
                     app.app_id,
                     family_credential(family)
                 ),
             ))
         }
-        Credential::Required if app.is_confidential() => {
-            Err(OAuthError::invalid_client(7_000_218, NO_CREDENTIAL))
-        }
+        Credential::Required if app.is_confidential() => Err(OAuthError::credential_required()),
         Credential::Required | Credential::Optional | Credential::AsFamily(_) => Ok(Caller {
             app,
             auth: ClientAuth::Public,
@@ -249,7 +233,7 @@ fn check_family_credential(
             if family != sent =>
         {
             Err(OAuthError::invalid_client(
-                7_000_218,
+                aadsts::CREDENTIAL_REQUIRED,
                 format!(
                     "The refresh token was issued to application '{}' authenticated with {}: every refresh must authenticate the same way, and {} is not accepted instead.",
                     app.app_id,

@@ -1,11 +1,11 @@
 //! The client credentials grant (RFC 6749 §4.4): an app-only token for
 //! one resource, `{resource}/.default`.
 
-use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::response::TokenResponse;
 use crate::protocol::tenancy::{self, Authority};
 use crate::protocol::tokens::{self, AccessGrant, Resource};
+use crate::protocol::{Provider, aadsts};
 
 use super::client_auth::{Credential, authenticate};
 use super::issue::sign;
@@ -18,7 +18,7 @@ pub(super) async fn client_credentials(
 ) -> Result<TokenResponse, OAuthError> {
     // An app-only token is for one tenant: `common` names none.
     let Authority::Tenant(dir) = at else {
-        return Err(tenancy::no_tenant());
+        return Err(OAuthError::no_tenant());
     };
     let caller = authenticate(p, dir, req, Credential::Required).await?;
     if !tenancy::installed(p, dir, caller.app).await? {
@@ -36,7 +36,7 @@ pub(super) async fn client_credentials(
             // Two resources in one client-credentials request: Entra's
             // AADSTS70011 (one token is for one audience).
             return Err(OAuthError::invalid_scope(
-                70_011,
+                aadsts::INVALID_SCOPE,
                 format!(
                     "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid: a client credentials request names exactly one resource ('{{resource}}/.default')."
                 ),
@@ -53,7 +53,7 @@ pub(super) async fn client_credentials(
     let roles = dir.application_roles(caller.app, resource);
     if resource.app_role_assignment_required && roles.is_empty() {
         return Err(OAuthError::unauthorized_client(
-            501_051,
+            aadsts::APP_NOT_ASSIGNED_TO_ROLE,
             format!(
                 "Application '{}' ({}) is not assigned to a role for the application '{}' ({}).",
                 caller.app.app_id, caller.app.display_name, resource.app_id, resource.display_name

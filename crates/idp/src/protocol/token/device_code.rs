@@ -10,9 +10,9 @@ use crate::protocol::tenancy::Authority;
 use crate::secret::{digest, random_token};
 use crate::store::DeviceState;
 
+use super::TokenRequest;
 use super::client_auth::{Credential, authenticate};
 use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
-use super::{TokenRequest, expired_grant};
 
 pub(super) async fn device_code(
     p: &Provider,
@@ -30,37 +30,19 @@ pub(super) async fn device_code(
         .map_err(server_error)?;
     let now = p.now();
     let Some(grant) = grant else {
-        return Err(OAuthError::new(
-            "bad_verification_code",
-            70_019,
-            "The device code is unknown or was already used.",
-        ));
+        return Err(OAuthError::device_code_unknown());
     };
     if grant.client_id != caller.app.app_id {
-        return Err(OAuthError::new(
-            "bad_verification_code",
-            70_019,
-            "The device code was issued to another client.",
-        ));
+        return Err(OAuthError::device_code_of_another_client());
     }
     match grant.state {
-        _ if grant.expires_at < now => Err(OAuthError::new(
-            "expired_token",
-            70_020,
-            "The provided value for the input parameter 'device_code' is not valid: it has expired.",
-        )),
-        DeviceState::Pending => Err(OAuthError::new(
-            "authorization_pending",
-            70_016,
-            "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
-        )),
-        DeviceState::Declined => Err(OAuthError::new(
-            "authorization_declined",
-            70_018,
-            "The user declined the sign-in request.",
-        )),
+        _ if grant.expires_at < now => Err(OAuthError::device_code_expired()),
+        DeviceState::Pending => Err(OAuthError::authorization_pending()),
+        DeviceState::Declined => Err(OAuthError::authorization_declined()),
         DeviceState::Approved { user_id, auth_time } => {
-            let (dir, user) = tenants.user(&user_id).ok_or_else(expired_grant)?;
+            let (dir, user) = tenants
+                .user(&user_id)
+                .ok_or_else(OAuthError::expired_grant)?;
             let scopes = ScopeSet::parse(&grant.scope, dir)?;
             let mut family = Family::new(caller.app, user, None, now, false, random_token(16));
             family.auth_time = auth_time;

@@ -5,16 +5,16 @@
 use serde_json::{Map, Value};
 
 use crate::directory::{Application, Directory, User};
-use crate::protocol::Provider;
 use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::response::{Endpoint, TokenResponse};
 use crate::protocol::scope::{ResourceScopes, ScopeSet};
 use crate::protocol::tokens::{self, AccessGrant, ClientAuth, IdentityGrant, Resource};
+use crate::protocol::{Provider, aadsts};
 use crate::secret::{digest, random_token};
 use crate::store::{Redemption, RefreshRecord};
 
 use super::client_auth::Caller;
-use super::{TokenRequest, expired_grant, resource_not_found};
+use super::{TokenRequest, resource_not_found};
 
 /// The refresh-token family a response belongs to.
 #[derive(Debug, Clone)]
@@ -241,12 +241,9 @@ pub(super) async fn issue_user_tokens(
                 Redemption::Rotated(_) => Some((record, token)),
                 Redemption::Reused { family_id } => {
                     tracing::warn!(%family_id, client = %caller.app.app_id, "refresh token reuse detected; the token family is revoked");
-                    return Err(OAuthError::invalid_grant(
-                        70_008,
-                        "The refresh token has already been used; every token of its family has been revoked. Sign in again.",
-                    ));
+                    return Err(OAuthError::refresh_token_reused());
                 }
-                Redemption::Invalid => return Err(expired_grant()),
+                Redemption::Invalid => return Err(OAuthError::expired_grant()),
             }
         }
     };
@@ -350,7 +347,7 @@ pub async fn granted_scopes(
 pub fn assignment_required(user: &User, app: &Application) -> OAuthError {
     OAuthError::new(
         "access_denied",
-        50_105,
+        aadsts::USER_NOT_ASSIGNED,
         format!(
             "Your administrator has configured the application {} ('{}') to block users unless they are specifically granted ('assigned') access to the application. The signed in user '{}' is blocked because they are not a direct member of a group with access, nor had access directly assigned by an administrator.",
             app.display_name, app.app_id, user.user_principal_name
@@ -366,6 +363,6 @@ pub(super) fn sign(
 ) -> Result<String, OAuthError> {
     p.keys.sign(&Value::Object(claims), v1, now).map_err(|e| {
         tracing::error!(error = %e, "token signing failed");
-        OAuthError::new("server_error", 500_000, "The token could not be signed.")
+        OAuthError::signing_failed()
     })
 }

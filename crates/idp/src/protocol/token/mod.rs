@@ -18,11 +18,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::directory::Directory;
-use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::response::{Endpoint, TokenResponse};
 use crate::protocol::tenancy::Authority;
 use crate::protocol::tokens::IssuerContext;
+use crate::protocol::{Provider, aadsts};
 
 /// A token request as received.
 #[derive(Debug, Clone, Default)]
@@ -159,7 +159,7 @@ pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OA
         GrantType::RefreshToken => refresh::refresh_token(p, t, at, req).await,
         GrantType::Unknown(other) => Err(OAuthError::new(
             "unsupported_grant_type",
-            70_003,
+            aadsts::UNSUPPORTED_GRANT_TYPE,
             format!("The app requested an unsupported grant type '{other}'."),
         )),
     }
@@ -218,16 +218,9 @@ fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
     Ok(out)
 }
 
-fn expired_grant() -> OAuthError {
-    OAuthError::invalid_grant(
-        70_008,
-        "The provided authorization code or refresh token has expired due to inactivity or was revoked. Send a new interactive authorization request for this user and resource.",
-    )
-}
-
 fn unknown_client(client_id: &str, dir: &Directory) -> OAuthError {
     OAuthError::unauthorized_client(
-        700_016,
+        aadsts::APP_NOT_FOUND,
         format!(
             "Application with identifier '{client_id}' was not found in the directory '{}'.",
             dir.tenant.domain
@@ -238,7 +231,7 @@ fn unknown_client(client_id: &str, dir: &Directory) -> OAuthError {
 fn resource_not_found(resource: &str, dir: &Directory) -> OAuthError {
     OAuthError::new(
         "invalid_resource",
-        500_011,
+        aadsts::RESOURCE_NOT_FOUND,
         format!(
             "The resource principal named {resource} was not found in the tenant named {}.",
             dir.tenant.domain
@@ -248,7 +241,7 @@ fn resource_not_found(resource: &str, dir: &Directory) -> OAuthError {
 
 fn default_scope_error(scope: &str) -> OAuthError {
     OAuthError::invalid_scope(
-        1_002_012,
+        aadsts::DEFAULT_SCOPE_REQUIRED,
         format!(
             "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
         ),

@@ -3,12 +3,12 @@
 //! assertion against the provider's own keys.
 
 use crate::directory::{Application, Tenants};
-use crate::protocol::Provider;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::own_tokens::Audiences;
 use crate::protocol::response::TokenResponse;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::tenancy::Authority;
+use crate::protocol::{Provider, aadsts};
 use crate::secret::random_token;
 
 use super::TokenRequest;
@@ -27,18 +27,12 @@ pub(super) async fn on_behalf_of(
     let client_dir = at.client_directory(tenants, req.client_id()?)?;
     let caller = authenticate(p, client_dir, req, Credential::Required).await?;
     if req.get("requested_token_use") != Some("on_behalf_of") {
-        return Err(OAuthError::invalid_request(
-            900_144,
-            "The request body must contain the following parameter: 'requested_token_use' (value 'on_behalf_of').",
-        ));
+        return Err(OAuthError::requested_token_use_missing());
     }
     let assertion = req.require("assertion")?;
     let principal = verify_assertion(p, tenants, req, caller.app, assertion).await?;
     if principal.is_app_only() {
-        return Err(OAuthError::invalid_grant(
-            50_013,
-            "Assertion is an app-only token: on-behalf-of needs a token issued for a signed-in user.",
-        ));
+        return Err(OAuthError::app_only_assertion());
     }
     let user = principal
         .object_id()
@@ -48,12 +42,7 @@ pub(super) async fn on_behalf_of(
                 .tenant_id()
                 .is_some_and(|t| t.as_str() == home.tenant.id)
         })
-        .ok_or_else(|| {
-            OAuthError::invalid_grant(
-                50_034,
-                "The user of the assertion does not exist in this directory.",
-            )
-        })?;
+        .ok_or_else(OAuthError::assertion_user_not_found)?;
     let (dir, user) = user;
     at.admit(dir, user, &caller.app.app_id)?;
     let scopes = ScopeSet::parse(req.require("scope")?, dir)?;
@@ -102,7 +91,7 @@ async fn verify_assertion(
     let validator = p.own_tokens.get(p, &issuers, Audiences::Api(&audiences))?;
     validator.validate(assertion).await.map_err(|e| {
         OAuthError::invalid_grant(
-            50_013,
+            aadsts::INVALID_ASSERTION,
             format!("Assertion failed validation: {} ({}).", e, e.code()),
         )
     })

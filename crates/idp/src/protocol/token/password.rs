@@ -62,15 +62,6 @@ pub(super) async fn password(
     .await
 }
 
-/// The one answer for a wrong user name or a wrong password (AADSTS50126):
-/// unknown and known accounts are indistinguishable.
-fn bad_credentials() -> OAuthError {
-    OAuthError::invalid_grant(
-        50_126,
-        "Error validating credentials due to invalid username or password.",
-    )
-}
-
 /// Checks a password, with lockouts an attacker cannot turn against the
 /// user: failures are counted per account **and source address** (five in
 /// the lockout window lock that source out of that account, AADSTS50053),
@@ -94,7 +85,7 @@ pub async fn sign_in_with_password<'a>(
             .hashing
             .verify_any(vec![decoy_hash().await], password)
             .await;
-        return Err(bad_credentials());
+        return Err(OAuthError::invalid_username_or_password());
     };
     let per_source = source_key(&format!("user:{}", user.object_id), source);
     let per_user = format!("user:{}", user.object_id);
@@ -111,14 +102,11 @@ pub async fn sign_in_with_password<'a>(
         .map_err(server_error)?
         >= max.saturating_mul(4);
     if locked || backing_off {
-        return Err(OAuthError::invalid_grant(
-            50_053,
-            if locked {
-                "Your account is locked because you've tried to sign in too many times with an incorrect user ID or password. Wait and try again."
-            } else {
-                "You've tried to sign in too many times with an incorrect user ID or password. Wait a minute and try again."
-            },
-        ));
+        return Err(if locked {
+            OAuthError::account_locked()
+        } else {
+            OAuthError::sign_in_backing_off()
+        });
     }
     match dir.verify_password(&p.hashing, user, password).await {
         Ok(true) => {}
@@ -129,7 +117,7 @@ pub async fn sign_in_with_password<'a>(
                     .await
                     .map_err(server_error)?;
             }
-            return Err(bad_credentials());
+            return Err(OAuthError::invalid_username_or_password());
         }
         Err(Busy) => return Err(OAuthError::busy()),
     }

@@ -10,9 +10,9 @@ use crate::protocol::tenancy::Authority;
 use crate::protocol::tokens::ClientAuth;
 use crate::secret::{digest, is_guid};
 
+use super::TokenRequest;
 use super::client_auth::{Credential, authenticate};
 use super::issue::{Continuation, Family, UserGrant, issue_user_tokens};
-use super::{TokenRequest, expired_grant};
 
 /// A refresh is checked completely (client, expiry, scopes, resource,
 /// consent) and its tokens are signed **before** the presented token is
@@ -31,36 +31,29 @@ pub(super) async fn refresh_token(
         .refresh(&old_digest)
         .await
         .map_err(server_error)?
-        .ok_or_else(expired_grant)?;
+        .ok_or_else(OAuthError::expired_grant)?;
     let credential = if record.spa {
         if req.origin.is_none() {
-            return Err(OAuthError::invalid_request(
-                9_002_327,
-                "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
-            ));
+            return Err(OAuthError::spa_not_cross_origin());
         }
         Credential::Forbidden
     } else {
         Credential::AsFamily(ClientAuth::parse(&record.client_auth))
     };
-    let (dir, user) = tenants.user(&record.user_id).ok_or_else(expired_grant)?;
+    let (dir, user) = tenants
+        .user(&record.user_id)
+        .ok_or_else(OAuthError::expired_grant)?;
     let caller = authenticate(p, dir, req, credential).await?;
     at.admit(dir, user, &caller.app.app_id)?;
     if caller.app.app_id != record.client_id {
-        return Err(OAuthError::invalid_grant(
-            70_000,
-            "The refresh token was issued to a different client.",
-        ));
+        return Err(OAuthError::refresh_token_of_another_client());
     }
     let now = p.now();
     if record.expires_at < now {
         return Err(if record.spa {
-            OAuthError::invalid_grant(
-                700_084,
-                "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.",
-            )
+            OAuthError::spa_refresh_token_expired()
         } else {
-            OAuthError::invalid_grant(700_082, "The refresh token has expired due to inactivity.")
+            OAuthError::refresh_token_inactive()
         });
     }
     let mut scopes = ScopeSet::parse(
