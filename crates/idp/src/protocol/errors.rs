@@ -5,6 +5,8 @@
 //! `{"error","error_description":"AADSTS…: text\r\nTrace ID…\r\nCorrelation ID…\r\nTimestamp…","error_codes":[…],"timestamp","trace_id","correlation_id","error_uri"}`.
 //! The authorize endpoint redirects with `error` and `error_description`, or
 //! shows an error page when the client or redirect URI cannot be trusted.
+//! [`OAuthError::rendering`] says which, per [`Surface`]; the web layer
+//! turns the answer into an HTTP response.
 
 use serde_json::{Value, json};
 
@@ -151,6 +153,77 @@ impl OAuthError {
         }
         body
     }
+
+    /// How this error must reach the client at `surface`.
+    pub fn rendering(&self, surface: Surface) -> Rendering {
+        match surface {
+            Surface::Authorize => Rendering::Redirect,
+            Surface::Page => Rendering::Page {
+                status: self.status,
+            },
+            // RFC 6750 §3.1: the scope is missing (403) or the token is not
+            // acceptable (401).
+            Surface::Resource => Rendering::Challenge {
+                status: if self.error == "insufficient_scope" {
+                    403
+                } else {
+                    401
+                },
+                www_authenticate: format!(
+                    "Bearer error=\"{}\", error_description=\"AADSTS{}\"",
+                    self.error, self.code
+                ),
+            },
+            Surface::Token => Rendering::Json {
+                status: self.status,
+            },
+        }
+    }
+}
+
+/// Where an error is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The authorize endpoint once the client and its redirect URI are
+    /// trusted ([`super::authorize::check_client`] passed).
+    Authorize,
+    /// A page in the browser: the authorize endpoint before the client and
+    /// redirect URI are trusted ([`super::authorize::PageError`]: never an
+    /// open redirect), and the sign-in, consent, device and logout pages.
+    Page,
+    /// A protected resource of the provider's own: UserInfo.
+    Resource,
+    /// The token and device authorization endpoints, and the metadata
+    /// endpoints (an unknown tenant).
+    Token,
+}
+
+/// How an error reaches the client, without HTTP types: the web layer
+/// renders each variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rendering {
+    /// No body: this status with `WWW-Authenticate: {www_authenticate}`
+    /// (RFC 6750 §3).
+    Challenge {
+        /// 401, or 403 for `insufficient_scope`.
+        status: u16,
+        /// The challenge, `Bearer error="…", error_description="AADSTSnnnn"`.
+        www_authenticate: String,
+    },
+    /// [`OAuthError::body`] as JSON with this status, never cached.
+    Json {
+        /// [`OAuthError::status`].
+        status: u16,
+    },
+    /// An HTML error page with this status.
+    Page {
+        /// [`OAuthError::status`].
+        status: u16,
+    },
+    /// Back to the client's redirect URI in its response mode, with
+    /// [`super::authorize::error_params`] (see
+    /// [`super::authorize::deliver`]).
+    Redirect,
 }
 
 /// Maps a store failure to a generic server error (details only in logs).
@@ -198,6 +271,42 @@ mod tests {
         assert_eq!(
             OAuthError::consent_required("a", "b").body("t", "c", 0, "o")["suberror"],
             "consent_required"
+        );
+    }
+
+    #[test]
+    fn each_surface_renders_its_way() {
+        let scope = OAuthError::invalid_scope(70_011, "x");
+        let client = OAuthError::invalid_client(7_000_215, "x");
+        assert_eq!(
+            scope.rendering(Surface::Token),
+            Rendering::Json { status: 400 }
+        );
+        assert_eq!(
+            client.rendering(Surface::Token),
+            Rendering::Json { status: 401 }
+        );
+        assert_eq!(scope.rendering(Surface::Authorize), Rendering::Redirect);
+        assert_eq!(
+            client.rendering(Surface::Page),
+            Rendering::Page { status: 401 }
+        );
+        assert_eq!(
+            OAuthError::userinfo_without_openid().rendering(Surface::Resource),
+            Rendering::Challenge {
+                status: 403,
+                www_authenticate:
+                    "Bearer error=\"insufficient_scope\", error_description=\"AADSTS80002\""
+                        .to_owned(),
+            }
+        );
+        assert_eq!(
+            OAuthError::userinfo_user_gone().rendering(Surface::Resource),
+            Rendering::Challenge {
+                status: 401,
+                www_authenticate:
+                    "Bearer error=\"invalid_token\", error_description=\"AADSTS80001\"".to_owned(),
+            }
         );
     }
 }
