@@ -165,15 +165,6 @@ pub async fn token(p: &Provider, req: &TokenRequest) -> Result<TokenResponse, OA
     }
 }
 
-/// The device code grant's `grant_type` (RFC 8628 §3.4).
-const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// The JWT bearer grant's `grant_type` (RFC 7523 §2.1).
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// OIDC scope values a v1 request may carry besides `resource=`.
-const V1_OIDC: [&str; 3] = ["openid", "profile", "email"];
-
 /// Rewrites a v1 token request (`resource=`) as the v2 request it
 /// means: the resource's statically consented permissions
 /// (`{resource}/.default`, which is what v1 always grants), and for user
@@ -247,6 +238,15 @@ fn default_scope_error(scope: &str) -> OAuthError {
         ),
     )
 }
+
+/// The device code grant's `grant_type` (RFC 8628 §3.4).
+const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The JWT bearer grant's `grant_type` (RFC 7523 §2.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// OIDC scope values a v1 request may carry besides `resource=`.
+const V1_OIDC: [&str; 3] = ["openid", "profile", "email"];
 
 #[cfg(test)]
 mod tests;
