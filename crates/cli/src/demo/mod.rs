@@ -16,8 +16,8 @@ use clap::Args;
 use rolegate_demo::assets::{APP_JS, INDEX_HTML, STYLE_CSS};
 use rolegate_demo::tenant::{API, DAEMON, DAEMON_SECRET, SINGLE, SPA, TENANT_ID};
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::protocol::grant::{self, TokenRequest};
 use rolegate_idp::protocol::response::Endpoint;
+use rolegate_idp::protocol::token::{self, TokenRequest};
 use rolegate_idp::protocol::tokens::IssuerContext;
 use rolegate_idp::server::{self, ServerConfig, StartInfo};
 use rolegate_token::fetch::HttpFetcher;
@@ -323,7 +323,7 @@ async fn daemon_token(
         source: None,
         endpoint: Endpoint::V2,
     };
-    match grant::token(provider, &request).await {
+    match token::token(provider, &request).await {
         Ok(body) => axum::Json(body.to_json(Endpoint::V2)).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.coded_message()).into_response(),
     }

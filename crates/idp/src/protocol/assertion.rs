@@ -45,8 +45,8 @@ use serde_json::{Map, Value};
 
 use crate::directory::certificate::{KeyCredential, Thumbprint};
 use crate::directory::{Application, Tenant};
-use crate::protocol::Provider;
 use crate::protocol::errors::{OAuthError, timestamp};
+use crate::protocol::{Provider, aadsts};
 use crate::secret::digest;
 use crate::store::{AssertionJti, JtiUse, StoreError};
 
@@ -488,17 +488,17 @@ impl From<&AssertionError> for OAuthError {
         const DOCS: &str = "See docs/idp.md, \"Client assertions\".";
         let (code, message) = match e {
             AssertionError::Malformed { reason } => (
-                50_027,
+                aadsts::ASSERTION_MALFORMED,
                 format!("JWT token is invalid or malformed: the client assertion: {reason}."),
             ),
             AssertionError::Missing { name } => (
-                90_014,
+                aadsts::MISSING_REQUIRED_FIELD,
                 format!(
                     "The required field '{name}' is missing from the credential (client assertion)."
                 ),
             ),
             AssertionError::Algorithm { alg } => (
-                700_027,
+                aadsts::ASSERTION_KEY_OR_SIGNATURE,
                 format!(
                     "Client assertion contains an invalid signature. [Reason - The algorithm '{alg}' is not supported; sign with RS256 or PS256.]"
                 ),
@@ -508,7 +508,7 @@ impl From<&AssertionError> for OAuthError {
                 app_id,
                 registered,
             } => (
-                700_027,
+                aadsts::ASSERTION_KEY_OR_SIGNATURE,
                 format!(
                     "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', app Id '{app_id}' has {registered} certificate(s) under key_credentials in the tenant file.]"
                 ),
@@ -519,7 +519,7 @@ impl From<&AssertionError> for OAuthError {
                 not_after,
                 now,
             } => (
-                700_027,
+                aadsts::ASSERTION_KEY_OR_SIGNATURE,
                 format!(
                     "Client assertion contains an invalid signature. [Reason - The key used is {}., Thumbprint of key used by client: '{thumbprint}', Found key 'Start={}, End={}', Current time: {}]",
                     if now < not_before {
@@ -533,7 +533,7 @@ impl From<&AssertionError> for OAuthError {
                 ),
             ),
             AssertionError::BadSignature { thumbprint } => (
-                700_027,
+                aadsts::ASSERTION_KEY_OR_SIGNATURE,
                 format!(
                     "Client assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{thumbprint}']"
                 ),
@@ -543,19 +543,19 @@ impl From<&AssertionError> for OAuthError {
                 found,
                 client_id,
             } => (
-                700_021,
+                aadsts::ASSERTION_CLIENT_MISMATCH,
                 format!(
                     "Client assertion application identifier doesn't match 'client_id' parameter: its '{claim}' is '{found}', expected '{client_id}' (iss and sub must both be the client id)."
                 ),
             ),
             AssertionError::Audience { found, expected } => (
-                700_023,
+                aadsts::ASSERTION_AUDIENCE,
                 format!(
                     "Client assertion audience claim does not match Realm issuer: aud is '{found}', expected this token endpoint, {expected} (the v1 /oauth2/token form and the tenant's domain are accepted too)."
                 ),
             ),
             AssertionError::Expired { exp, start, now } => (
-                700_024,
+                aadsts::ASSERTION_TIME_RANGE,
                 format!(
                     "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {} (clock skew {CLOCK_SKEW}s).",
                     iso(*now),
@@ -564,7 +564,7 @@ impl From<&AssertionError> for OAuthError {
                 ),
             ),
             AssertionError::NotYetValid { nbf, exp, now } => (
-                700_024,
+                aadsts::ASSERTION_TIME_RANGE,
                 format!(
                     "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {} (clock skew {CLOCK_SKEW}s).",
                     iso(*now),
@@ -577,7 +577,7 @@ impl From<&AssertionError> for OAuthError {
                 exp,
                 start,
             } => (
-                700_024,
+                aadsts::ASSERTION_TIME_RANGE,
                 format!(
                     "Client assertion is not within its valid time range: it is valid from {} to {} ({lifetime}s), longer than the {MAX_LIFETIME}s this identity provider accepts. Sign assertions that expire within {MAX_LIFETIME}s (MSAL uses 600s).",
                     iso(*start),
@@ -585,7 +585,7 @@ impl From<&AssertionError> for OAuthError {
                 ),
             ),
             AssertionError::JtiReused { jti } => (
-                7_000_274,
+                aadsts::ASSERTION_JTI_REUSED,
                 format!(
                     "The client assertion's jti '{jti}' was already used by another assertion; sign a fresh assertion for each new jti (re-sending the identical assertion until it expires is accepted)."
                 ),
@@ -595,7 +595,7 @@ impl From<&AssertionError> for OAuthError {
                     status: 429,
                     ..OAuthError::new(
                         "temporarily_unavailable",
-                        90_055,
+                        aadsts::THROTTLED,
                         format!(
                             "This client has {MAX_JTIS_PER_CLIENT} unexpired client assertions remembered; re-send an assertion until it expires (as MSAL does) instead of signing a new one per request, or wait."
                         ),
@@ -603,7 +603,7 @@ impl From<&AssertionError> for OAuthError {
                 };
             }
             AssertionError::Store(e) => {
-                return crate::protocol::grant::server_error(StoreError(e.0.clone()));
+                return crate::protocol::errors::server_error(StoreError(e.0.clone()));
             }
         };
         OAuthError::invalid_client(code, format!("{message} {DOCS}"))

@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use url::Url;
 
 use crate::directory::{Application, Directory, RedirectKind, User};
-use crate::protocol::Provider;
-use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::{assignment_required, granted_scopes, server_error};
+use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::scope::ScopeSet;
+use crate::protocol::token::issue::{assignment_required, granted_scopes};
 use crate::protocol::tokens;
+use crate::protocol::{Provider, aadsts, tenancy};
 use crate::secret::{digest, random_token};
 use crate::store::{AuthCode, Session};
 
@@ -133,33 +133,24 @@ pub fn check_client<'a>(
     dir: &'a Directory,
     req: &AuthorizeRequest,
 ) -> Result<Client<'a>, PageError> {
-    let client_id = req.get("client_id").ok_or_else(|| {
-        PageError(OAuthError::invalid_request(
-            900_144,
-            "The request body must contain the following parameter: 'client_id'.",
-        ))
-    })?;
-    let app = dir.application(client_id).ok_or_else(|| {
-        PageError(OAuthError::unauthorized_client(
-            700_016,
-            format!("Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", dir.tenant.domain),
-        ))
-    })?;
+    let client_id = req
+        .get("client_id")
+        .ok_or_else(|| PageError(OAuthError::missing("client_id")))?;
+    let app = dir
+        .application(client_id)
+        .ok_or_else(|| PageError(tenancy::app_not_found(client_id, dir)))?;
     let redirect_uri = match req.get("redirect_uri") {
         Some(uri) => uri.to_owned(),
         None => match app.redirect_uris.as_slice() {
             [(only, _)] => only.clone(),
             _ => {
-                return Err(PageError(OAuthError::invalid_request(
-                    900_144,
-                    "The request body must contain the following parameter: 'redirect_uri'.",
-                )));
+                return Err(PageError(OAuthError::missing("redirect_uri")));
             }
         },
     };
     let kind = app.redirect_kind(&redirect_uri).ok_or_else(|| {
         PageError(OAuthError::invalid_request(
-            50_011,
+            aadsts::REDIRECT_URI_MISMATCH,
             format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.", app.app_id),
         ))
     })?;
@@ -191,7 +182,7 @@ pub fn check_request(
         None | Some("query" | "fragment" | "form_post") => {}
         Some(other) => {
             return Err(OAuthError::invalid_request(
-                900_144,
+                aadsts::MISSING_PARAMETER,
                 format!(
                     "The provided value '{other}' for the input parameter 'response_mode' is not valid."
                 ),
@@ -201,33 +192,22 @@ pub fn check_request(
     match req.get("response_type") {
         Some("code") => {}
         None => {
-            return Err(OAuthError::invalid_request(
-                900_144,
-                "The request body must contain the following parameter: 'response_type'.",
-            ));
+            return Err(OAuthError::missing("response_type"));
         }
         Some(t)
             if t.split(' ').any(|p| p == "token") && !client.app.enable_access_token_issuance =>
         {
-            return Err(OAuthError::new(
-                "unsupported_response_type",
-                70_005,
-                "The provided value for the input parameter 'response_type' is not allowed for this client. Expected value is 'code'.",
-            ));
+            return Err(OAuthError::token_response_type_not_enabled());
         }
         Some(t)
             if t.split(' ').any(|p| p == "id_token") && !client.app.enable_id_token_issuance =>
         {
-            return Err(OAuthError::new(
-                "unsupported_response_type",
-                700_054,
-                "response_type 'id_token' is not enabled for the application.",
-            ));
+            return Err(OAuthError::id_token_response_type_not_enabled());
         }
         Some(other) => {
             return Err(OAuthError::new(
                 "unsupported_response_type",
-                70_005,
+                aadsts::UNSUPPORTED_RESPONSE_TYPE,
                 format!(
                     "response_type '{other}' is not supported by this identity provider yet; use 'code' with PKCE."
                 ),
@@ -235,16 +215,10 @@ pub fn check_request(
         }
     }
     if req.get("resource").is_some() {
-        return Err(OAuthError::invalid_request(
-            901_002,
-            "The 'resource' request parameter is not supported on the v2.0 endpoint; use scopes.",
-        ));
+        return Err(OAuthError::resource_parameter_on_v2());
     }
     if req.prompt() == Some("select_account") && req.get("login_hint").is_some() {
-        return Err(OAuthError::invalid_request(
-            50_199,
-            "prompt=select_account cannot be combined with login_hint.",
-        ));
+        return Err(OAuthError::select_account_with_login_hint());
     }
     if let Some(prompt) = req.prompt()
         && !matches!(
@@ -253,7 +227,7 @@ pub fn check_request(
         )
     {
         return Err(OAuthError::invalid_request(
-            90_023,
+            aadsts::INVALID_PROMPT,
             format!("The provided value '{prompt}' for the input parameter 'prompt' is not valid."),
         ));
     }
@@ -261,7 +235,7 @@ pub fn check_request(
         && !matches!(method, "S256" | "plain")
     {
         return Err(OAuthError::invalid_request(
-            501_491,
+            aadsts::UNSUPPORTED_CHALLENGE_METHOD,
             format!("The code_challenge_method '{method}' is not supported; use S256."),
         ));
     }
@@ -269,24 +243,15 @@ pub fn check_request(
     // PKCE with S256 is mandatory for them (RFC 9700 §2.1.1).
     if matches!(client.kind, RedirectKind::Spa | RedirectKind::PublicClient) {
         if req.get("code_challenge").is_none() {
-            return Err(OAuthError::invalid_request(
-                9_002_325,
-                "Proof Key for Code Exchange is required for public clients (SPA and native redirect URIs): send code_challenge with code_challenge_method=S256.",
-            ));
+            return Err(OAuthError::pkce_required_public_client());
         }
         if req.get("code_challenge_method") != Some("S256") {
-            return Err(OAuthError::invalid_request(
-                9_002_325,
-                "Public clients must use code_challenge_method=S256; 'plain' (or a missing method) is not accepted.",
-            ));
+            return Err(OAuthError::pkce_s256_required());
         }
     }
-    let scope = req.get("scope").ok_or_else(|| {
-        OAuthError::invalid_request(
-            900_144,
-            "The request body must contain the following parameter: 'scope'.",
-        )
-    })?;
+    let scope = req
+        .get("scope")
+        .ok_or_else(|| OAuthError::missing("scope"))?;
     ScopeSet::parse(scope, dir)
 }
 
@@ -393,7 +358,7 @@ pub fn needs_admin_error(
 ) -> OAuthError {
     OAuthError::new(
         "access_denied",
-        90_094,
+        aadsts::ADMIN_CONSENT_REQUIRED,
         format!(
             "Need admin approval: {} needs permission to access resources in your organization that only an admin can grant ({resource_name}: {}). Ask an admin to grant permission to this app before you can use it.",
             client.display_name,
@@ -551,9 +516,7 @@ pub fn unique_pairs(text: &str) -> Result<Vec<(String, String)>, OAuthError> {
 /// A form body as a map, refusing repeated parameters and bodies that are
 /// not UTF-8.
 pub fn unique_map(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
-    let text = std::str::from_utf8(body).map_err(|_| {
-        OAuthError::invalid_request(90_014, "The request body is not valid UTF-8 form data.")
-    })?;
+    let text = std::str::from_utf8(body).map_err(|_| OAuthError::body_not_utf8())?;
     Ok(unique_pairs(text)?.into_iter().collect())
 }
 

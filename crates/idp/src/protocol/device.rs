@@ -4,10 +4,10 @@ use serde_json::{Value, json};
 
 use crate::directory::{Directory, Tenants, User};
 use crate::protocol::Provider;
-use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::{granted_scopes, server_error};
+use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::tenancy::{self, Authority};
+use crate::protocol::token::issue::granted_scopes;
 use crate::secret::{digest, random_token};
 use crate::store::{DeviceGrant, DeviceState};
 
@@ -28,10 +28,7 @@ pub async fn start(
         .application(client_id)
         .ok_or_else(|| tenancy::app_not_found(client_id, dir))?;
     if !app.is_fallback_public_client && !app.is_confidential() {
-        return Err(OAuthError::unauthorized_client(
-            7_000_218,
-            "The device code flow needs 'Allow public client flows' (is_fallback_public_client) on the application.",
-        ));
+        return Err(OAuthError::device_flow_not_allowed());
     }
     let scope = scope.unwrap_or("openid profile offline_access");
     ScopeSet::parse(scope, dir)?;
@@ -185,7 +182,8 @@ pub async fn decide(
                     .map_err(|e| e.coded_message())?;
                 if app.app_role_assignment_required && !dir.user_is_assigned(user, app) {
                     return Err(
-                        crate::protocol::grant::assignment_required(user, app).coded_message()
+                        crate::protocol::token::issue::assignment_required(user, app)
+                            .coded_message(),
                     );
                 }
                 let explicit: Vec<String> = resource

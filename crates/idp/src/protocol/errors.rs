@@ -5,10 +5,12 @@
 //! `{"error","error_description":"AADSTS…: text\r\nTrace ID…\r\nCorrelation ID…\r\nTimestamp…","error_codes":[…],"timestamp","trace_id","correlation_id","error_uri"}`.
 //! The authorize endpoint redirects with `error` and `error_description`, or
 //! shows an error page when the client or redirect URI cannot be trusted.
+//! [`OAuthError::rendering`] says which, per [`Surface`]; the web layer
+//! turns the answer into an HTTP response.
 
 use serde_json::{Value, json};
 
-use crate::protocol::endpoints;
+use crate::protocol::{aadsts, endpoints};
 
 /// One AADSTS-coded OAuth error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,7 +68,7 @@ impl OAuthError {
     /// A missing request parameter (AADSTS900144).
     pub fn missing(parameter: &str) -> Self {
         Self::invalid_request(
-            900_144,
+            aadsts::MISSING_PARAMETER,
             format!("The request body must contain the following parameter: '{parameter}'."),
         )
     }
@@ -77,7 +79,7 @@ impl OAuthError {
         Self {
             suberror: Some("consent_required"),
             ..Self::invalid_grant(
-                65_001,
+                aadsts::CONSENT_REQUIRED,
                 format!(
                     "The user or administrator has not consented to use the application with ID '{client}'. Send an interactive authorization request for this user and resource ({resource})."
                 ),
@@ -92,20 +94,8 @@ impl OAuthError {
             status: 429,
             ..Self::new(
                 "temporarily_unavailable",
-                90_055,
+                aadsts::THROTTLED,
                 format!("Too many {what} from this source; wait a minute and try again."),
-            )
-        }
-    }
-
-    /// The credential checks are saturated (HTTP 503): try again shortly.
-    pub fn busy() -> Self {
-        Self {
-            status: 503,
-            ..Self::new(
-                "temporarily_unavailable",
-                90_055,
-                "The server is busy verifying credentials; try again in a few seconds.",
             )
         }
     }
@@ -113,7 +103,7 @@ impl OAuthError {
     /// A parameter sent more than once (RFC 6749 §3.1 forbids it).
     pub fn repeated(parameter: &str) -> Self {
         Self::invalid_request(
-            90_015,
+            aadsts::MALFORMED_REQUEST,
             format!(
                 "The request parameter '{parameter}' was sent more than once; each parameter may appear only once (RFC 6749 section 3.1)."
             ),
@@ -125,7 +115,7 @@ impl OAuthError {
     /// The text is Entra's; `display_name` is the application's.
     pub fn self_request_by_uri(app_id: &str, display_name: &str) -> Self {
         Self::invalid_request(
-            90_009,
+            aadsts::SELF_REQUEST_BY_URI,
             format!(
                 "Application '{app_id}'({display_name}) is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier."
             ),
@@ -163,6 +153,83 @@ impl OAuthError {
         }
         body
     }
+
+    /// How this error must reach the client at `surface`.
+    pub fn rendering(&self, surface: Surface) -> Rendering {
+        match surface {
+            Surface::Authorize => Rendering::Redirect,
+            Surface::Page => Rendering::Page {
+                status: self.status,
+            },
+            // RFC 6750 §3.1: the scope is missing (403) or the token is not
+            // acceptable (401).
+            Surface::Resource => Rendering::Challenge {
+                status: if self.error == "insufficient_scope" {
+                    403
+                } else {
+                    401
+                },
+                www_authenticate: format!(
+                    "Bearer error=\"{}\", error_description=\"AADSTS{}\"",
+                    self.error, self.code
+                ),
+            },
+            Surface::Token => Rendering::Json {
+                status: self.status,
+            },
+        }
+    }
+}
+
+/// Where an error is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The authorize endpoint once the client and its redirect URI are
+    /// trusted ([`super::authorize::check_client`] passed).
+    Authorize,
+    /// A page in the browser: the authorize endpoint before the client and
+    /// redirect URI are trusted ([`super::authorize::PageError`]: never an
+    /// open redirect), and the sign-in, consent, device and logout pages.
+    Page,
+    /// A protected resource of the provider's own: UserInfo.
+    Resource,
+    /// The token and device authorization endpoints, and the metadata
+    /// endpoints (an unknown tenant).
+    Token,
+}
+
+/// How an error reaches the client, without HTTP types: the web layer
+/// renders each variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rendering {
+    /// No body: this status with `WWW-Authenticate: {www_authenticate}`
+    /// (RFC 6750 §3).
+    Challenge {
+        /// 401, or 403 for `insufficient_scope`.
+        status: u16,
+        /// The challenge, `Bearer error="…", error_description="AADSTSnnnn"`.
+        www_authenticate: String,
+    },
+    /// [`OAuthError::body`] as JSON with this status, never cached.
+    Json {
+        /// [`OAuthError::status`].
+        status: u16,
+    },
+    /// An HTML error page with this status.
+    Page {
+        /// [`OAuthError::status`].
+        status: u16,
+    },
+    /// Back to the client's redirect URI in its response mode, with
+    /// [`super::authorize::error_params`] (see
+    /// [`super::authorize::deliver`]).
+    Redirect,
+}
+
+/// Maps a store failure to a generic server error (details only in logs).
+pub fn server_error(e: crate::store::StoreError) -> OAuthError {
+    tracing::error!(error = %e, "store failure");
+    OAuthError::store_failed()
 }
 
 /// Entra's timestamp format: `2016-01-09 02:02:12Z`.
@@ -204,6 +271,42 @@ mod tests {
         assert_eq!(
             OAuthError::consent_required("a", "b").body("t", "c", 0, "o")["suberror"],
             "consent_required"
+        );
+    }
+
+    #[test]
+    fn each_surface_renders_its_way() {
+        let scope = OAuthError::invalid_scope(70_011, "x");
+        let client = OAuthError::invalid_client(7_000_215, "x");
+        assert_eq!(
+            scope.rendering(Surface::Token),
+            Rendering::Json { status: 400 }
+        );
+        assert_eq!(
+            client.rendering(Surface::Token),
+            Rendering::Json { status: 401 }
+        );
+        assert_eq!(scope.rendering(Surface::Authorize), Rendering::Redirect);
+        assert_eq!(
+            client.rendering(Surface::Page),
+            Rendering::Page { status: 401 }
+        );
+        assert_eq!(
+            OAuthError::userinfo_without_openid().rendering(Surface::Resource),
+            Rendering::Challenge {
+                status: 403,
+                www_authenticate:
+                    "Bearer error=\"insufficient_scope\", error_description=\"AADSTS80002\""
+                        .to_owned(),
+            }
+        );
+        assert_eq!(
+            OAuthError::userinfo_user_gone().rendering(Surface::Resource),
+            Rendering::Challenge {
+                status: 401,
+                www_authenticate:
+                    "Bearer error=\"invalid_token\", error_description=\"AADSTS80001\"".to_owned(),
+            }
         );
     }
 }

@@ -4,7 +4,7 @@
 //! They bound what one source can make the provider do: failed client
 //! authentications (each costs an argon2 run), device-code requests (each
 //! creates a row). Failed passwords are counted in the store instead (see
-//! [`crate::protocol::grant::sign_in_with_password`]), so that lockouts
+//! [`crate::protocol::token::password::sign_in_with_password`]), so that lockouts
 //! survive restarts and are shared by replicas.
 
 use std::collections::HashMap;

@@ -1,19 +1,21 @@
 //! The OAuth 2.0 / OpenID Connect logic, independent of HTTP plumbing.
 
+pub mod aadsts;
 pub mod assertion;
 pub mod authorize;
 pub mod device;
 pub mod discovery;
 pub mod endpoints;
 pub mod errors;
-pub mod grant;
 pub mod limits;
 pub mod own_tokens;
 pub mod pkce;
 pub mod response;
 pub mod scope;
 pub mod tenancy;
+pub mod token;
 pub mod tokens;
+pub mod userinfo;
 
 use std::sync::{Arc, RwLock};
 

@@ -103,7 +103,7 @@ impl OwnTokenValidators {
             });
         let validator = Arc::new(Validator::new(config).map_err(|e| {
             tracing::error!(error = %e, "cannot build a validator for the provider's own tokens");
-            OAuthError::new("server_error", 500_002, "The token could not be checked.")
+            OAuthError::validator_failed()
         })?);
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, Arc::clone(&validator));

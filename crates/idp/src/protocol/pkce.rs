@@ -12,10 +12,7 @@ pub fn verify(challenge: &str, method: &str, verifier: &str) -> Result<(), OAuth
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
     if !well_formed {
-        return Err(OAuthError::invalid_grant(
-            501_481,
-            "The Code_Verifier is malformed: it must be 43 to 128 characters of [A-Z a-z 0-9 - . _ ~].",
-        ));
+        return Err(OAuthError::code_verifier_malformed());
     }
     let computed = match method {
         "S256" => URL_SAFE_NO_PAD.encode(crate::secret::digest(verifier)),
@@ -24,10 +21,7 @@ pub fn verify(challenge: &str, method: &str, verifier: &str) -> Result<(), OAuth
     if constant_time_eq(computed.as_bytes(), challenge.as_bytes()) {
         Ok(())
     } else {
-        Err(OAuthError::invalid_grant(
-            501_481,
-            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-        ))
+        Err(OAuthError::code_verifier_mismatch())
     }
 }
 

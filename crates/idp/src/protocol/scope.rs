@@ -3,6 +3,7 @@
 //! Microsoft Graph scopes (`User.Read`).
 
 use crate::directory::{Application, Directory};
+use crate::protocol::aadsts;
 use crate::protocol::errors::OAuthError;
 
 /// Microsoft Graph's application id: unqualified scopes and OIDC-only
@@ -76,7 +77,7 @@ impl ScopeSet {
         for resource in &set.resources {
             if resource.is_default() && resource.values.len() > 1 {
                 return Err(OAuthError::invalid_scope(
-                    70_011,
+                    aadsts::INVALID_SCOPE,
                     format!(
                         "The provided value for the input parameter 'scope' is not valid. '{}/.default' cannot be combined with other scopes of the same resource.",
                         resource.written
@@ -114,7 +115,7 @@ impl ScopeSet {
                     let app = directory.resource(resource).ok_or_else(|| {
                         OAuthError::new(
                             "invalid_resource",
-                            500_011,
+                            aadsts::RESOURCE_NOT_FOUND,
                             format!(
                                 "The resource principal named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.",
                                 directory.tenant.domain
@@ -199,7 +200,7 @@ impl ScopeSet {
                 })),
             [one] if !self.resources.iter().any(|r| r.is_graph()) => Ok((*one).clone()),
             _ => Err(OAuthError::invalid_scope(
-                28_000,
+                aadsts::SEVERAL_RESOURCES,
                 "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope "
                     .to_owned()
                     + &self
@@ -236,7 +237,7 @@ fn scope_list(app: &Application) -> String {
 
 fn invalid(item: &str, why: &str) -> OAuthError {
     OAuthError::invalid_scope(
-        70_011,
+        aadsts::INVALID_SCOPE,
         format!(
             "The provided value for the input parameter 'scope' is not valid. The scope '{item}' {why}."
         ),

@@ -4,9 +4,8 @@
 //! home tenant. Tokens carry the user's home tenant in `iss`/`tid`.
 
 use crate::directory::{Application, Directory, Tenants, User};
-use crate::protocol::Provider;
-use crate::protocol::errors::OAuthError;
-use crate::protocol::grant::server_error;
+use crate::protocol::errors::{OAuthError, server_error};
+use crate::protocol::{Provider, aadsts};
 
 /// Where a request was sent.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +32,7 @@ impl<'a> Authority<'a> {
                     .collect();
                 Err(OAuthError::new(
                     "invalid_tenant",
-                    90_002,
+                    aadsts::TENANT_NOT_FOUND,
                     format!(
                         "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This identity provider serves {}.",
                         served.join(", ")
@@ -119,7 +118,7 @@ pub async fn install(p: &Provider, dir: &Directory, app: &Application) -> Result
 /// AADSTS700016.
 pub fn app_not_found(client_id: &str, dir: &Directory) -> OAuthError {
     OAuthError::unauthorized_client(
-        700_016,
+        aadsts::APP_NOT_FOUND,
         format!(
             "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
             dir.tenant.domain
@@ -130,7 +129,7 @@ pub fn app_not_found(client_id: &str, dir: &Directory) -> OAuthError {
 /// AADSTS50194.
 pub fn single_tenant_on_common(app: &Application) -> OAuthError {
     OAuthError::invalid_request(
-        50_194,
+        aadsts::NOT_MULTI_TENANT,
         format!(
             "Application '{}'({}) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant (sign_in_audience = \"AzureADMultipleOrgs\").",
             app.app_id, app.display_name
@@ -146,7 +145,7 @@ pub fn user_not_in_tenant(
     client_id: &str,
 ) -> OAuthError {
     OAuthError::invalid_grant(
-        50_020,
+        aadsts::USER_NOT_IN_TENANT,
         format!(
             "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application '{client_id}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different account, or use the 'organizations' authority with a multi-tenant application.",
             user.user_principal_name, home.tenant.id, dir.tenant.domain
@@ -154,19 +153,11 @@ pub fn user_not_in_tenant(
     )
 }
 
-/// AADSTS50059.
-pub fn no_tenant() -> OAuthError {
-    OAuthError::invalid_request(
-        50_059,
-        "No tenant-identifying information found in either the request or implied by any provided credentials. Use a tenant-specific authority (tenant id or domain) for this grant.",
-    )
-}
-
 /// AADSTS500011 for another tenant's API that has no service principal here.
 pub fn resource_not_installed(resource: &str, dir: &Directory) -> OAuthError {
     OAuthError::new(
         "invalid_resource",
-        500_011,
+        aadsts::RESOURCE_NOT_FOUND,
         format!(
             "The resource principal named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
             dir.tenant.domain

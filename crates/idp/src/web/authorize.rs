@@ -16,8 +16,9 @@ use crate::directory::Directory;
 use crate::protocol::authorize::{self, AuthorizeRequest, Client, Step};
 use crate::protocol::endpoints::{CONSENT, LOGIN, V1_AUTHORIZE, V2_AUTHORIZE};
 use crate::protocol::errors::OAuthError;
-use crate::protocol::grant;
+use crate::protocol::errors::server_error;
 use crate::protocol::tenancy::{self, Authority};
+use crate::protocol::token::password::sign_in_with_password;
 use crate::secret::random_token;
 use crate::store::{PendingConsent, Session};
 
@@ -220,7 +221,7 @@ async fn authorize_flow(
                 expires_at: p.now() + PENDING_CONSENT_LIFETIME,
             };
             if let Err(e) = p.store.put_pending_consent(&pending).await {
-                return error_page_response(&grant::server_error(e));
+                return error_page_response(&server_error(e));
             }
             let resource = dir.application(&resource_app_id);
             let described: Vec<(String, String)> = scopes
@@ -354,7 +355,7 @@ async fn login(
             None => Err("That account needs a password.".to_owned()),
         },
         Account::Password { username, password } => {
-            grant::sign_in_with_password(p, home_of(username), username, password.as_str(), source)
+            sign_in_with_password(p, home_of(username), username, password.as_str(), source)
                 .await
                 .map(|u| (home_of(username), u))
                 .map_err(|e| e.coded_message())
@@ -374,7 +375,7 @@ async fn login(
     };
     let (session, secret) = match start_session(p, user).await {
         Ok(started) => started,
-        Err(e) => return error_page_response(&grant::server_error(e)),
+        Err(e) => return error_page_response(&server_error(e)),
     };
     tracing::info!(user = %user.user_principal_name, client = %client.app.app_id, "user signed in");
     // The sign-in satisfied prompt=login/select_account; prompt=consent
@@ -416,7 +417,7 @@ async fn consent(
     {
         Ok(Some(pending)) if pending.expires_at >= p.now() => pending,
         Ok(_) => return expired_consent(),
-        Err(e) => return error_page_response(&grant::server_error(e)),
+        Err(e) => return error_page_response(&server_error(e)),
     };
     let Some(session) = current_session(&state, &headers)
         .await
@@ -463,7 +464,7 @@ async fn consent(
         )
         .await
     {
-        return error_page_response(&grant::server_error(e));
+        return error_page_response(&server_error(e));
     }
     // A consent in a tenant creates the service principals there of
     // another tenant's multi-tenant client and API (as Entra does).

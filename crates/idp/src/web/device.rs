@@ -16,8 +16,9 @@ use crate::protocol::authorize;
 use crate::protocol::device;
 use crate::protocol::endpoints::{DEVICE_LOGIN, V2_DEVICECODE};
 use crate::protocol::errors::OAuthError;
-use crate::protocol::grant;
+use crate::protocol::errors::server_error;
 use crate::protocol::tenancy::Authority;
+use crate::protocol::token::password::sign_in_with_password;
 
 /// The device-code endpoint and the verification page.
 pub(super) fn routes() -> Router<WebState> {
@@ -164,10 +165,10 @@ async fn device_decide(
                     let home = tenants
                         .by_upn(username)
                         .unwrap_or_else(|| tenants.default_tenant());
-                    match grant::sign_in_with_password(p, home, username, password, source).await {
+                    match sign_in_with_password(p, home, username, password, source).await {
                         Ok(user) => match start_session(p, user).await {
                             Ok(started) => (user, Some(started)),
-                            Err(e) => return error_page_response(&grant::server_error(e)),
+                            Err(e) => return error_page_response(&server_error(e)),
                         },
                         Err(e) => return again(&e.coded_message()),
                     }

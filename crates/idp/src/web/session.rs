@@ -14,7 +14,7 @@ use cookie::{Cookie, SameSite};
 use super::WebState;
 use super::respond::error_page_response;
 use crate::protocol::Provider;
-use crate::protocol::grant;
+use crate::protocol::errors::server_error;
 use crate::secret::random_token;
 use crate::store::Session;
 
@@ -81,7 +81,7 @@ pub(super) async fn form_guard(
         .provider
         .form_key()
         .await
-        .map_err(|e| error_page_response(&grant::server_error(e)))?;
+        .map_err(|e| error_page_response(&server_error(e)))?;
     let (secret, set_cookie) = match cookie(headers, CSRF_COOKIE) {
         Some(existing) if existing.len() >= 43 => (existing, None),
         _ => {

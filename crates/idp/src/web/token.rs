@@ -14,9 +14,9 @@ use super::{ClientAddr, WebState};
 use crate::directory::Tenants;
 use crate::protocol::authorize;
 use crate::protocol::endpoints::{V1_TOKEN, V2_TOKEN};
-use crate::protocol::grant::{self, TokenRequest};
 use crate::protocol::response::Endpoint;
 use crate::protocol::tenancy::Authority;
+use crate::protocol::token::{self, TokenRequest};
 use crate::protocol::tokens::IssuerContext;
 
 /// The token endpoints, with their CORS preflights.
@@ -76,7 +76,7 @@ async fn token(
                     source,
                     endpoint,
                 };
-                match grant::token(&state.provider, &request).await {
+                match token::token(&state.provider, &request).await {
                     Ok(body) => (no_store(), axum::Json(body.to_json(endpoint))).into_response(),
                     Err(e) => json_error(&state, &headers, &e),
                 }

@@ -9,8 +9,8 @@ use axum::routing::get;
 use super::WebState;
 use super::respond::no_store;
 use crate::protocol::endpoints::USERINFO;
-use crate::protocol::grant;
 use crate::protocol::tokens::IssuerContext;
+use crate::protocol::userinfo as protocol_userinfo;
 
 /// UserInfo, by `GET` or `POST`.
 pub(super) fn routes() -> Router<WebState> {
@@ -35,7 +35,7 @@ async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response
         origin: state.origin(&headers),
         tenant_id: String::new(),
     };
-    match grant::userinfo(&state.provider, &issuer, &bearer).await {
+    match protocol_userinfo::userinfo(&state.provider, &issuer, &bearer).await {
         Ok(body) => (no_store(), axum::Json(body)).into_response(),
         Err(e) => {
             let status = if e.error == "insufficient_scope" {
