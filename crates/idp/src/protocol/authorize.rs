@@ -109,6 +109,67 @@ pub enum ResponseMode {
     FormPost,
 }
 
+/// `response_mode` as requested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestedMode {
+    /// Not sent: the response type's default.
+    Default,
+    /// A mode this provider serves.
+    Known(ResponseMode),
+    /// Anything else (refused, AADSTS900144-style).
+    Unknown(String),
+}
+
+impl RequestedMode {
+    /// Reads the `response_mode` parameter.
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            None => RequestedMode::Default,
+            Some("query") => RequestedMode::Known(ResponseMode::Query),
+            Some("fragment") => RequestedMode::Known(ResponseMode::Fragment),
+            Some("form_post") => RequestedMode::Known(ResponseMode::FormPost),
+            Some(other) => RequestedMode::Unknown(other.to_owned()),
+        }
+    }
+}
+
+/// `response_type`: the space-separated set of what the client asks
+/// `/authorize` to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `code`: the authorization code flow, the only one served.
+    Code,
+    /// A set naming `token` (implicit access token; refused when the app
+    /// has not enabled it, otherwise not served).
+    WithAccessToken(String),
+    /// A set naming `id_token` but no `token` (implicit or hybrid ID token).
+    WithIdToken(String),
+    /// Anything else.
+    Unknown(String),
+}
+
+impl ResponseType {
+    /// Reads the `response_type` parameter (order-insensitive, as OIDC
+    /// defines response types as sets).
+    pub fn parse(value: &str) -> Self {
+        let parts: Vec<&str> = value.split(' ').filter(|p| !p.is_empty()).collect();
+        match parts.as_slice() {
+            ["code"] => ResponseType::Code,
+            _ if parts.contains(&"token") => ResponseType::WithAccessToken(value.to_owned()),
+            _ if parts.contains(&"id_token") => ResponseType::WithIdToken(value.to_owned()),
+            _ => ResponseType::Unknown(value.to_owned()),
+        }
+    }
+
+    /// Whether it asks for an implicit (fragment-delivered) token.
+    pub fn is_implicit(&self) -> bool {
+        matches!(
+            self,
+            ResponseType::WithAccessToken(_) | ResponseType::WithIdToken(_)
+        )
+    }
+}
+
 /// A trusted client and redirect URI: errors may be redirected there.
 #[derive(Debug, Clone)]
 pub struct Client<'a> {
@@ -156,12 +217,12 @@ pub fn check_client<'a>(
     })?;
     let implicit = req
         .get("response_type")
-        .is_some_and(|t| t.split(' ').any(|p| p == "id_token" || p == "token"));
-    let mode = match req.get("response_mode") {
-        Some("query") | None if !implicit => ResponseMode::Query,
-        Some("fragment") | None => ResponseMode::Fragment,
-        Some("form_post") => ResponseMode::FormPost,
-        Some(_) => ResponseMode::Query,
+        .is_some_and(|t| ResponseType::parse(t).is_implicit());
+    let mode = match RequestedMode::parse(req.get("response_mode")) {
+        RequestedMode::Known(mode) => mode,
+        RequestedMode::Default if implicit => ResponseMode::Fragment,
+        // An unknown mode is refused by `check_request`, delivered by query.
+        RequestedMode::Default | RequestedMode::Unknown(_) => ResponseMode::Query,
     };
     Ok(Client {
         app,
@@ -178,33 +239,31 @@ pub fn check_request(
     req: &AuthorizeRequest,
     client: &Client<'_>,
 ) -> Result<ScopeSet, OAuthError> {
-    match req.get("response_mode") {
-        None | Some("query" | "fragment" | "form_post") => {}
-        Some(other) => {
-            return Err(OAuthError::invalid_request(
-                aadsts::MISSING_PARAMETER,
-                format!(
-                    "The provided value '{other}' for the input parameter 'response_mode' is not valid."
-                ),
-            ));
-        }
+    if let RequestedMode::Unknown(other) = RequestedMode::parse(req.get("response_mode")) {
+        return Err(OAuthError::invalid_request(
+            aadsts::MISSING_PARAMETER,
+            format!(
+                "The provided value '{other}' for the input parameter 'response_mode' is not valid."
+            ),
+        ));
     }
-    match req.get("response_type") {
-        Some("code") => {}
-        None => {
-            return Err(OAuthError::missing("response_type"));
-        }
-        Some(t)
-            if t.split(' ').any(|p| p == "token") && !client.app.enable_access_token_issuance =>
-        {
+    let Some(requested) = req.get("response_type") else {
+        return Err(OAuthError::missing("response_type"));
+    };
+    match ResponseType::parse(requested) {
+        ResponseType::Code => {}
+        ResponseType::WithAccessToken(_) if !client.app.enable_access_token_issuance => {
             return Err(OAuthError::token_response_type_not_enabled());
         }
-        Some(t)
-            if t.split(' ').any(|p| p == "id_token") && !client.app.enable_id_token_issuance =>
+        ResponseType::WithIdToken(_) | ResponseType::WithAccessToken(_)
+            if !client.app.enable_id_token_issuance
+                && requested.split(' ').any(|p| p == "id_token") =>
         {
             return Err(OAuthError::id_token_response_type_not_enabled());
         }
-        Some(other) => {
+        ResponseType::WithAccessToken(other)
+        | ResponseType::WithIdToken(other)
+        | ResponseType::Unknown(other) => {
             return Err(OAuthError::new(
                 "unsupported_response_type",
                 aadsts::UNSUPPORTED_RESPONSE_TYPE,
@@ -527,4 +586,41 @@ pub fn to_map(pairs: &[(String, String)]) -> HashMap<String, String> {
         map.entry(k.clone()).or_insert_with(|| v.clone());
     }
     map
+}
+
+#[cfg(test)]
+mod request_type_tests {
+    use super::{RequestedMode, ResponseMode, ResponseType};
+
+    #[test]
+    fn response_types_are_sets_with_an_explicit_unknown() {
+        assert_eq!(ResponseType::parse("code"), ResponseType::Code);
+        assert!(matches!(
+            ResponseType::parse("id_token code"),
+            ResponseType::WithIdToken(_)
+        ));
+        assert!(matches!(
+            ResponseType::parse("token id_token"),
+            ResponseType::WithAccessToken(_)
+        ));
+        assert!(ResponseType::parse("id_token").is_implicit());
+        assert_eq!(
+            ResponseType::parse("code code2"),
+            ResponseType::Unknown("code code2".to_owned())
+        );
+        assert!(!ResponseType::parse("code").is_implicit());
+    }
+
+    #[test]
+    fn response_modes_have_an_explicit_unknown() {
+        assert_eq!(RequestedMode::parse(None), RequestedMode::Default);
+        assert_eq!(
+            RequestedMode::parse(Some("form_post")),
+            RequestedMode::Known(ResponseMode::FormPost)
+        );
+        assert_eq!(
+            RequestedMode::parse(Some("web_message")),
+            RequestedMode::Unknown("web_message".to_owned())
+        );
+    }
 }

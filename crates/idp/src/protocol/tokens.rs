@@ -50,12 +50,14 @@ impl ClientAuth {
         }
     }
 
-    /// Reads [`as_str`](Self::as_str)'s output; anything else is `Public`.
-    pub fn parse(text: &str) -> Self {
+    /// Reads [`as_str`](Self::as_str)'s output; `None` for anything else
+    /// (a stored value this version does not know: callers fail closed).
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
-            "certificate" => ClientAuth::Certificate,
-            "secret" => ClientAuth::Secret,
-            _ => ClientAuth::Public,
+            "certificate" => Some(ClientAuth::Certificate),
+            "secret" => Some(ClientAuth::Secret),
+            "public" => Some(ClientAuth::Public),
+            _ => None,
         }
     }
 

@@ -38,7 +38,13 @@ pub(super) async fn refresh_token(
         }
         Credential::Forbidden
     } else {
-        Credential::AsFamily(ClientAuth::parse(&record.client_auth))
+        // A stored value this version does not know: refuse rather than
+        // guess a weaker requirement.
+        let Some(auth) = ClientAuth::parse(&record.client_auth) else {
+            tracing::error!(family = %record.family_id, "refresh family with an unknown client authentication; refused");
+            return Err(OAuthError::expired_grant());
+        };
+        Credential::AsFamily(auth)
     };
     let (dir, user) = tenants
         .user(&record.user_id)
