@@ -7,21 +7,77 @@ use cookie::Cookie;
 
 use super::{WebState, pages};
 use crate::protocol::authorize::{self, Client, Delivery};
-use crate::protocol::errors::OAuthError;
+use crate::protocol::errors::{OAuthError, Rendering, Surface};
+
+/// An OAuth error on its way out: what went wrong, where it is answered
+/// ([`Surface`]: the protocol layer decides JSON, page or challenge), and
+/// what of the request its body names (correlation id, time, origin).
+/// One type for every endpoint's refusals; authorize errors that go back
+/// to a trusted client's redirect URI use [`deliver_error`] instead.
+pub(super) struct Refusal<'a> {
+    error: &'a OAuthError,
+    surface: Surface,
+    correlation: String,
+    now: i64,
+    origin: String,
+}
+
+impl<'a> Refusal<'a> {
+    /// `error`, answered on `surface`, for the request with `headers`.
+    pub(super) fn new(
+        state: &WebState,
+        headers: &HeaderMap,
+        error: &'a OAuthError,
+        surface: Surface,
+    ) -> Self {
+        Self {
+            error,
+            surface,
+            correlation: correlation_id(headers),
+            now: state.provider.now(),
+            origin: state.origin(headers),
+        }
+    }
+}
+
+impl IntoResponse for Refusal<'_> {
+    fn into_response(self) -> Response {
+        let e = self.error;
+        let status = |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+        match e.rendering(self.surface) {
+            Rendering::Json { status: code } => {
+                let body = e.body(&guid(), &self.correlation, self.now, &self.origin);
+                (status(code), no_store(), axum::Json(body)).into_response()
+            }
+            Rendering::Challenge {
+                status: code,
+                www_authenticate,
+            } => {
+                let mut response = status(code).into_response();
+                if let Ok(v) = HeaderValue::from_str(&www_authenticate) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                response
+            }
+            // A redirect needs the trusted client (`deliver_error`); without
+            // one the error is shown, never sent to an unchecked URI.
+            rendering @ (Rendering::Page { .. } | Rendering::Redirect) => {
+                let code = match rendering {
+                    Rendering::Page { status } => status,
+                    _ => e.status,
+                };
+                let mut response = (status(code), Html(pages::error(e, &guid()))).into_response();
+                frame_protect(response.headers_mut());
+                response
+            }
+        }
+    }
+}
 
 /// An OAuth error as Entra's JSON body (trace and correlation ids,
-/// `error_uri`), never cached.
+/// `error_uri`), never cached: [`Refusal`] on the token surface.
 pub(super) fn json_error(state: &WebState, headers: &HeaderMap, e: &OAuthError) -> Response {
-    let trace = guid();
-    let correlation = correlation_id(headers);
-    let body = e.body(
-        &trace,
-        &correlation,
-        state.provider.now(),
-        &state.origin(headers),
-    );
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, no_store(), axum::Json(body)).into_response()
+    Refusal::new(state, headers, e, Surface::Token).into_response()
 }
 
 /// `Cache-Control`/`Pragma` for token and error JSON.
@@ -71,12 +127,17 @@ pub(super) fn deliver_error(
 }
 
 /// An error shown as a page (the client or redirect URI is not trusted, or
-/// there is no client to send it to).
+/// there is no client to send it to): the page rendering of [`Refusal`],
+/// which needs nothing of the request.
 pub(super) fn error_page_response(e: &OAuthError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (status, Html(pages::error(e, &guid()))).into_response();
-    frame_protect(response.headers_mut());
-    response
+    Refusal {
+        error: e,
+        surface: Surface::Page,
+        correlation: String::new(),
+        now: 0,
+        origin: String::new(),
+    }
+    .into_response()
 }
 
 /// The 403 page for a form post that failed the CSRF or origin check.

@@ -1,8 +1,10 @@
 //! The UserInfo endpoint.
 
+use super::respond::Refusal;
+use crate::protocol::errors::Surface;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -37,21 +39,6 @@ async fn userinfo(State(state): State<WebState>, headers: HeaderMap) -> Response
     };
     match protocol_userinfo::userinfo(&state.provider, &issuer, &bearer).await {
         Ok(body) => (no_store(), axum::Json(body)).into_response(),
-        Err(e) => {
-            let status = if e.error == "insufficient_scope" {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            let challenge = format!(
-                "Bearer error=\"{}\", error_description=\"AADSTS{}\"",
-                e.error, e.code
-            );
-            let mut response = status.into_response();
-            if let Ok(v) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
-            response
-        }
+        Err(e) => Refusal::new(&state, &headers, &e, Surface::Resource).into_response(),
     }
 }
