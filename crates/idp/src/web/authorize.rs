@@ -1,6 +1,7 @@
 //! The authorize endpoints (v2.0 and v1.0) and the pages of the flow they
 //! start: sign-in and consent.
 
+use crate::protocol::aadsts;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -144,12 +145,7 @@ async fn authorize_flow(
     };
     let Some(session) = session else {
         if prompt == Some("none") {
-            let e = OAuthError::new(
-                "login_required",
-                50_058,
-                "A silent sign-in request was sent but no user is signed in.",
-            );
-            return deliver_error(state, headers, &client, &e);
+            return deliver_error(state, headers, &client, &OAuthError::login_required());
         }
         return login_page(state, tenant, headers, &req, &client, at, None).await;
     };
@@ -185,7 +181,7 @@ async fn authorize_flow(
     let not_consented = || {
         OAuthError::new(
             "consent_required",
-            65_001,
+            aadsts::CONSENT_REQUIRED,
             format!(
                 "The user or administrator has not consented to use the application with ID '{}'. Send an interactive authorization request for this user and resource.",
                 client.app.app_id
@@ -436,12 +432,7 @@ async fn consent(
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
     if !form.accepted {
-        let e = OAuthError::new(
-            "access_denied",
-            65_004,
-            "User declined to consent to access the app.",
-        );
-        return deliver_error(&state, &headers, &client, &e);
+        return deliver_error(&state, &headers, &client, &OAuthError::consent_declined());
     }
     let resource = dir.application(&pending.resource_app_id);
     let grantable: Vec<String> = pending
@@ -485,7 +476,7 @@ async fn consent(
 
 fn expired_consent() -> Response {
     error_page_response(&OAuthError::invalid_request(
-        90_015,
+        aadsts::MALFORMED_REQUEST,
         "This consent page expired, was already answered, or belongs to another sign-in. Start the sign-in again.",
     ))
 }

@@ -142,7 +142,10 @@ pub(super) fn error_page_response(e: &OAuthError) -> Response {
 
 /// The 403 page for a form post that failed the CSRF or origin check.
 pub(super) fn csrf_refusal(message: &str) -> Response {
-    let mut response = error_page_response(&OAuthError::invalid_request(90_015, message));
+    let mut response = error_page_response(&OAuthError::invalid_request(
+        crate::protocol::aadsts::MALFORMED_REQUEST,
+        message,
+    ));
     *response.status_mut() = StatusCode::FORBIDDEN;
     response
 }
