@@ -113,14 +113,7 @@ impl ScopeSet {
                     )
                 } else {
                     let app = directory.resource(resource).ok_or_else(|| {
-                        OAuthError::new(
-                            "invalid_resource",
-                            aadsts::RESOURCE_NOT_FOUND,
-                            format!(
-                                "The resource principal named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.",
-                                directory.tenant.domain
-                            ),
-                        )
+                        crate::protocol::tenancy::resource_not_installed(resource, directory)
                     })?;
                     if value != ".default" && app.scope(value).is_none() {
                         return Err(invalid(

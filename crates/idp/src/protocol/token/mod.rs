@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use crate::directory::Directory;
 use crate::protocol::errors::OAuthError;
 use crate::protocol::response::{Endpoint, TokenResponse};
-use crate::protocol::tenancy::Authority;
+use crate::protocol::tenancy::{self, Authority};
 use crate::protocol::tokens::IssuerContext;
 use crate::protocol::{Provider, aadsts};
 
@@ -209,25 +209,14 @@ fn v1_request(req: &TokenRequest) -> Result<TokenRequest, OAuthError> {
     Ok(out)
 }
 
+/// AADSTS700016: one text wherever the client is not found.
 fn unknown_client(client_id: &str, dir: &Directory) -> OAuthError {
-    OAuthError::unauthorized_client(
-        aadsts::APP_NOT_FOUND,
-        format!(
-            "Application with identifier '{client_id}' was not found in the directory '{}'.",
-            dir.tenant.domain
-        ),
-    )
+    tenancy::app_not_found(client_id, dir)
 }
 
+/// AADSTS500011: one text wherever the resource is not found.
 fn resource_not_found(resource: &str, dir: &Directory) -> OAuthError {
-    OAuthError::new(
-        "invalid_resource",
-        aadsts::RESOURCE_NOT_FOUND,
-        format!(
-            "The resource principal named {resource} was not found in the tenant named {}.",
-            dir.tenant.domain
-        ),
-    )
+    tenancy::resource_not_installed(resource, dir)
 }
 
 fn default_scope_error(scope: &str) -> OAuthError {
