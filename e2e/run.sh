@@ -202,14 +202,15 @@ python_time=$((SECONDS - python_started))
 
 stop_idp
 
-# ---------------------------------------------------------------- nginx and browser tests
-# gateway-nginx starts its own `rolegate idp`, `rolegate gateway` and
-# Debian's nginx (installed with apt-get when missing). The browser suites
-# each start their own `rolegate demo` and drive Debian's Chromium (installed
-# with apt-get when missing; never downloaded).
+# ---------------------------------------------------------------- nginx, Caddy and browser tests
+# gateway-nginx and gateway-caddy each start their own `rolegate idp`,
+# `rolegate gateway` and Debian's nginx or Caddy (installed with apt-get
+# when missing). The browser suites each start their own `rolegate demo` and
+# drive Debian's Chromium (installed with apt-get when missing; never
+# downloaded).
 browser_status=0
 browser_summary=""
-for suite in gateway-nginx msal-browser browser; do
+for suite in gateway-nginx gateway-caddy msal-browser browser; do
   if [ -f "$E2E_DIR/$suite/run.sh" ]; then
     say "suite: e2e/$suite/run.sh"
     suite_started=$SECONDS

@@ -1,7 +1,7 @@
-"""The upstream API for the nginx e2e: answers every request with JSON
-{method, uri, headers} (header names lower-cased, repeated ones joined with
-"|") and counts what it received. `GET /__count` on its own port answers the
-count (the tests ask it directly, not through nginx).
+"""The upstream API for the nginx and Caddy e2e suites: answers every
+request with JSON {method, uri, headers} (header names lower-cased, repeated
+ones joined with "|") and counts what it received. `GET /__count` on its own
+port answers the count (the tests ask it directly, not through the proxy).
 
     python3 echo.py PORT_FILE
 
