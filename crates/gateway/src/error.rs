@@ -26,6 +26,14 @@ pub enum GatewayError {
         /// The header that was expected.
         missing: &'static str,
     },
+    /// A forward-auth request describes the original request twice, and
+    /// the descriptions disagree (or a header is repeated): a client added
+    /// its own `X-Original-*` or `X-Forwarded-*` header. Refused (400).
+    #[error("the original request is described twice, differently: {headers}")]
+    ConflictingOriginal {
+        /// The headers involved.
+        headers: &'static str,
+    },
     /// No route covers the request: 404 as a proxy, 403 in forward-auth
     /// mode (nginx `auth_request` turns anything but 2xx/401/403 into 500).
     #[error("no route covers {method} {path}")]
@@ -71,9 +79,9 @@ impl GatewayError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::InvalidPath { .. } | GatewayError::MissingOriginal { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            GatewayError::InvalidPath { .. }
+            | GatewayError::MissingOriginal { .. }
+            | GatewayError::ConflictingOriginal { .. } => StatusCode::BAD_REQUEST,
             GatewayError::NoRoute {
                 forward_auth: true, ..
             } => StatusCode::FORBIDDEN,
@@ -87,7 +95,9 @@ impl GatewayError {
     pub fn code(&self) -> &'static str {
         match self {
             GatewayError::InvalidPath { .. } => "invalid_path",
-            GatewayError::MissingOriginal { .. } => "invalid_request",
+            GatewayError::MissingOriginal { .. } | GatewayError::ConflictingOriginal { .. } => {
+                "invalid_request"
+            }
             GatewayError::NoRoute { .. } => "no_route",
             GatewayError::UpstreamFailed { .. } => "upstream_unavailable",
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
@@ -99,6 +109,7 @@ impl GatewayError {
         match self {
             GatewayError::InvalidPath { .. }
             | GatewayError::MissingOriginal { .. }
+            | GatewayError::ConflictingOriginal { .. }
             | GatewayError::NoRoute { .. } => ErrorSource::Downstream,
             GatewayError::UpstreamFailed { .. } | GatewayError::UpstreamTimeout { .. } => {
                 ErrorSource::Upstream
@@ -136,6 +147,11 @@ impl GatewayError {
             GatewayError::MissingOriginal { .. } => {
                 "nginx: proxy_set_header X-Original-URI $request_uri and X-Original-Method \
                  $request_method; Traefik and Caddy send X-Forwarded-Uri and X-Forwarded-Method"
+            }
+            GatewayError::ConflictingOriginal { .. } => {
+                "the proxy in front must set the original method and URI itself and not pass a \
+                 client's: behind Caddy or Traefik remove client-sent X-Original-Method and \
+                 X-Original-URI (Caddy: header_up -X-Original-URI inside forward_auth)"
             }
             GatewayError::NoRoute { .. } => {
                 "the gateway forwards only what its routes cover; check the method and path, or \

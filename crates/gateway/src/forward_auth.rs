@@ -85,11 +85,20 @@ fn original<B>(request: &Request<B>) -> Result<(Method, String), GatewayError> {
         return Ok((request.method().clone(), rest.to_owned()));
     }
     let headers = request.headers();
-    let uri = header(headers, "x-original-uri")
-        .or_else(|| header(headers, "x-forwarded-uri"))
-        .ok_or(GatewayError::MissingOriginal {
-            missing: "X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy)",
-        })?;
+    // nginx sets X-Original-*; Traefik and Caddy set X-Forwarded-* and pass
+    // the client's other headers through. A client must not describe the
+    // request it is sending: when both styles are present they must agree,
+    // and each header may appear once (otherwise a client-sent
+    // X-Original-URI: /public would be judged instead of the real path).
+    let uri = agreed(
+        headers,
+        "x-original-uri",
+        "x-forwarded-uri",
+        "X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy)",
+    )?
+    .ok_or(GatewayError::MissingOriginal {
+        missing: "X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy)",
+    })?;
     let path = uri
         .parse::<PathAndQuery>()
         .map_err(|_| GatewayError::MissingOriginal {
@@ -97,9 +106,12 @@ fn original<B>(request: &Request<B>) -> Result<(Method, String), GatewayError> {
         })?
         .path()
         .to_owned();
-    let method = match header(headers, "x-original-method")
-        .or_else(|| header(headers, "x-forwarded-method"))
-    {
+    let method = match agreed(
+        headers,
+        "x-original-method",
+        "x-forwarded-method",
+        "X-Original-Method (nginx) or X-Forwarded-Method (Traefik, Caddy)",
+    )? {
         Some(name) => {
             Method::from_bytes(name.as_bytes()).map_err(|_| GatewayError::MissingOriginal {
                 missing: "a valid original method",
@@ -110,13 +122,61 @@ fn original<B>(request: &Request<B>) -> Result<(Method, String), GatewayError> {
     Ok((method, path))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// The value of the nginx-style header `original` or the Traefik/Caddy
+/// style `forwarded`: each at most once, and equal when both are sent.
+fn agreed<'a>(
+    headers: &'a HeaderMap,
+    original: &str,
+    forwarded: &str,
+    what: &'static str,
+) -> Result<Option<&'a str>, GatewayError> {
+    let one = |name: &str| -> Result<Option<&'a str>, GatewayError> {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(value), None) => value.to_str().map(Some).map_err(|_| {
+                GatewayError::ConflictingOriginal { headers: what }
+            }),
+            (Some(_), Some(_)) => Err(GatewayError::ConflictingOriginal { headers: what }),
+        }
+    };
+    match (one(original)?, one(forwarded)?) {
+        (Some(a), Some(b)) if a != b => Err(GatewayError::ConflictingOriginal { headers: what }),
+        (Some(a), _) => Ok(Some(a)),
+        (None, b) => Ok(b),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_cannot_describe_its_own_request() {
+        // Behind Caddy/Traefik: the proxy sets X-Forwarded-*, the client
+        // adds X-Original-* naming an anonymous path.
+        let spoofed = Request::get("/.rolegate/auth")
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-uri", "/admin/users")
+            .header("x-original-uri", "/health")
+            .body(())
+            .unwrap();
+        let refused = original(&spoofed).unwrap_err();
+        assert!(matches!(refused, GatewayError::ConflictingOriginal { .. }));
+        let method = Request::get("/.rolegate/auth")
+            .header("x-forwarded-method", "DELETE")
+            .header("x-original-method", "GET")
+            .header("x-forwarded-uri", "/orders/1")
+            .body(())
+            .unwrap();
+        assert!(original(&method).is_err());
+        let twice = Request::get("/.rolegate/auth")
+            .header("x-original-uri", "/health")
+            .header("x-original-uri", "/admin/users")
+            .body(())
+            .unwrap();
+        assert!(original(&twice).is_err());
+    }
 
     #[test]
     fn recognises_the_three_styles() {
@@ -147,6 +207,13 @@ mod tests {
         );
         let bare = Request::get("/.rolegate/auth").body(()).unwrap();
         assert!(original(&bare).is_err());
+        // Both styles agreeing (a client repeating the truth) is fine.
+        let both = Request::get("/.rolegate/auth")
+            .header("x-original-uri", "/orders/1")
+            .header("x-forwarded-uri", "/orders/1")
+            .body(())
+            .unwrap();
+        assert_eq!(original(&both).unwrap().1, "/orders/1");
         assert!(!is_forward_auth("/.rolegate/authx") && is_forward_auth("/.rolegate/auth/"));
     }
 }
