@@ -234,11 +234,17 @@ def test_client_sent_original_uri_does_not_choose_the_route():
 # update change this, these fail: then update docs/gateway.md's notes.
 
 
-def test_without_the_extra_lines_a_client_sent_original_uri_bypasses_the_gateway():
-    # No token, a route that needs Orders.Admin: the gateway judges the
-    # client's X-Original-URI (/health, anonymous) and Caddy forwards
-    # /admin/users.
-    seen = forwarded(NAIVE, "/admin/users", None,
+def test_without_the_extra_lines_the_gateway_refuses_a_client_sent_original_uri():
+    # No token, a route that needs Orders.Admin, and the client's own
+    # X-Original-URI naming /health (anonymous). Caddy passes it to the
+    # gateway next to its X-Forwarded-Uri: the two descriptions disagree,
+    # so the gateway refuses (400) instead of judging the client's path.
+    # (Gateways before this check answered 200 here and Caddy forwarded
+    # /admin/users: the Caddyfile's header_up lines stay as defence in depth.)
+    refused(NAIVE, "/admin/users", 400, "invalid_request",
+            headers={"X-Original-URI": "/health", "X-Original-Method": "GET"})
+    # A client repeating the truth changes nothing.
+    seen = forwarded(NAIVE, "/health", None,
                      headers={"X-Original-URI": "/health", "X-Original-Method": "GET"})
     assert "authorization" not in seen, seen
 
