@@ -134,9 +134,10 @@ fn agreed<'a>(
         let mut values = headers.get_all(name).iter();
         match (values.next(), values.next()) {
             (None, _) => Ok(None),
-            (Some(value), None) => value.to_str().map(Some).map_err(|_| {
-                GatewayError::ConflictingOriginal { headers: what }
-            }),
+            (Some(value), None) => value
+                .to_str()
+                .map(Some)
+                .map_err(|_| GatewayError::ConflictingOriginal { headers: what }),
             (Some(_), Some(_)) => Err(GatewayError::ConflictingOriginal { headers: what }),
         }
     };
