@@ -76,7 +76,12 @@ pub fn insert_identity(headers: &mut HeaderMap, caller: &Principal) {
 }
 
 /// The request id: the caller's `X-Request-Id` when it is 1 to 64 visible
-/// ASCII characters, else 16 random hexadecimal digits.
+/// ASCII characters, else 16 hexadecimal digits unique to this process's
+/// requests and unpredictable across processes.
+///
+/// Ids identify, they grant nothing: they come from a counter mixed with a
+/// random per-process seed (one OS RNG read per process), not from the OS
+/// RNG per request, which cost more than the rest of the id handling.
 pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     let mut values = headers.get_all(X_REQUEST_ID).iter();
     if let (Some(value), None) = (values.next(), values.next())
@@ -86,15 +91,35 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     {
         return value.clone();
     }
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // splitmix64's finalizer is a bijection: distinct counters, distinct ids.
+    let mut x = n ^ *SEED.get_or_init(seed);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    let mut hex = [0u8; 16];
+    for (i, digit) in hex.iter_mut().enumerate() {
+        let nibble = (x >> (60 - 4 * i)) & 0xf;
+        *digit = b"0123456789abcdef"
+            .get(usize::try_from(nibble).unwrap_or(0))
+            .copied()
+            .unwrap_or(b'0');
+    }
+    HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// The per-process seed of request ids (a fixed value if the OS RNG fails:
+/// ids stay unique, only predictable).
+fn seed() -> u64 {
     let mut bytes = [0u8; 8];
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        bytes = FALLBACK
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            .to_be_bytes();
+        return 0x5eed;
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    HeaderValue::from_str(&hex).unwrap_or(HeaderValue::from_static("0"))
+    u64::from_le_bytes(bytes)
 }
+
+static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// UTF-8 text as a header value, without control characters (names may
 /// be non-ASCII; HTTP carries them as opaque octets).
@@ -104,8 +129,6 @@ fn header_value(text: &str) -> Option<HeaderValue> {
     }
     HeaderValue::from_bytes(text.as_bytes()).ok()
 }
-
-static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Every identity header starts with this (lower case, as `http` stores
 /// names).
@@ -155,5 +178,12 @@ mod tests {
         headers.insert(X_REQUEST_ID, HeaderValue::from_static("has space"));
         assert_eq!(request_id(&headers).len(), 16);
         assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+        let ids: std::collections::HashSet<_> =
+            (0..10_000).map(|_| request_id(&HeaderMap::new())).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 16 && id.as_bytes().iter().all(u8::is_ascii_hexdigit))
+        );
     }
 }

@@ -471,7 +471,7 @@ impl Validator {
         let inner = &self.inner;
         let now = inner.clock.now();
         let state = inner.keys.current();
-        let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
+        let digest = inner.cache.as_ref().map(|c| c.digest(token));
         if let (Some(cache), Some(digest)) = (&inner.cache, &digest)
             && let Some(principal) = cache.get(digest, token, now, &state)
         {
@@ -509,7 +509,7 @@ impl Validator {
             .map_err(|reason| ValidationError::KeysUnavailable { reason })?;
         let (state, candidates) = self.candidates(state, kid.as_deref(), alg).await?;
         let now = inner.clock.now();
-        let digest = inner.cache.as_ref().map(|_| TokenCache::digest(token));
+        let digest = inner.cache.as_ref().map(|c| c.digest(token));
         let jws = jws::decode(token, inner.limits)?;
         let claims = jws.claims()?;
         let verdict = self.judge(&jws, &claims, alg, &state, &candidates, now)?;

@@ -30,37 +30,25 @@ fn token(n: usize) -> String {
 
 /// Remembers `token` until `valid_until`, signed by key `k`.
 fn insert(cache: &TokenCache, token: &str, valid_until: i64) {
-    cache.insert(
-        TokenCache::digest(token),
-        token,
-        principal(),
-        valid_until,
-        "k",
-    );
+    cache.insert(cache.digest(token), token, principal(), valid_until, "k");
 }
 
 fn hit(cache: &TokenCache, token: &str, now: i64, keys: &KeyState) -> bool {
-    cache
-        .get(&TokenCache::digest(token), token, now, keys)
-        .is_some()
+    cache.get(&cache.digest(token), token, now, keys).is_some()
 }
 
 /// `count` tokens that land in the same shard as `token(0)`.
 fn same_shard(cache: &TokenCache, count: usize) -> Vec<String> {
-    let first = cache.shard(&TokenCache::digest(&token(0)));
+    let first = cache.shard(&cache.digest(&token(0)));
     (0..)
         .map(token)
-        .filter(|t| std::ptr::eq(cache.shard(&TokenCache::digest(t)), first))
+        .filter(|t| std::ptr::eq(cache.shard(&cache.digest(t)), first))
         .take(count)
         .collect()
 }
 
 fn shard_len(cache: &TokenCache, token: &str) -> usize {
-    cache
-        .shard(&TokenCache::digest(token))
-        .lock()
-        .unwrap()
-        .len()
+    cache.shard(&cache.digest(token)).lock().unwrap().len()
 }
 
 #[test]
@@ -173,4 +161,21 @@ fn debug_shows_counts_only() {
     let text = format!("{cache:?}");
     assert!(text.contains("capacity: 40"), "{text}");
     assert!(!text.contains("payload"), "{text}");
+}
+
+#[test]
+fn a_hit_needs_the_same_signature_not_just_the_same_key() {
+    let cache = TokenCache::new(8);
+    let keys = keys("k");
+    insert(&cache, "header.payload.good-signature", 100);
+    // Same signing input, another signature, forced onto the cached key:
+    // the entry's signature decides, so it is a miss.
+    let forged = "header.payload.other-signature";
+    let key = cache.digest("header.payload.good-signature");
+    assert!(cache.get(&key, forged, 10, &keys).is_none());
+    assert!(
+        cache
+            .get(&key, "header.payload.good-signature", 10, &keys)
+            .is_some()
+    );
 }
