@@ -53,26 +53,43 @@ pub fn strip_identity(headers: &mut HeaderMap) {
 pub fn insert_identity(headers: &mut HeaderMap, caller: &Principal) {
     let caller_kind = if caller.is_app_only() { "app" } else { "user" };
     headers.insert(CALLER, HeaderValue::from_static(caller_kind));
-    let roles: Vec<&str> = caller.roles().iter().map(|r| r.as_str()).collect();
-    let scopes: Vec<&str> = caller.scopes().iter().map(|s| s.as_str()).collect();
-    let fields: [(HeaderName, Option<String>); 8] = [
-        (OID, caller.object_id().map(str::to_owned)),
-        (TID, caller.tenant_id().map(|t| t.as_str().to_owned())),
-        (SUB, caller.subject().map(str::to_owned)),
-        (CLIENT_ID, caller.client_id().map(|c| c.as_str().to_owned())),
-        (ROLES, (!roles.is_empty()).then(|| roles.join(","))),
-        (SCOPES, (!scopes.is_empty()).then(|| scopes.join(" "))),
-        (NAME, caller.name().map(str::to_owned)),
-        (
-            PREFERRED_USERNAME,
-            caller.preferred_username().map(str::to_owned),
-        ),
+    // Borrowed claims go straight into header values (one copy each); only
+    // the role and scope lists are joined into a new string.
+    let single: [(HeaderName, Option<&str>); 6] = [
+        (OID, caller.object_id()),
+        (TID, caller.tenant_id().map(|t| t.as_str())),
+        (SUB, caller.subject()),
+        (CLIENT_ID, caller.client_id().map(|c| c.as_str())),
+        (NAME, caller.name()),
+        (PREFERRED_USERNAME, caller.preferred_username()),
     ];
-    for (name, value) in fields {
-        if let Some(value) = value.and_then(|v| header_value(&v)) {
+    for (name, value) in single {
+        if let Some(value) = value.and_then(header_value) {
             headers.insert(name, value);
         }
     }
+    if let Some(value) = joined(caller.roles().iter().map(|r| r.as_str()), ",") {
+        headers.insert(ROLES, value);
+    }
+    if let Some(value) = joined(caller.scopes().iter().map(|s| s.as_str()), " ") {
+        headers.insert(SCOPES, value);
+    }
+}
+
+/// `items` joined by `separator` as a header value; `None` when empty or
+/// not representable.
+fn joined<'a>(items: impl Iterator<Item = &'a str>, separator: &str) -> Option<HeaderValue> {
+    let mut text = String::new();
+    for item in items {
+        if !text.is_empty() {
+            text.push_str(separator);
+        }
+        text.push_str(item);
+    }
+    if text.is_empty() {
+        return None;
+    }
+    header_value(&text)
 }
 
 /// The request id: the caller's `X-Request-Id` when it is 1 to 64 visible
