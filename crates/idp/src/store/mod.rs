@@ -5,6 +5,7 @@
 //! keys as PKCS#8. Codes are consumed atomically (single use, even under
 //! concurrent redemption).
 
+mod migrations;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -6,22 +6,19 @@
 //! `DELETE … RETURNING`, a refresh token is rotated while holding the write
 //! lock.
 
-use std::borrow::Cow;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
 
+use super::migrations::Embedded;
 use super::{
     AssertionJti, AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, JtiUse, KeyRecord,
     PendingConsent, Redemption, RefreshRecord, Session, Store, StoreError,
@@ -93,9 +90,7 @@ impl SqliteStore {
     }
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
-        let migrator = Migrator::new(EmbeddedMigrations)
-            .await
-            .context("load migrations")?;
+        let migrator = Migrator::new(MIGRATIONS).await.context("load migrations")?;
         migrator
             .run(&pool)
             .await
@@ -692,34 +687,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// The migrations in `crates/idp/migrations/`, compiled in.
-///
-/// Listed by hand (the `migrate!` macro needs sqlx's proc macros); versions
-/// and descriptions follow the file names as `sqlx migrate` reads them.
-#[derive(Debug)]
-struct EmbeddedMigrations;
-
-impl MigrationSource<'static> for EmbeddedMigrations {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
-    }
-}
-
 /// Attaches what was being done to a database error.
 trait Context<T> {
     fn context(self, doing: &str) -> Result<T, StoreError>;
@@ -995,25 +962,29 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// whatever window callers count over.
 const LOGIN_FAILURE_RETENTION: i64 = 7 * 24 * 3600;
 
-/// (version, description, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// `crates/idp/migrations/sqlite/`, in order.
+const MIGRATIONS: Embedded = Embedded(&[
     (
         1,
         "initial",
-        include_str!("../../migrations/0001_initial.sql"),
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
     ),
-    (2, "trust", include_str!("../../migrations/0002_trust.sql")),
+    (
+        2,
+        "trust",
+        include_str!("../../migrations/sqlite/0002_trust.sql"),
+    ),
     (
         3,
         "assertion jtis",
-        include_str!("../../migrations/0003_assertion_jtis.sql"),
+        include_str!("../../migrations/sqlite/0003_assertion_jtis.sql"),
     ),
     (
         4,
         "tenants",
-        include_str!("../../migrations/0004_tenants.sql"),
+        include_str!("../../migrations/sqlite/0004_tenants.sql"),
     ),
-];
+]);
 
 const POOL_SIZE: u32 = 4;
 

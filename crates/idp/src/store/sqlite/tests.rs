@@ -784,24 +784,7 @@ fn user_codes_normalise() {
 
 #[test]
 fn every_migration_file_is_embedded() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut on_disk: Vec<(i64, String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
-        .map(|path| {
-            let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
-            let (version, description) = stem.split_once('_').unwrap();
-            let sql = std::fs::read_to_string(&path).unwrap();
-            (version.parse().unwrap(), description.replace('_', " "), sql)
-        })
-        .collect();
-    on_disk.sort();
-    let embedded: Vec<(i64, String, String)> = MIGRATIONS
-        .iter()
-        .map(|(version, description, sql)| (*version, (*description).to_owned(), (*sql).to_owned()))
-        .collect();
-    assert_eq!(embedded, on_disk, "list new files in MIGRATIONS");
+    super::super::migrations::assert_every_file_is_embedded(MIGRATIONS, "sqlite");
 }
 
 #[tokio::test]
