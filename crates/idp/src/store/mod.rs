@@ -5,6 +5,7 @@
 //! keys as PKCS#8. Codes are consumed atomically (single use, even under
 //! concurrent redemption).
 
+pub mod key_encryption;
 mod migrations;
 pub mod sqlite;
 
