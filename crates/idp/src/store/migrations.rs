@@ -16,6 +16,18 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Embedded(pub(crate) &'static [(i64, &'static str, &'static str)]);
 
+impl Embedded {
+    /// The highest version this binary knows.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn latest(self) -> i64 {
+        self.0
+            .iter()
+            .map(|(version, _, _)| *version)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 impl MigrationSource<'static> for Embedded {
     fn resolve(
         self,

@@ -21,7 +21,8 @@ use sqlx::sqlite::{
 use super::migrations::Embedded;
 use super::{
     AssertionJti, AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, JtiUse, KeyRecord,
-    PendingConsent, Redemption, RefreshRecord, Session, Store, StoreError,
+    LOGIN_FAILURE_RETENTION, PendingConsent, Redemption, RefreshRecord, Session, SigningKeyLock,
+    Store, StoreError, user_code_key,
 };
 
 /// A [`Store`] kept in SQLite.
@@ -599,6 +600,12 @@ impl Store for SqliteStore {
         Ok(JtiUse::Bound)
     }
 
+    /// Holds nothing: one provider process writes a database file's keys
+    /// (`rolegate idp rotate-keys` only adds keys to an existing set).
+    async fn lock_signing_keys(&self) -> Result<SigningKeyLock, StoreError> {
+        Ok(SigningKeyLock::unlocked())
+    }
+
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, rowid")
             .fetch_all(&self.pool)
@@ -929,16 +936,6 @@ fn state_columns(state: &DeviceState) -> (&'static str, Option<&str>, Option<i64
     }
 }
 
-/// User codes compare case-insensitively, ignoring dashes and spaces
-/// (`abcd efgh` finds `ABCD-EFGH`).
-fn user_code_key(user_code: &str) -> String {
-    user_code
-        .chars()
-        .filter(|c| *c != '-' && !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
 /// Creates the database file with owner-only permissions if it is missing
 /// (SQLite gives its `-wal` and `-shm` files the same mode).
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
@@ -957,10 +954,6 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Login failures older than this are dropped by [`Store::purge_expired`],
-/// whatever window callers count over.
-const LOGIN_FAILURE_RETENTION: i64 = 7 * 24 * 3600;
 
 /// `crates/idp/migrations/sqlite/`, in order.
 const MIGRATIONS: Embedded = Embedded(&[
