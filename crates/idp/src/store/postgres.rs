@@ -26,18 +26,18 @@
 //! under a session advisory lock, so replicas starting together take turns.
 
 mod location;
-
-use std::time::Duration;
+mod rows;
+mod startup;
 
 use async_trait::async_trait;
 use aws_lc_rs::digest;
-use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection as _, Postgres, Row, Transaction};
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Postgres, Row, Transaction};
 
 pub use self::location::{PostgresUrl, PostgresUrlError};
+use self::rows::{code_from_row, device_from_row, key_from_row, refresh_from_row, state_columns};
+pub use self::startup::{MINIMUM_SERVER_VERSION, OpenError};
 use super::key_encryption::KeyEncryptionKey;
-use super::migrations::Embedded;
 use super::{
     AssertionJti, AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, JtiUse, KeyRecord,
     LOGIN_FAILURE_RETENTION, PendingConsent, Redemption, RefreshRecord, Session, SigningKeyLock,
@@ -55,141 +55,10 @@ pub struct PostgresStore {
     url: PostgresUrl,
 }
 
-/// Why a PostgreSQL store could not be opened. Every message names the
-/// database by its URL without the password.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OpenError {
-    /// The server could not be reached, refused the credentials, or has no
-    /// such database.
-    #[error("cannot connect to the PostgreSQL database {url}: {source}")]
-    Connect {
-        /// The database.
-        url: PostgresUrl,
-        /// What sqlx reported.
-        source: sqlx::Error,
-    },
-    /// The migrations failed (the database is left as the last complete
-    /// migration made it).
-    #[error("cannot bring the PostgreSQL database {url} up to date: {source}")]
-    Migrate {
-        /// The database.
-        url: PostgresUrl,
-        /// What sqlx reported.
-        source: MigrateError,
-    },
-    /// A query during start-up failed.
-    #[error("cannot read the PostgreSQL database {url}: {source}")]
-    Query {
-        /// The database.
-        url: PostgresUrl,
-        /// What sqlx reported.
-        source: sqlx::Error,
-    },
-    /// A newer rolegate migrated the database: this one does not know its
-    /// schema.
-    #[error(
-        "the PostgreSQL database {url} has schema version {found}, newer than this rolegate knows \
-         ({known}): too new: upgrade rolegate"
-    )]
-    SchemaTooNew {
-        /// The database.
-        url: PostgresUrl,
-        /// The newest migration applied to it.
-        found: i64,
-        /// The newest migration this binary has.
-        known: i64,
-    },
-    /// The server is older than [`MINIMUM_SERVER_VERSION`].
-    #[error("the PostgreSQL server of {url} is version {found}; rolegate needs {minimum} or newer")]
-    ServerTooOld {
-        /// The database.
-        url: PostgresUrl,
-        /// `server_version_num` (e.g. 150004 for 15.4).
-        found: i32,
-        /// [`MINIMUM_SERVER_VERSION`].
-        minimum: i32,
-    },
-    /// A stored signing key does not open with the key-encryption key given.
-    #[error(
-        "the key-encryption key cannot decrypt the signing keys stored in {url} (key {kid:?} does \
-         not open): start with the KEK they were stored with"
-    )]
-    WrongKeyEncryptionKey {
-        /// The database.
-        url: PostgresUrl,
-        /// The first key that did not open.
-        kid: String,
-    },
-}
-
 impl PostgresStore {
-    /// Connects to `url`, checks the server version, brings the schema up
-    /// to date (holding a session advisory lock, so replicas starting
-    /// together take turns) and checks that `kek` opens every stored
-    /// signing key.
-    ///
-    /// # Security
-    ///
-    /// Use `sslmode=verify-full` (with `sslrootcert=`) in `url` when the
-    /// database is not on this host: the connection carries session and
-    /// token digests, which a network attacker could otherwise change.
-    pub async fn open(
-        url: &PostgresUrl,
-        kek: KeyEncryptionKey,
-    ) -> Result<PostgresStore, OpenError> {
-        let connect_error = |source| OpenError::Connect {
-            url: url.clone(),
-            source,
-        };
-        let options = url.connect_options().map_err(connect_error)?;
-        let mut setup = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-            .await
-            .unwrap_or_else(|_| Err(timed_out()))
-            .map_err(connect_error)?;
-        let migrated = migrate(&mut setup, url).await;
-        // Closing the session also releases the migration lock.
-        let _ = setup.close().await;
-        migrated?;
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(connect_error)?;
-        let store = PostgresStore {
-            pool,
-            kek,
-            url: url.clone(),
-        };
-        store.check_key_encryption_key().await?;
-        Ok(store)
-    }
-
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// Fails if a stored key does not open with this store's KEK.
-    async fn check_key_encryption_key(&self) -> Result<(), OpenError> {
-        let rows: Vec<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT kid, pkcs8_sealed FROM signing_keys ORDER BY created_at, seq")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|source| OpenError::Query {
-                    url: self.url.clone(),
-                    source,
-                })?;
-        for (kid, sealed) in rows {
-            if self.kek.open(&kid, &sealed).is_err() {
-                return Err(OpenError::WrongKeyEncryptionKey {
-                    url: self.url.clone(),
-                    kid,
-                });
-            }
-        }
-        Ok(())
     }
 }
 
@@ -691,7 +560,9 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .context("list signing keys")?;
-        rows.iter().map(|row| self.key_from_row(row)).collect()
+        rows.iter()
+            .map(|row| key_from_row(row, &self.kek, &self.url))
+            .collect()
     }
 
     /// Seals the private key under the KEK (the kid as associated data).
@@ -798,94 +669,6 @@ impl Store for PostgresStore {
                 .context("look up service principal")?;
         Ok(row.is_some())
     }
-}
-
-impl PostgresStore {
-    fn key_from_row(&self, row: &PgRow) -> Result<KeyRecord, StoreError> {
-        let decode = || -> Result<(KeyRecord, Vec<u8>), sqlx::Error> {
-            let record = KeyRecord {
-                kid: row.try_get("kid")?,
-                pkcs8: Vec::new(),
-                certificate: row.try_get("certificate")?,
-                created_at: row.try_get("created_at")?,
-                active_from: row.try_get("active_from")?,
-                retired_at: row.try_get("retired_at")?,
-                unpublish_at: row.try_get("unpublish_at")?,
-            };
-            Ok((record, row.try_get("pkcs8_sealed")?))
-        };
-        let (mut record, sealed) = decode().context("decode signing key")?;
-        record.pkcs8 = self.kek.open(&record.kid, &sealed).map_err(|_| {
-            StoreError(format!(
-                "the key-encryption key cannot decrypt the signing key {:?} stored in {}",
-                record.kid, self.url
-            ))
-        })?;
-        Ok(record)
-    }
-}
-
-/// Checks the server, then applies the migrations this binary has and the
-/// database lacks, holding [`MIGRATION_LOCK`] for the session (`conn` is
-/// closed afterwards, which releases it even on failure).
-async fn migrate(conn: &mut PgConnection, url: &PostgresUrl) -> Result<(), OpenError> {
-    let query_error = |source| OpenError::Query {
-        url: url.clone(),
-        source,
-    };
-    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(query_error)?;
-    if version < MINIMUM_SERVER_VERSION {
-        return Err(OpenError::ServerTooOld {
-            url: url.clone(),
-            found: version,
-            minimum: MINIMUM_SERVER_VERSION,
-        });
-    }
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(MIGRATION_LOCK)
-        .execute(&mut *conn)
-        .await
-        .map_err(query_error)?;
-    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(query_error)?;
-    let applied: Option<i64> = if has_table {
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(query_error)?
-    } else {
-        None
-    };
-    let known = MIGRATIONS.latest();
-    if let Some(found) = applied.filter(|found| *found > known) {
-        return Err(OpenError::SchemaTooNew {
-            url: url.clone(),
-            found,
-            known,
-        });
-    }
-    let mut migrator = Migrator::new(MIGRATIONS)
-        .await
-        .map_err(|source| OpenError::Migrate {
-            url: url.clone(),
-            source,
-        })?;
-    // This session already holds the lock. `run_direct` is `run` on one
-    // connection; `run(&mut *conn)` does not compile inside a future that
-    // must be `Send` (sqlx's `Acquire` is not general enough for that).
-    migrator.set_locking(false);
-    migrator
-        .run_direct(conn)
-        .await
-        .map_err(|source| OpenError::Migrate {
-            url: url.clone(),
-            source,
-        })
 }
 
 /// The body of [`Store::rotate_refresh`], in a transaction.
@@ -1056,112 +839,6 @@ async fn count_failures(
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
-fn code_from_row(row: &PgRow) -> Result<AuthCode, StoreError> {
-    let decode = || -> Result<AuthCode, sqlx::Error> {
-        let challenge: Option<String> = row.try_get("code_challenge")?;
-        let method: Option<String> = row.try_get("code_challenge_method")?;
-        Ok(AuthCode {
-            digest: [0; 32],
-            client_id: row.try_get("client_id")?,
-            redirect_uri: row.try_get("redirect_uri")?,
-            user_id: row.try_get("user_id")?,
-            scope: row.try_get("scope")?,
-            nonce: row.try_get("nonce")?,
-            code_challenge: challenge.zip(method),
-            session_id: row.try_get("session_id")?,
-            auth_time: row.try_get("auth_time")?,
-            tenant_path: row.try_get("tenant_path")?,
-            expires_at: row.try_get("expires_at")?,
-        })
-    };
-    let mut code = decode().context("decode code")?;
-    code.digest = digest_from_row(row)?;
-    Ok(code)
-}
-
-fn refresh_from_row(row: &PgRow) -> Result<RefreshRecord, StoreError> {
-    let decode = || -> Result<RefreshRecord, sqlx::Error> {
-        Ok(RefreshRecord {
-            digest: [0; 32],
-            family_id: row.try_get("family_id")?,
-            client_id: row.try_get("client_id")?,
-            user_id: row.try_get("user_id")?,
-            session_id: row.try_get("session_id")?,
-            auth_time: row.try_get("auth_time")?,
-            issued_at: row.try_get("issued_at")?,
-            expires_at: row.try_get("expires_at")?,
-            spa: row.try_get("spa")?,
-            resource: row.try_get("resource")?,
-            scope: row.try_get("scope")?,
-            client_auth: row.try_get("client_auth")?,
-        })
-    };
-    let mut record = decode().context("decode refresh token")?;
-    record.digest = digest_from_row(row)?;
-    Ok(record)
-}
-
-fn device_from_row(row: &PgRow) -> Result<DeviceGrant, StoreError> {
-    let decode = || -> Result<(DeviceGrant, String, Option<String>, Option<i64>), sqlx::Error> {
-        let grant = DeviceGrant {
-            digest: [0; 32],
-            user_code: row.try_get("user_code")?,
-            client_id: row.try_get("client_id")?,
-            scope: row.try_get("scope")?,
-            expires_at: row.try_get("expires_at")?,
-            state: DeviceState::Pending,
-            tenant_path: row.try_get("tenant_path")?,
-        };
-        Ok((
-            grant,
-            row.try_get("state")?,
-            row.try_get("user_id")?,
-            row.try_get("auth_time")?,
-        ))
-    };
-    let (mut grant, state, user_id, auth_time) = decode().context("decode device grant")?;
-    grant.digest = digest_from_row(row)?;
-    grant.state = match (state.as_str(), user_id, auth_time) {
-        ("pending", _, _) => DeviceState::Pending,
-        ("declined", _, _) => DeviceState::Declined,
-        ("approved", Some(user_id), Some(auth_time)) => {
-            DeviceState::Approved { user_id, auth_time }
-        }
-        (other, _, _) => {
-            return Err(StoreError(format!(
-                "decode device grant: unexpected state {other:?}"
-            )));
-        }
-    };
-    Ok(grant)
-}
-
-fn digest_from_row(row: &PgRow) -> Result<Digest, StoreError> {
-    let bytes: Vec<u8> = row.try_get("digest").context("decode digest")?;
-    let found = bytes.len();
-    bytes
-        .try_into()
-        .map_err(|_| StoreError(format!("decode digest: expected 32 bytes, found {found}")))
-}
-
-/// The `state`, `user_id` and `auth_time` columns for a device state.
-fn state_columns(state: &DeviceState) -> (&'static str, Option<&str>, Option<i64>) {
-    match state {
-        DeviceState::Approved { user_id, auth_time } => {
-            ("approved", Some(user_id), Some(*auth_time))
-        }
-        DeviceState::Declined => ("declined", None, None),
-        DeviceState::Pending => ("pending", None, None),
-    }
-}
-
-fn timed_out() -> sqlx::Error {
-    sqlx::Error::Io(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()),
-    ))
-}
-
 /// Attaches what was being done to a database error.
 trait Context<T> {
     fn context(self, doing: &str) -> Result<T, StoreError>;
@@ -1173,31 +850,13 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// The oldest PostgreSQL accepted, as `server_version_num`: 13 (nothing the
-/// schema uses is newer, but older releases are out of upstream support; CI
-/// runs Debian 12's PostgreSQL 15).
-pub const MINIMUM_SERVER_VERSION: i32 = 130_000;
-
 /// Connections each provider process opens at most.
 pub const POOL_SIZE: u32 = 8;
-
-/// How long to wait for a connection (at start-up and from the pool).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `pg_advisory_xact_lock(class, …)` classes: login failures per user and
 /// client-assertion `jti`s per client ("rlgf", "rlgj").
 const LOGIN_FAILURE_LOCK_CLASS: i32 = 0x726c_6766;
 const JTI_LOCK_CLASS: i32 = 0x726c_676a;
-
-/// The session advisory lock the migrations run under ("rolegate" in ASCII).
-const MIGRATION_LOCK: i64 = 0x726f_6c65_6761_7465;
-
-/// `crates/idp/migrations/postgres/`, in order.
-const MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)]);
 
 /// What [`Store::purge_expired`] deletes (bound to `now`). Deleting a
 /// family deletes its tokens.

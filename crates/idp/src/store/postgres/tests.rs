@@ -87,7 +87,7 @@ fn postgres_store_tests_run_or_say_loudly_why_not() {
 
 #[test]
 fn every_migration_file_is_embedded() {
-    super::super::migrations::assert_every_file_is_embedded(MIGRATIONS, "postgres");
+    super::super::migrations::assert_every_file_is_embedded(startup::MIGRATIONS, "postgres");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
