@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, Running, ServerConfig};
+use rolegate_idp::server::{self, Running, ServerConfig, StoreConfig};
 use rolegate_token::fetch::HttpFetcher;
 use rolegate_token::{Validator, ValidatorConfig};
 use serde_json::Value;
@@ -85,6 +85,7 @@ impl Idp {
             more_tenants: files[1..].iter().map(PathBuf::from).collect(),
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
+            store: StoreConfig::Sqlite,
             tls_files: None,
             limits: Default::default(),
             settings: Settings::default(),
