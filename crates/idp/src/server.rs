@@ -77,7 +77,7 @@ pub enum RunError {
     /// too new, or the key-encryption key does not fit).
     #[cfg(feature = "postgres")]
     #[error(transparent)]
-    Postgres(#[from] OpenError),
+    Postgres(#[from] Box<OpenError>),
     /// A file-system, database, key or TLS failure.
     #[error("{0}")]
     Setup(String),
@@ -214,9 +214,11 @@ pub async fn start_with(
 pub async fn open_store(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, RunError> {
     Ok(match config {
         #[cfg(feature = "postgres")]
-        StoreConfig::Postgres { url, kek } => {
-            Arc::new(PostgresStore::open(url, kek.clone()).await?)
-        }
+        StoreConfig::Postgres { url, kek } => Arc::new(
+            PostgresStore::open(url, kek.clone())
+                .await
+                .map_err(Box::new)?,
+        ),
         StoreConfig::Sqlite => Arc::new(
             SqliteStore::open(&data_dir.join(DATABASE))
                 .await
