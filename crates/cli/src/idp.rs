@@ -65,7 +65,7 @@ struct DataDir {
 struct StoreArgs {
     /// Where sessions, codes, refresh tokens, consents, device codes,
     /// sign-in failures and signing keys live: `sqlite` (a database file in
-    /// --data-dir, for one process) or postgres://USER[:PASS]@HOST[:PORT]/DB
+    /// --data-dir, for one process) or `postgres://USER[:PASS]@HOST[:PORT]/DB`
     /// (shared by any number of replicas; needs a key-encryption key).
     #[arg(
         long,
@@ -126,7 +126,9 @@ seconds also covers a provider that was stopped when the next key was made.
 
 Exit codes:
   0  rotated (the schedule is printed)
-  2  usage error: no provider data, or --publish-lead under 300 without --force";
+  2  usage error: no provider data, a store that cannot be opened (unreachable, or a
+     key-encryption key that is missing or cannot decrypt its keys), or
+     --publish-lead under 300 without --force";
 
 const IDP_HELP: &str = "\
 Endpoints (tenant = tenant id or domain): /{tenant}/v2.0/.well-known/openid-configuration,
