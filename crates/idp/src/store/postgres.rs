@@ -1,6 +1,21 @@
 //! The PostgreSQL backend: one database shared by every replica of the
 //! provider, so any replica can serve any step of any flow.
 //!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//!
+//! use rolegate_idp::store::Store;
+//! use rolegate_idp::store::key_encryption::KeyEncryptionKey;
+//! use rolegate_idp::store::postgres::{PostgresStore, PostgresUrl};
+//!
+//! let url = PostgresUrl::parse("postgres://rolegate@db.internal/rolegate?sslmode=verify-full")?;
+//! let kek = KeyEncryptionKey::from_base64(&std::fs::read_to_string("/etc/rolegate/kek")?)?;
+//! // Migrates, checks the server, the schema version and the KEK.
+//! let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url, kek).await?);
+//! # Ok(()) }
+//! ```
+//!
 //! Each single-use operation is atomic in PostgreSQL's own terms, at the
 //! default READ COMMITTED isolation, whichever replica runs it:
 //!
