@@ -1,21 +1,20 @@
 //! `rolegate idp`: run the local Entra-compatible identity provider, print
-//! its CA path, rotate its signing keys.
+//! its CA path, rotate its signing keys, make a key-encryption key.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use rolegate_idp::keys::{
     self, PUBLICATION_BEFORE_SIGNING, RELOAD_INTERVAL, SigningKeys, VALIDATOR_REFETCH_WINDOW,
 };
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, ServerConfig};
-use rolegate_idp::store::Store;
-use rolegate_idp::store::sqlite::SqliteStore;
+use rolegate_idp::server::{self, ServerConfig, StoreConfig};
+use rolegate_idp::store::key_encryption::{KeyEncryptionKey, generate_key_encryption_key};
+use rolegate_idp::store::postgres::PostgresUrl;
 use rolegate_token::clock::{Clock, SystemClock};
 
-use crate::exit::{Failure, Outcome};
+use crate::exit::{Failure, Outcome, emit};
 
 /// Arguments of `rolegate idp`.
 #[derive(Debug, Args)]
@@ -38,6 +37,9 @@ pub struct IdpArgs {
     #[command(flatten)]
     data: DataDir,
 
+    #[command(flatten)]
+    store: StoreArgs,
+
     /// Serve this certificate chain (PEM) instead of the generated one.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -53,9 +55,32 @@ pub struct IdpArgs {
 
 #[derive(Debug, Clone, Args)]
 struct DataDir {
-    /// Where the database, signing keys and TLS material are kept.
+    /// Where the TLS material is kept, and with the SQLite store the
+    /// database (sessions, tokens, signing keys).
     #[arg(long, value_name = "DIR", default_value = "rolegate-data")]
     data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+struct StoreArgs {
+    /// Where sessions, codes, refresh tokens, consents, device codes,
+    /// sign-in failures and signing keys live: `sqlite` (a database file in
+    /// --data-dir, for one process) or `postgres://USER[:PASS]@HOST[:PORT]/DB`
+    /// (shared by any number of replicas; needs a key-encryption key).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ROLEGATE_STORE",
+        hide_env_values = true,
+        default_value = "sqlite"
+    )]
+    store: String,
+
+    /// With a PostgreSQL store: the file holding the key-encryption key that
+    /// seals the signing keys (32 bytes as one line of standard base64, from
+    /// `rolegate idp gen-kek`). Without it, ROLEGATE_KEK holds the key itself.
+    #[arg(long, value_name = "FILE")]
+    key_encryption_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +88,11 @@ enum IdpCommand {
     /// Print the local CA certificate's path (for NODE_EXTRA_CA_CERTS,
     /// REQUESTS_CA_BUNDLE, a browser's trust store...).
     CaPath(DataDir),
+    /// Print a fresh key-encryption key for a PostgreSQL store: 32 random
+    /// bytes from the OS, as one line of standard base64. Keep it in a file
+    /// for --key-encryption-key-file (or in ROLEGATE_KEK), never in the
+    /// database; every replica needs the same one.
+    GenKek,
     /// Rotate the signing keys: the published next key starts signing after
     /// --publish-lead seconds, and never before it has been published for
     /// 330 seconds; the current key retires then and stays in the JWKS until
@@ -71,6 +101,8 @@ enum IdpCommand {
     RotateKeys {
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Seconds from now before the next key starts signing; at least
         /// 300 (the validators' refetch window) unless --force.
         #[arg(long, value_name = "SECS", default_value_t = VALIDATOR_REFETCH_WINDOW)]
@@ -94,13 +126,22 @@ seconds also covers a provider that was stopped when the next key was made.
 
 Exit codes:
   0  rotated (the schedule is printed)
-  2  usage error: no provider data, or --publish-lead under 300 without --force";
+  2  usage error: no provider data, a store that cannot be opened (unreachable, or a
+     key-encryption key that is missing or cannot decrypt its keys), or
+     --publish-lead under 300 without --force";
 
 const IDP_HELP: &str = "\
 Endpoints (tenant = tenant id or domain): /{tenant}/v2.0/.well-known/openid-configuration,
 /{tenant}/discovery/v2.0/keys, /{tenant}/oauth2/v2.0/{authorize,token,devicecode,logout}.
 Clients trust the local CA: NODE_EXTRA_CA_CERTS=$(rolegate idp ca-path).
 SIGHUP reloads the tenant file without dropping sessions.
+
+Storage: --store sqlite (the default) keeps everything in --data-dir. With
+--store postgres://USER[:PASS]@HOST[:PORT]/DB (or ROLEGATE_STORE) replicas share
+one database; the signing keys are stored sealed (AES-256-GCM) under the
+key-encryption key from --key-encryption-key-file or ROLEGATE_KEK, which must be
+the same on every replica (`rolegate idp gen-kek` makes one). A KEK that cannot
+decrypt the stored keys stops the start-up.
 
 Exit codes:
   0  stopped cleanly (Ctrl-C)
@@ -122,8 +163,16 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
             println!("{}", absolute.display());
             Ok(Outcome::Passed)
         }
+        Some(IdpCommand::GenKek) => {
+            let line = generate_key_encryption_key().map_err(|e| {
+                Failure::Unavailable(format!("cannot make a key-encryption key: {e}"))
+            })?;
+            emit(&format!("{line}\n"))?;
+            Ok(Outcome::Passed)
+        }
         Some(IdpCommand::RotateKeys {
             data,
+            store,
             publish_lead,
             force,
         }) => {
@@ -135,7 +184,8 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
                      published for {PUBLICATION_BEFORE_SIGNING} seconds"
                 )));
             }
-            runtime()?.block_on(rotate(data, publish_lead))
+            let store = store_config(&store)?;
+            runtime()?.block_on(rotate(data, store, publish_lead))
         }
         None => runtime()?.block_on(serve(args)),
     }
@@ -154,6 +204,7 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
         more_tenants: files.collect(),
         listen: args.listen,
         data_dir: args.data.data_dir.clone(),
+        store: store_config(&args.store)?,
         tls_files: args.tls_cert.zip(args.tls_key),
         limits: Default::default(),
         settings: Settings {
@@ -231,19 +282,16 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
     }
 }
 
-async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
-    let db = data.data_dir.join(server::DATABASE);
-    if !db.exists() {
+async fn rotate(data: DataDir, store: StoreConfig, publish_lead: i64) -> Result<Outcome, Failure> {
+    if matches!(store, StoreConfig::Sqlite) && !data.data_dir.join(server::DATABASE).exists() {
         return Err(Failure::Usage(format!(
             "no identity provider data in {}",
             data.data_dir.display()
         )));
     }
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&db)
-            .await
-            .map_err(|e| Failure::Usage(e.to_string()))?,
-    );
+    let store = server::open_store(&store, &data.data_dir)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let now = SystemClock.now();
     let keys = SigningKeys::load_or_create(store, now)
         .await
@@ -258,6 +306,57 @@ async fn rotate(data: DataDir, publish_lead: i64) -> Result<Outcome, Failure> {
     );
     Ok(Outcome::Passed)
 }
+
+/// The store `--store` names: `sqlite` (or empty), or a PostgreSQL URL with
+/// the key-encryption key from `--key-encryption-key-file` or `ROLEGATE_KEK`.
+fn store_config(args: &StoreArgs) -> Result<StoreConfig, Failure> {
+    if args.store.is_empty() || args.store == "sqlite" {
+        if args.key_encryption_key_file.is_some() {
+            return Err(Failure::Usage(
+                "--key-encryption-key-file is for a PostgreSQL store (--store postgres://...); the \
+                 SQLite store keeps its signing keys in the data folder, readable by its owner only"
+                    .to_owned(),
+            ));
+        }
+        return Ok(StoreConfig::Sqlite);
+    }
+    let url = PostgresUrl::parse(&args.store).map_err(|e| {
+        Failure::Usage(format!(
+            "--store: {e}; give sqlite or postgres://USER[:PASS]@HOST[:PORT]/DB"
+        ))
+    })?;
+    let kek = key_encryption_key(args.key_encryption_key_file.as_deref())?;
+    Ok(StoreConfig::Postgres { url, kek })
+}
+
+/// The KEK from `file` or else `ROLEGATE_KEK`. Messages name where it came
+/// from, never what it holds.
+fn key_encryption_key(file: Option<&Path>) -> Result<KeyEncryptionKey, Failure> {
+    let (text, source) = match file {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot read the key-encryption key file {}: {e}",
+                    path.display()
+                ))
+            })?,
+            format!("--key-encryption-key-file {}", path.display()),
+        ),
+        None => match std::env::var(KEK_VARIABLE) {
+            Ok(text) => (text, KEK_VARIABLE.to_owned()),
+            Err(_) => {
+                return Err(Failure::Usage(format!(
+                    "a PostgreSQL store needs a key-encryption key: give --key-encryption-key-file FILE \
+                     or set {KEK_VARIABLE} (`rolegate idp gen-kek` makes one; every replica needs the same)"
+                )));
+            }
+        },
+    };
+    KeyEncryptionKey::from_base64(&text).map_err(|e| Failure::Usage(format!("{source}: {e}")))
+}
+
+/// The environment variable that may hold the key-encryption key itself.
+const KEK_VARIABLE: &str = "ROLEGATE_KEK";
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()

@@ -161,7 +161,12 @@ impl SigningKeys {
     /// creation, or earlier through [`rotate`](Self::rotate)). Keys that a
     /// newer key superseded without a rotation are retired, staying
     /// published for a day.
+    ///
+    /// Runs holding the store's signing-key lock
+    /// ([`Store::lock_signing_keys`]), so that replicas starting together on
+    /// an empty store create one set of keys, not one each.
     pub async fn load_or_create(store: Arc<dyn Store>, now: i64) -> Result<SigningKeys, KeyError> {
+        let lock = store.lock_signing_keys().await?;
         let mut records = store.keys().await?;
         let current = current_record(&records, now).cloned();
         let current = match current {
@@ -185,6 +190,7 @@ impl SigningKeys {
                 .put_key(&generate(now, now.saturating_add(NEXT_KEY_DELAY)).await?)
                 .await?;
         }
+        drop(lock);
         let keys = SigningKeys {
             store,
             loaded: RwLock::new(Vec::new()),

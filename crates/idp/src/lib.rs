@@ -7,7 +7,8 @@
 //! unchanged but for configuration.
 //!
 //! Modules: [`directory`] (the tenant model and its file format),
-//! [`store`] (runtime state: codes, refresh tokens, sessions, keys),
+//! [`store`] (runtime state: codes, refresh tokens, sessions, keys; in
+//! SQLite or in PostgreSQL shared by replicas),
 //! [`keys`] (signing keys and JWKS), [`tls`] (the local CA),
 //! [`protocol`] (the OAuth 2.0 / OIDC logic) and [`web`] (HTTP routes).
 

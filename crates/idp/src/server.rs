@@ -12,6 +12,10 @@ use crate::directory::config;
 use crate::keys::SigningKeys;
 use crate::protocol::{Provider, Settings};
 use crate::store::Store;
+#[cfg(feature = "postgres")]
+use crate::store::key_encryption::KeyEncryptionKey;
+#[cfg(feature = "postgres")]
+use crate::store::postgres::{OpenError, PostgresStore, PostgresUrl};
 use crate::store::sqlite::SqliteStore;
 use crate::tls::{self, RenewableCertificate, ServeLimits, TlsMaterial};
 use crate::web::{self, WebState};
@@ -26,14 +30,35 @@ pub struct ServerConfig {
     pub more_tenants: Vec<PathBuf>,
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Where the database, keys and TLS material live.
+    /// Where the TLS material and the provider record live, and with
+    /// [`StoreConfig::Sqlite`] the database (with the signing keys).
     pub data_dir: PathBuf,
+    /// Where sessions, codes, tokens, consents and signing keys live.
+    pub store: StoreConfig,
     /// A certificate and key to use instead of the generated ones.
     pub tls_files: Option<(PathBuf, PathBuf)>,
     /// Lifetimes and limits.
     pub settings: Settings,
     /// Limits on connections: timeouts, body size, how many at once.
     pub limits: ServeLimits,
+}
+
+/// Where the provider keeps its state: sessions, codes, refresh tokens,
+/// consents, device grants, login failures and signing keys.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StoreConfig {
+    /// A PostgreSQL database that any number of replicas share; signing
+    /// keys are sealed under `kek` before they are stored.
+    #[cfg(feature = "postgres")]
+    Postgres {
+        /// The database (`Debug` hides its password).
+        url: PostgresUrl,
+        /// The key-encryption key (`Debug` hides it).
+        kek: KeyEncryptionKey,
+    },
+    /// SQLite: [`DATABASE`] in the data folder, for one provider process.
+    Sqlite,
 }
 
 /// Why the provider could not start.
@@ -48,6 +73,11 @@ pub enum RunError {
         /// The problems, one per line.
         problems: String,
     },
+    /// The PostgreSQL store could not be opened (unreachable, too old or
+    /// too new, or the key-encryption key does not fit).
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Postgres(#[from] Box<OpenError>),
     /// A file-system, database, key or TLS failure.
     #[error("{0}")]
     Setup(String),
@@ -122,16 +152,7 @@ pub async fn start_with(
         ))
     })?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&cfg.data_dir.join(DATABASE))
-            .await
-            .map_err(|e| {
-                RunError::Setup(format!(
-                    "cannot open the database in {}: {e}",
-                    cfg.data_dir.display()
-                ))
-            })?,
-    );
+    let store = open_store(&cfg.store, &cfg.data_dir).await?;
     let keys = SigningKeys::load_or_create(Arc::clone(&store), clock.now())
         .await
         .map_err(|e| RunError::Setup(format!("signing keys: {e}")))?;
@@ -185,6 +206,29 @@ pub async fn start_with(
         provider,
         ca_path: material.ca_pem_path.clone(),
         task,
+    })
+}
+
+/// Opens the store `config` names, bringing its schema up to date
+/// (SQLite: [`DATABASE`] in `data_dir`, created if missing).
+pub async fn open_store(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, RunError> {
+    Ok(match config {
+        #[cfg(feature = "postgres")]
+        StoreConfig::Postgres { url, kek } => Arc::new(
+            PostgresStore::open(url, kek.clone())
+                .await
+                .map_err(Box::new)?,
+        ),
+        StoreConfig::Sqlite => Arc::new(
+            SqliteStore::open(&data_dir.join(DATABASE))
+                .await
+                .map_err(|e| {
+                    RunError::Setup(format!(
+                        "cannot open the database in {}: {e}",
+                        data_dir.display()
+                    ))
+                })?,
+        ),
     })
 }
 

@@ -40,6 +40,7 @@ mod der;
 mod issuer;
 mod jws;
 mod key;
+pub mod postgres;
 
 pub use issuer::IssuerServer;
 pub use jws::{b64url, sign_hs256, unsigned};

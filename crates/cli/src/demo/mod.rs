@@ -19,7 +19,7 @@ use rolegate_idp::protocol::Settings;
 use rolegate_idp::protocol::response::Endpoint;
 use rolegate_idp::protocol::token::{self, TokenRequest};
 use rolegate_idp::protocol::tokens::IssuerContext;
-use rolegate_idp::server::{self, ServerConfig, StartInfo};
+use rolegate_idp::server::{self, ServerConfig, StartInfo, StoreConfig};
 use rolegate_token::fetch::HttpFetcher;
 use rolegate_token::issuer::TokenVersion;
 use rolegate_token::{Validator, ValidatorConfig};
@@ -92,6 +92,7 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         more_tenants: Vec::new(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         data_dir: args.data_dir.clone(),
+        store: StoreConfig::Sqlite,
         tls_files: None,
         limits: Default::default(),
         settings: Settings {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, ServerConfig};
+use rolegate_idp::server::{self, ServerConfig, StoreConfig};
 
 use crate::{code, rolegate, stderr, stdout};
 
@@ -30,6 +30,7 @@ async fn start_idp_with(tenant: PathBuf) -> (server::Running, tokio::sync::onesh
         more_tenants: Vec::new(),
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir,
+        store: StoreConfig::Sqlite,
         tls_files: None,
         limits: Default::default(),
         settings: Settings::default(),

@@ -14,6 +14,7 @@ mod gateway;
 mod get;
 mod idp;
 mod probe;
+mod store;
 
 use std::process::{Output, Stdio};
 
@@ -38,6 +39,8 @@ pub async fn rolegate_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolegate"))
         .args(args)
         .env_remove("ROLEGATE_CLIENT_SECRET")
+        .env_remove("ROLEGATE_STORE")
+        .env_remove("ROLEGATE_KEK")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, ServerConfig};
+use rolegate_idp::server::{self, ServerConfig, StoreConfig};
 use rolegate_token::fetch::HttpFetcher;
 use rolegate_token::issuer::TokenVersion;
 use rolegate_token::{Validator, ValidatorConfig};
@@ -34,6 +34,7 @@ async fn start() -> (PathBuf, String, tokio::sync::oneshot::Sender<()>) {
         more_tenants: Vec::new(),
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
+        store: StoreConfig::Sqlite,
         tls_files: None,
         limits: Default::default(),
         settings: Settings::default(),

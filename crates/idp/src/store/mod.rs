@@ -1,10 +1,19 @@
-//! Runtime state behind one narrow interface, so that SQLite (now) and
-//! PostgreSQL (next) back the same protocol code.
+//! Runtime state behind one narrow interface, so that SQLite (one process,
+//! a file in the data folder) and PostgreSQL (any number of replicas
+//! sharing a database) back the same protocol code.
 //!
 //! Codes and refresh tokens are stored only as SHA-256 digests; signing
-//! keys as PKCS#8. Codes are consumed atomically (single use, even under
-//! concurrent redemption).
+//! keys as PKCS#8, sealed under a key-encryption key in PostgreSQL
+//! ([`key_encryption`]). Codes are consumed atomically (single use, even
+//! under concurrent redemption). One conformance suite
+//! (`store/conformance.rs`) runs against both backends.
 
+#[cfg(test)]
+mod conformance;
+pub mod key_encryption;
+mod migrations;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -239,6 +248,35 @@ impl std::fmt::Debug for KeyRecord {
     }
 }
 
+/// Holds a store's signing-key lock until dropped (see
+/// [`Store::lock_signing_keys`]).
+pub struct SigningKeyLock {
+    _held: Option<Box<dyn Send>>,
+}
+
+impl SigningKeyLock {
+    /// A lock that holds nothing (a store only one process writes keys to).
+    pub fn unlocked() -> SigningKeyLock {
+        SigningKeyLock { _held: None }
+    }
+
+    /// A lock released when `guard` drops.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn holding(guard: impl Send + 'static) -> SigningKeyLock {
+        SigningKeyLock {
+            _held: Some(Box::new(guard)),
+        }
+    }
+}
+
+impl std::fmt::Debug for SigningKeyLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyLock")
+            .field("held", &self._held.is_some())
+            .finish()
+    }
+}
+
 /// The runtime store.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -352,6 +390,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<JtiUse, StoreError>;
 
+    /// Takes the store-wide signing-key lock, held until the returned
+    /// guard drops: processes sharing the store then create the first keys
+    /// one at a time, so all of them sign with the same key
+    /// ([`SigningKeys::load_or_create`](crate::keys::SigningKeys::load_or_create)
+    /// holds it).
+    async fn lock_signing_keys(&self) -> Result<SigningKeyLock, StoreError>;
     /// Every stored signing key, oldest first.
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
     /// Stores a new signing key.
@@ -377,4 +421,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tenant_id: &str,
         app_id: &str,
     ) -> Result<bool, StoreError>;
+}
+
+/// User codes compare case-insensitively, ignoring dashes and spaces
+/// (`abcd efgh` finds `ABCD-EFGH`): the form both backends store and look
+/// up.
+pub(crate) fn user_code_key(user_code: &str) -> String {
+    user_code
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Login failures older than this are dropped by [`Store::purge_expired`],
+/// whatever window callers count over.
+pub(crate) const LOGIN_FAILURE_RETENTION: i64 = 7 * 24 * 3600;
+
+#[cfg(test)]
+mod tests {
+    use super::user_code_key;
+
+    #[test]
+    fn user_codes_normalise() {
+        assert_eq!(user_code_key("abcd-efgh"), "ABCDEFGH");
+        assert_eq!(user_code_key(" Ab Cd\t-EF-gh "), "ABCDEFGH");
+        assert_eq!(user_code_key(""), "");
+    }
 }

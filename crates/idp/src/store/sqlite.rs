@@ -6,25 +6,23 @@
 //! `DELETE … RETURNING`, a refresh token is rotated while holding the write
 //! lock.
 
-use std::borrow::Cow;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
 
+use super::migrations::Embedded;
 use super::{
     AssertionJti, AuthCode, CodeRedemption, DeviceGrant, DeviceState, Digest, JtiUse, KeyRecord,
-    PendingConsent, Redemption, RefreshRecord, Session, Store, StoreError,
+    LOGIN_FAILURE_RETENTION, PendingConsent, Redemption, RefreshRecord, Session, SigningKeyLock,
+    Store, StoreError, user_code_key,
 };
 
 /// A [`Store`] kept in SQLite.
@@ -93,9 +91,7 @@ impl SqliteStore {
     }
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
-        let migrator = Migrator::new(EmbeddedMigrations)
-            .await
-            .context("load migrations")?;
+        let migrator = Migrator::new(MIGRATIONS).await.context("load migrations")?;
         migrator
             .run(&pool)
             .await
@@ -604,6 +600,12 @@ impl Store for SqliteStore {
         Ok(JtiUse::Bound)
     }
 
+    /// Holds nothing: one provider process writes a database file's keys
+    /// (`rolegate idp rotate-keys` only adds keys to an existing set).
+    async fn lock_signing_keys(&self) -> Result<SigningKeyLock, StoreError> {
+        Ok(SigningKeyLock::unlocked())
+    }
+
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, rowid")
             .fetch_all(&self.pool)
@@ -689,34 +691,6 @@ impl Store for SqliteStore {
             .await
             .context("purge login failures")?;
         tx.commit().await.context("commit purge")
-    }
-}
-
-/// The migrations in `crates/idp/migrations/`, compiled in.
-///
-/// Listed by hand (the `migrate!` macro needs sqlx's proc macros); versions
-/// and descriptions follow the file names as `sqlx migrate` reads them.
-#[derive(Debug)]
-struct EmbeddedMigrations;
-
-impl MigrationSource<'static> for EmbeddedMigrations {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
     }
 }
 
@@ -962,16 +936,6 @@ fn state_columns(state: &DeviceState) -> (&'static str, Option<&str>, Option<i64
     }
 }
 
-/// User codes compare case-insensitively, ignoring dashes and spaces
-/// (`abcd efgh` finds `ABCD-EFGH`).
-fn user_code_key(user_code: &str) -> String {
-    user_code
-        .chars()
-        .filter(|c| *c != '-' && !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
 /// Creates the database file with owner-only permissions if it is missing
 /// (SQLite gives its `-wal` and `-shm` files the same mode).
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
@@ -991,29 +955,29 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Login failures older than this are dropped by [`Store::purge_expired`],
-/// whatever window callers count over.
-const LOGIN_FAILURE_RETENTION: i64 = 7 * 24 * 3600;
-
-/// (version, description, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// `crates/idp/migrations/sqlite/`, in order.
+const MIGRATIONS: Embedded = Embedded(&[
     (
         1,
         "initial",
-        include_str!("../../migrations/0001_initial.sql"),
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
     ),
-    (2, "trust", include_str!("../../migrations/0002_trust.sql")),
+    (
+        2,
+        "trust",
+        include_str!("../../migrations/sqlite/0002_trust.sql"),
+    ),
     (
         3,
         "assertion jtis",
-        include_str!("../../migrations/0003_assertion_jtis.sql"),
+        include_str!("../../migrations/sqlite/0003_assertion_jtis.sql"),
     ),
     (
         4,
         "tenants",
-        include_str!("../../migrations/0004_tenants.sql"),
+        include_str!("../../migrations/sqlite/0004_tenants.sql"),
     ),
-];
+]);
 
 const POOL_SIZE: u32 = 4;
 

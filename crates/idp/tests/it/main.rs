@@ -18,6 +18,8 @@ mod groups;
 mod metadata;
 mod multitenant;
 mod obo;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod restart;
 mod rotation;
 mod security;
@@ -29,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, Running, ServerConfig};
+use rolegate_idp::server::{self, Running, ServerConfig, StoreConfig};
 use rolegate_token::fetch::HttpFetcher;
 use rolegate_token::{Validator, ValidatorConfig};
 use serde_json::Value;
@@ -79,12 +81,41 @@ impl Idp {
 
     /// A provider serving several tenant files (the first is the default).
     pub async fn start_tenants(data_dir: PathBuf, listen: &str, files: &[&str]) -> Idp {
+        Self::start_on(data_dir, listen, files, StoreConfig::Sqlite).await
+    }
+
+    /// The sample tenant on `store`, in a fresh data folder.
+    pub async fn start_with_store(store: StoreConfig) -> Idp {
+        let data_dir = std::env::temp_dir().join(format!(
+            "rolegate-idp-test-{}",
+            rolegate_idp::secret::random_token(9)
+        ));
+        Self::start_on(
+            data_dir,
+            "127.0.0.1:0",
+            &[concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/tenant.toml"
+            )],
+            store,
+        )
+        .await
+    }
+
+    /// A provider serving `files` (the first is the default) on `store`.
+    pub async fn start_on(
+        data_dir: PathBuf,
+        listen: &str,
+        files: &[&str],
+        store: StoreConfig,
+    ) -> Idp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let config = ServerConfig {
             config_path: PathBuf::from(files[0]),
             more_tenants: files[1..].iter().map(PathBuf::from).collect(),
             listen: listen.parse().unwrap(),
             data_dir: data_dir.clone(),
+            store,
             tls_files: None,
             limits: Default::default(),
             settings: Settings::default(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use hyper::body::{Bytes, Frame};
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, ServerConfig};
+use rolegate_idp::server::{self, ServerConfig, StoreConfig};
 use rolegate_idp::tls::ServeLimits;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -40,6 +40,7 @@ impl Idp {
             more_tenants: Vec::new(),
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),
+            store: StoreConfig::Sqlite,
             tls_files: None,
             limits,
             settings: Settings::default(),

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, ServerConfig};
+use rolegate_idp::server::{self, ServerConfig, StoreConfig};
 use rolegate_probe::catalogue::CheckId;
 use rolegate_probe::report::Verdict;
 use rolegate_probe::{ProbeConfig, Report, probe};
@@ -60,6 +60,7 @@ pub fn env() -> &'static Env {
             more_tenants: Vec::new(),
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),
+            store: StoreConfig::Sqlite,
             tls_files: None,
             limits: Default::default(),
             settings: Settings::default(),
