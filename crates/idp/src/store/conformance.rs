@@ -91,6 +91,7 @@ macro_rules! suite {
             purge_removes_only_expired_rows,
             refresh_tokens_rotate_and_reuse_revokes_the_family,
             revoke_family_invalidates_every_member,
+            a_family_revoked_before_its_first_token_stays_revoked,
             server_secrets_are_made_once,
             service_principals_are_installed_once_per_tenant,
             sessions_round_trip,
@@ -387,6 +388,24 @@ pub(crate) async fn unknown_and_expired_refresh_tokens_are_invalid(store: Arc<dy
             .unwrap(),
         Redemption::Rotated(_)
     ));
+}
+
+/// A replayed code revokes the family its first redemption is creating,
+/// possibly before that redemption stored the family's first token.
+pub(crate) async fn a_family_revoked_before_its_first_token_stays_revoked(store: Arc<dyn Store>) {
+    store.revoke_family("early").await.unwrap();
+    store.put_refresh(&refresh([7; 32], "early")).await.unwrap();
+    assert_eq!(store.refresh(&[7; 32]).await.unwrap(), None);
+    assert_eq!(
+        store
+            .rotate_refresh(&[7; 32], &refresh([8; 32], "early"), 1_100)
+            .await
+            .unwrap(),
+        Redemption::Invalid
+    );
+    // Other families are untouched.
+    store.put_refresh(&refresh([9; 32], "later")).await.unwrap();
+    assert!(store.refresh(&[9; 32]).await.unwrap().is_some());
 }
 
 pub(crate) async fn revoke_family_invalidates_every_member(store: Arc<dyn Store>) {

@@ -12,6 +12,12 @@
 mod conformance;
 pub mod key_encryption;
 mod migrations;
+/// How long a revoked refresh-token family is remembered, in seconds:
+/// longer than any redemption takes to store the family's first token (a
+/// code replayed during its first redemption revokes a family that has no
+/// token yet).
+pub(crate) const REVOCATION_MEMORY: i64 = 24 * 3600;
+
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;

@@ -181,12 +181,19 @@ impl Store for PostgresStore {
         row.as_ref().map(refresh_from_row).transpose()
     }
 
+    /// A family not stored yet (its first redemption still being answered)
+    /// is stored revoked, for a day, so its first token is born revoked.
     async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE refresh_families SET revoked = TRUE WHERE family_id = $1")
-            .bind(family_id)
-            .execute(&self.pool)
-            .await
-            .context("revoke refresh family")?;
+        sqlx::query(
+            "INSERT INTO refresh_families (family_id, revoked, expires_at) \
+             VALUES ($1, TRUE, EXTRACT(EPOCH FROM now())::BIGINT + $2) \
+             ON CONFLICT (family_id) DO UPDATE SET revoked = TRUE",
+        )
+        .bind(family_id)
+        .bind(super::REVOCATION_MEMORY)
+        .execute(&self.pool)
+        .await
+        .context("revoke refresh family")?;
         Ok(())
     }
 

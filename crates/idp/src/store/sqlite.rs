@@ -192,12 +192,31 @@ impl Store for SqliteStore {
         row.as_ref().map(refresh_from_row).transpose()
     }
 
+    /// Also remembers the revocation for a day, so a token stored into the
+    /// family later (its first redemption still being answered) is born
+    /// revoked.
     async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("begin family revocation")?;
+        sqlx::query(
+            "INSERT INTO revoked_families (family_id, expires_at) \
+             VALUES (?, CAST(strftime('%s', 'now') AS INTEGER) + ?) \
+             ON CONFLICT (family_id) DO NOTHING",
+        )
+        .bind(family_id)
+        .bind(super::REVOCATION_MEMORY)
+        .execute(&mut *tx)
+        .await
+        .context("remember revoked family")?;
         sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
             .bind(family_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .context("revoke refresh family")?;
+        tx.commit().await.context("commit family revocation")?;
         Ok(())
     }
 
@@ -802,7 +821,8 @@ where
 {
     sqlx::query(
         "INSERT INTO refresh_tokens (digest, family_id, client_id, user_id, session_id, auth_time, issued_at, \
-         expires_at, spa, resource, scope, client_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         expires_at, spa, resource, scope, client_auth, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         EXISTS (SELECT 1 FROM revoked_families WHERE family_id = ?))",
     )
     .bind(record.digest.as_slice())
     .bind(&record.family_id)
@@ -816,6 +836,7 @@ where
     .bind(&record.resource)
     .bind(&record.scope)
     .bind(&record.client_auth)
+    .bind(&record.family_id)
     .execute(executor)
     .await
     .context("store refresh token")?;
@@ -977,18 +998,24 @@ const MIGRATIONS: Embedded = Embedded(&[
         "tenants",
         include_str!("../../migrations/sqlite/0004_tenants.sql"),
     ),
+    (
+        5,
+        "revoked families",
+        include_str!("../../migrations/sqlite/0005_revoked_families.sql"),
+    ),
 ]);
 
 const POOL_SIZE: u32 = 4;
 
 /// What [`Store::purge_expired`] deletes (bound to `now`).
-const PURGE_EXPIRED: [&str; 6] = [
+const PURGE_EXPIRED: [&str; 7] = [
     "DELETE FROM codes WHERE expires_at < ?",
     "DELETE FROM sessions WHERE expires_at < ?",
     "DELETE FROM pending_consents WHERE expires_at < ?",
     "DELETE FROM device_grants WHERE expires_at < ?",
     "DELETE FROM refresh_tokens WHERE expires_at < ?",
     "DELETE FROM assertion_jtis WHERE expires_at < ?",
+    "DELETE FROM revoked_families WHERE expires_at < ?",
 ];
 
 #[cfg(test)]
