@@ -90,12 +90,14 @@ impl TokenCache {
         self.keys.hash_one(Self::signature(token))
     }
 
-    fn signing_input(token: &str) -> &[u8] {
-        token.rsplit_once('.').map_or(token, |(h, _)| h).as_bytes()
+    /// `(header.payload, signature)`, split once at the last dot.
+    fn parts(token: &str) -> (&[u8], &[u8]) {
+        let (input, signature) = token.rsplit_once('.').unwrap_or((token, token));
+        (input.as_bytes(), signature.as_bytes())
     }
 
     fn signature(token: &str) -> &[u8] {
-        token.rsplit_once('.').map_or(token, |(_, s)| s).as_bytes()
+        Self::parts(token).1
     }
 
     /// A cached principal still valid at `now` whose key is still published
@@ -111,12 +113,7 @@ impl TokenCache {
         let mut stale = None;
         let found = match shard.get(digest) {
             // The whole token must match, not just its key.
-            Some(entry)
-                if *entry.signature != *Self::signature(token)
-                    || *entry.signing_input != *Self::signing_input(token) =>
-            {
-                None
-            }
+            Some(entry) if (&*entry.signing_input, &*entry.signature) != Self::parts(token) => None,
             Some(entry) if entry.valid_until >= now && keys.key(&entry.kid).is_some() => {
                 Some(entry.principal.clone())
             }
@@ -149,8 +146,8 @@ impl TokenCache {
     ) {
         let entry = Entry {
             principal,
-            signing_input: Self::signing_input(token).into(),
-            signature: Self::signature(token).into(),
+            signing_input: Self::parts(token).0.into(),
+            signature: Self::parts(token).1.into(),
             valid_until,
             kid: kid.to_owned(),
         };

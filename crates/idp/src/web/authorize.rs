@@ -2,6 +2,7 @@
 //! start: sign-in and consent.
 
 use crate::protocol::aadsts;
+use crate::protocol::response::Endpoint;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -36,71 +37,86 @@ pub(super) fn routes() -> Router<WebState> {
 }
 
 async fn authorize_get(
-    State(state): State<WebState>,
-    Path(tenant): Path<String>,
+    state: State<WebState>,
+    tenant: Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
-        Ok(pairs) => {
-            authorize_flow(
-                &state,
-                &tenant,
-                &headers,
-                AuthorizeRequest::new(pairs),
-                None,
-            )
-            .await
-        }
-        Err(e) => error_page_response(&e),
-    }
+    authorize_entry(
+        state,
+        tenant,
+        headers,
+        query.as_deref().unwrap_or_default(),
+        Endpoint::V2,
+    )
+    .await
 }
 
 async fn authorize_post(
-    State(state): State<WebState>,
-    Path(tenant): Path<String>,
+    state: State<WebState>,
+    tenant: Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match authorize::unique_pairs(&String::from_utf8_lossy(&body)) {
-        Ok(pairs) => {
-            authorize_flow(
-                &state,
-                &tenant,
-                &headers,
-                AuthorizeRequest::new(pairs),
-                None,
-            )
-            .await
-        }
-        Err(e) => error_page_response(&e),
-    }
+    authorize_entry(
+        state,
+        tenant,
+        headers,
+        &String::from_utf8_lossy(&body),
+        Endpoint::V2,
+    )
+    .await
 }
 
 async fn authorize_v1_get(
-    State(state): State<WebState>,
-    Path(tenant): Path<String>,
+    state: State<WebState>,
+    tenant: Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match authorize::unique_pairs(query.as_deref().unwrap_or_default()) {
-        Ok(pairs) => {
-            let req = authorize::v1_request(AuthorizeRequest::new(pairs));
-            authorize_flow(&state, &tenant, &headers, req, None).await
-        }
-        Err(e) => error_page_response(&e),
-    }
+    authorize_entry(
+        state,
+        tenant,
+        headers,
+        query.as_deref().unwrap_or_default(),
+        Endpoint::V1,
+    )
+    .await
 }
 
 async fn authorize_v1_post(
-    State(state): State<WebState>,
-    Path(tenant): Path<String>,
+    state: State<WebState>,
+    tenant: Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match authorize::unique_pairs(&String::from_utf8_lossy(&body)) {
+    authorize_entry(
+        state,
+        tenant,
+        headers,
+        &String::from_utf8_lossy(&body),
+        Endpoint::V1,
+    )
+    .await
+}
+
+/// An authorize request from its query or form (repeated parameters are
+/// refused); a v1 request (`resource=`) is first rewritten as the v2
+/// request it means.
+async fn authorize_entry(
+    State(state): State<WebState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    parameters: &str,
+    endpoint: Endpoint,
+) -> Response {
+    match authorize::unique_pairs(parameters) {
         Ok(pairs) => {
-            let req = authorize::v1_request(AuthorizeRequest::new(pairs));
+            let req = AuthorizeRequest::new(pairs);
+            let req = match endpoint {
+                Endpoint::V2 => req,
+                Endpoint::V1 => authorize::v1_request(req),
+            };
             authorize_flow(&state, &tenant, &headers, req, None).await
         }
         Err(e) => error_page_response(&e),
