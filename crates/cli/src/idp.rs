@@ -9,7 +9,7 @@ use rolegate_idp::keys::{
     self, PUBLICATION_BEFORE_SIGNING, RELOAD_INTERVAL, SigningKeys, VALIDATOR_REFETCH_WINDOW,
 };
 use rolegate_idp::protocol::Settings;
-use rolegate_idp::server::{self, ServerConfig, StoreConfig};
+use rolegate_idp::server::{self, PublicUrl, ServerConfig, StoreConfig};
 use rolegate_idp::store::key_encryption::{KeyEncryptionKey, generate_key_encryption_key};
 use rolegate_idp::store::postgres::PostgresUrl;
 use rolegate_token::clock::{Clock, SystemClock};
@@ -47,6 +47,27 @@ pub struct IdpArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    /// The origin clients reach the provider at, when that is not this
+    /// listener: replicas behind a load balancer all give the balancer's
+    /// `https://host[:port]`, so that every replica names the same issuer
+    /// and endpoints whatever `Host` a request carries.
+    #[arg(long, value_name = "URL", value_parser = parse_public_url)]
+    public_url: Option<PublicUrl>,
+
+    /// Serve plain HTTP, for a balancer that terminates TLS in front of the
+    /// provider; needs --public-url https://... (issuers stay https).
+    /// Tokens and session cookies cross the network in the clear between
+    /// the balancer and the provider: listen where only the balancer
+    /// reaches.
+    #[arg(long, requires = "public_url", conflicts_with_all = ["tls_cert", "tls_key"])]
+    insecure_http: bool,
+
+    /// With --insecure-http: a balancer's address (repeatable) whose
+    /// X-Forwarded-For is believed; its last entry is then the client
+    /// address that per-source limits count against.
+    #[arg(long, value_name = "IP", requires = "insecure_http")]
+    trusted_proxy: Vec<std::net::IpAddr>,
 
     /// Access-token lifetime in seconds (expires_in).
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
@@ -141,7 +162,14 @@ Storage: --store sqlite (the default) keeps everything in --data-dir. With
 one database; the signing keys are stored sealed (AES-256-GCM) under the
 key-encryption key from --key-encryption-key-file or ROLEGATE_KEK, which must be
 the same on every replica (`rolegate idp gen-kek` makes one). A KEK that cannot
-decrypt the stored keys stops the start-up.
+decrypt the stored keys stops the start-up. A rotation (`rolegate idp rotate-keys
+--store …`) reaches every replica at once (LISTEN/NOTIFY; polled every 30 s too).
+
+Behind a load balancer every replica gives --public-url https://<balancer origin>
+(the issuer and endpoints then name it whatever Host a request carries); with a
+balancer that terminates TLS, add --insecure-http (plain HTTP on --listen) and
+--trusted-proxy <balancer IP> so that per-source limits count the client it names
+in X-Forwarded-For. See docs/deploy.md.
 
 Exit codes:
   0  stopped cleanly (Ctrl-C)
@@ -199,6 +227,7 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
                 .to_owned(),
         )
     })?;
+    let insecure_http = args.insecure_http;
     let config = ServerConfig {
         config_path,
         more_tenants: files.collect(),
@@ -206,6 +235,9 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
         data_dir: args.data.data_dir.clone(),
         store: store_config(&args.store)?,
         tls_files: args.tls_cert.zip(args.tls_key),
+        public_url: args.public_url,
+        insecure_http: args.insecure_http,
+        trusted_proxies: args.trusted_proxy,
         limits: Default::default(),
         settings: Settings {
             access_token_lifetime: args.access_token_lifetime,
@@ -260,10 +292,17 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
             running.origin
         );
     }
-    eprintln!(
-        "  local CA:   {}  (export NODE_EXTRA_CA_CERTS=… / REQUESTS_CA_BUNDLE=…)",
-        running.ca_path.display()
-    );
+    if insecure_http {
+        eprintln!(
+            "  serving plain HTTP on {} for the balancer at {}",
+            running.addr, running.origin
+        );
+    } else {
+        eprintln!(
+            "  local CA:   {}  (export NODE_EXTRA_CA_CERTS=… / REQUESTS_CA_BUNDLE=…)",
+            running.ca_path.display()
+        );
+    }
     eprintln!("Ctrl-C stops it.");
     drop(tenants);
     let mut task = running.task;
@@ -302,9 +341,14 @@ async fn rotate(data: DataDir, store: StoreConfig, publish_lead: i64) -> Result<
         .map_err(|e| Failure::Usage(e.to_string()))?;
     println!("{report:?}");
     eprintln!(
-        "a running identity provider picks the new keys up within {RELOAD_INTERVAL} seconds, or at once on SIGHUP"
+        "running identity providers pick the new keys up at once on a PostgreSQL store (LISTEN/NOTIFY), \
+         otherwise within {RELOAD_INTERVAL} seconds or at once on SIGHUP"
     );
     Ok(Outcome::Passed)
+}
+
+fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
+    PublicUrl::parse(text)
 }
 
 /// The store `--store` names: `sqlite` (or empty), or a PostgreSQL URL with

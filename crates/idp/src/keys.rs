@@ -169,6 +169,7 @@ impl SigningKeys {
         let lock = store.lock_signing_keys().await?;
         let mut records = store.keys().await?;
         let current = current_record(&records, now).cloned();
+        let mut created = current.is_none();
         let current = match current {
             Some(current) => current,
             None => {
@@ -186,11 +187,15 @@ impl SigningKeys {
             }
         }
         if next_record(&records, now).is_none() {
+            created = true;
             store
                 .put_key(&generate(now, now.saturating_add(NEXT_KEY_DELAY)).await?)
                 .await?;
         }
         drop(lock);
+        if created && let Err(e) = store.announce_key_change().await {
+            tracing::warn!(error = %e, "new signing keys not announced; other replicas reload at their next poll");
+        }
         let keys = SigningKeys {
             store,
             loaded: RwLock::new(Vec::new()),
@@ -280,11 +285,11 @@ impl SigningKeys {
         max_token_lifetime: i64,
     ) -> Result<RotationReport, KeyError> {
         let _one_at_a_time = self.rotation.lock().await;
-        let records: Vec<KeyRecord> = self
-            .snapshot()
-            .iter()
-            .map(|key| key.record.clone())
-            .collect();
+        // Other processes sharing the store (replicas, `rotate-keys`) may
+        // have rotated since this one last loaded: decide on what is
+        // stored, holding the store's lock.
+        let lock = self.store.lock_signing_keys().await?;
+        let records = self.store.keys().await?;
         // The last switch already scheduled (or now): this rotation follows it.
         let pending = records
             .iter()
@@ -317,7 +322,11 @@ impl SigningKeys {
         }
         self.store.update_key(&current).await?;
         self.store.put_key(&new_next).await?;
+        drop(lock);
         self.reload().await?;
+        if let Err(e) = self.store.announce_key_change().await {
+            tracing::warn!(error = %e, "rotation not announced; other replicas reload at their next poll");
+        }
         tracing::info!(retired = %current.kid, promoted = %next.kid, next = %new_next.kid, switch_at, unpublish_at, "signing keys rotated");
         Ok(RotationReport {
             retired_kid: current.kid,

@@ -37,6 +37,17 @@ pub struct ServerConfig {
     pub store: StoreConfig,
     /// A certificate and key to use instead of the generated ones.
     pub tls_files: Option<(PathBuf, PathBuf)>,
+    /// The origin clients reach the provider at, when it is not the
+    /// listener itself (replicas behind a load balancer): every issuer and
+    /// endpoint is built from it, whatever `Host` a request names.
+    pub public_url: Option<PublicUrl>,
+    /// Serve plain HTTP (behind a balancer that terminates TLS); needs a
+    /// [`public_url`](Self::public_url), so that issuers stay `https`.
+    pub insecure_http: bool,
+    /// Balancers whose `X-Forwarded-For` is believed (plain HTTP only): a
+    /// request from one of these addresses is attributed to the last
+    /// address its `X-Forwarded-For` names, for the per-source limits.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Lifetimes and limits.
     pub settings: Settings,
     /// Limits on connections: timeouts, body size, how many at once.
@@ -59,6 +70,45 @@ pub enum StoreConfig {
     },
     /// SQLite: [`DATABASE`] in the data folder, for one provider process.
     Sqlite,
+}
+
+/// The `https://host[:port]` origin a provider is reached at
+/// (`--public-url`): no path, query, fragment or user information.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// Parses and normalises (lower-case host, no trailing slash) an
+    /// origin; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<PublicUrl, String> {
+        let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+        if url.scheme() != "https" {
+            return Err(format!(
+                "{text:?} must start with https://: issuers and endpoints are HTTPS (MSAL refuses \
+                 others), so terminate TLS in front of the provider"
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{text:?}: no user information allowed"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "{text:?}: give the origin only (https://host[:port]), without path, query or fragment"
+            ));
+        }
+        let Some(host) = url.host_str() else {
+            return Err(format!("{text:?} names no host"));
+        };
+        Ok(PublicUrl(match url.port() {
+            Some(port) => format!("https://{host}:{port}"),
+            None => format!("https://{host}"),
+        }))
+    }
+
+    /// The origin, e.g. `https://login.example.test`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Why the provider could not start.
@@ -94,7 +144,7 @@ pub enum RunError {
 /// A started provider.
 #[derive(Debug)]
 pub struct Running {
-    /// `https://localhost:{port}`.
+    /// `https://localhost:{port}`, or the configured public URL.
     pub origin: String,
     /// The bound address.
     pub addr: SocketAddr,
@@ -151,22 +201,43 @@ pub async fn start_with(
             cfg.data_dir.display()
         ))
     })?;
+    if cfg.insecure_http && cfg.public_url.is_none() {
+        return Err(RunError::Setup(
+            "--insecure-http needs --public-url https://…: the origin clients reach through the \
+             TLS-terminating balancer, which issuers and endpoints are built from"
+                .to_owned(),
+        ));
+    }
+    if cfg.insecure_http && cfg.tls_files.is_some() {
+        return Err(RunError::Setup(
+            "--insecure-http serves plain HTTP: leave out --tls-cert/--tls-key".to_owned(),
+        ));
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&cfg.store, &cfg.data_dir).await?;
     let keys = SigningKeys::load_or_create(Arc::clone(&store), clock.now())
         .await
         .map_err(|e| RunError::Setup(format!("signing keys: {e}")))?;
-    let material = match &cfg.tls_files {
-        Some((cert, key)) => TlsMaterial::from_files(cert, key),
-        None => TlsMaterial::load_or_create(&cfg.data_dir),
-    }
-    .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
-    let (tls_config, certificate) = material
-        .renewable_server_config()
+    let tls = if cfg.insecure_http {
+        None
+    } else {
+        let material = match &cfg.tls_files {
+            Some((cert, key)) => TlsMaterial::from_files(cert, key),
+            None => TlsMaterial::load_or_create(&cfg.data_dir),
+        }
         .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
-    if cfg.tls_files.is_none() {
-        spawn_certificate_renewal(certificate, cfg.data_dir.clone());
-    }
+        let (tls_config, certificate) = material
+            .renewable_server_config()
+            .map_err(|e| RunError::Setup(format!("TLS: {e}")))?;
+        if cfg.tls_files.is_none() {
+            spawn_certificate_renewal(certificate, cfg.data_dir.clone());
+        }
+        Some((tls_config, material.ca_pem_path))
+    };
+    let ca_path = match &tls {
+        Some((_, path)) => path.clone(),
+        None => tls::ca_path(&cfg.data_dir),
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| RunError::Serve {
@@ -177,7 +248,10 @@ pub async fn start_with(
         addr: cfg.listen,
         source,
     })?;
-    let origin = format!("https://localhost:{}", addr.port());
+    let origin = match &cfg.public_url {
+        Some(url) => url.as_str().to_owned(),
+        None => format!("https://localhost:{}", addr.port()),
+    };
     write_record(&cfg, &tenants.default_tenant().tenant.id, &origin)?;
     let provider = Arc::new(Provider::new(
         tenants,
@@ -187,24 +261,34 @@ pub async fn start_with(
         clock,
     ));
     spawn_maintenance(Arc::clone(&provider));
+    spawn_key_listener(Arc::clone(&provider)).await;
     spawn_reload_on_hangup(Arc::clone(&provider), paths);
     let info = StartInfo {
         origin: origin.clone(),
-        ca_path: material.ca_pem_path.clone(),
+        ca_path: ca_path.clone(),
         provider: Arc::clone(&provider),
     };
-    let app = web::routes(WebState::new(Arc::clone(&provider), &origin)).merge(extra(&info));
+    let state = match cfg.public_url {
+        Some(_) => WebState::public(Arc::clone(&provider), &origin),
+        None => WebState::new(Arc::clone(&provider), &origin),
+    };
+    let app = web::routes(state).merge(extra(&info));
     let limits = cfg.limits;
+    let trusted_proxies = cfg.trusted_proxies;
     let task = tokio::spawn(async move {
-        tls::serve_tls(listener, tls_config, app, limits, shutdown)
-            .await
-            .map_err(|source| RunError::Serve { addr, source })
+        match tls {
+            Some((tls_config, _)) => {
+                tls::serve_tls(listener, tls_config, app, limits, shutdown).await
+            }
+            None => tls::serve_plain(listener, app, limits, trusted_proxies, shutdown).await,
+        }
+        .map_err(|source| RunError::Serve { addr, source })
     });
     Ok(Running {
         origin,
         addr,
         provider,
-        ca_path: material.ca_pem_path.clone(),
+        ca_path,
         task,
     })
 }
@@ -304,6 +388,31 @@ fn spawn_maintenance(provider: Arc<Provider>) {
             // Picks up rotations made with `rolegate idp rotate-keys`.
             if let Err(e) = provider.keys.reload().await {
                 tracing::warn!(error = %e, "reloading signing keys failed");
+            }
+        }
+    });
+}
+
+/// Reloads the signing keys whenever the store announces a change (a
+/// rotation through another replica or `rolegate idp rotate-keys`):
+/// PostgreSQL's `LISTEN`/`NOTIFY`, within a second. Stores without such a
+/// channel rely on the maintenance poll.
+/// Listening starts before this returns, so a change announced once the
+/// provider serves is not missed.
+async fn spawn_key_listener(provider: Arc<Provider>) {
+    let mut changes = match provider.store.key_changes().await {
+        Ok(Some(changes)) => changes,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for signing-key changes; polling every {} s", crate::keys::RELOAD_INTERVAL);
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while changes.recv().await.is_some() {
+            match provider.keys.reload().await {
+                Ok(()) => tracing::info!("signing keys reloaded (changed in the store)"),
+                Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
             }
         }
     });

@@ -94,6 +94,9 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         data_dir: args.data_dir.clone(),
         store: StoreConfig::Sqlite,
         tls_files: None,
+        public_url: None,
+        insecure_http: false,
+        trusted_proxies: Vec::new(),
         limits: Default::default(),
         settings: Settings {
             access_token_lifetime: args.access_token_lifetime,

@@ -32,6 +32,9 @@ async fn start_idp_with(tenant: PathBuf) -> (server::Running, tokio::sync::onesh
         data_dir,
         store: StoreConfig::Sqlite,
         tls_files: None,
+        public_url: None,
+        insecure_http: false,
+        trusted_proxies: Vec::new(),
         limits: Default::default(),
         settings: Settings::default(),
     };

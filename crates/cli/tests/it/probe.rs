@@ -36,6 +36,9 @@ async fn start() -> (PathBuf, String, tokio::sync::oneshot::Sender<()>) {
         data_dir: data_dir.clone(),
         store: StoreConfig::Sqlite,
         tls_files: None,
+        public_url: None,
+        insecure_http: false,
+        trusted_proxies: Vec::new(),
         limits: Default::default(),
         settings: Settings::default(),
     };

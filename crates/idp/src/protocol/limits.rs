@@ -1,82 +1,80 @@
-//! Abuse limits that need no database: fixed-window counters per key
-//! (a client and a source address, a source address), bounded in memory.
+//! Abuse limits: fixed-window counters per key (a client and a source
+//! address, a source address), kept in the store so that replicas sharing
+//! one count together and a restart does not reset them.
 //!
 //! They bound what one source can make the provider do: failed client
 //! authentications (each costs an argon2 run), device-code requests (each
-//! creates a row). Failed passwords are counted in the store instead (see
-//! [`crate::protocol::token::password::sign_in_with_password`]), so that lockouts
-//! survive restarts and are shared by replicas.
+//! creates a row). Failed passwords are counted per user in the store as
+//! well (see [`crate::protocol::token::password::sign_in_with_password`]).
+//!
+//! A store failure counts as "over the limit" (fail closed): the request
+//! gets a throttling answer, and the store's error is logged.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+
+use crate::store::Store;
 
 /// One limit: at most `max` events per key in a window of `window` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
     /// Events allowed per window.
     pub max: u32,
-    /// The window, in seconds.
+    /// The window, in seconds, from a key's first event.
     pub window: i64,
 }
 
-/// Fixed-window counters for one kind of event.
-#[derive(Debug)]
+/// Fixed-window counters for one kind of event, in the store.
+#[derive(Debug, Clone)]
 pub struct Throttle {
+    /// Prefixed to every key, so that throttles never share counters.
+    name: &'static str,
     rate: Rate,
-    /// Key → (window start, events in it).
-    counters: Mutex<HashMap<String, (i64, u32)>>,
-    /// Keys kept at most; when full, expired windows are dropped first and
-    /// then new keys share one overflow counter (memory stays bounded).
-    capacity: usize,
 }
 
 impl Throttle {
-    /// A throttle allowing `rate` per key, remembering up to `capacity` keys.
-    pub fn new(rate: Rate, capacity: usize) -> Self {
-        Self {
-            rate,
-            counters: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-        }
+    /// A throttle named `name` (unique per provider) allowing `rate` per key.
+    pub const fn new(name: &'static str, rate: Rate) -> Self {
+        Self { name, rate }
+    }
+
+    /// The limit.
+    pub fn rate(&self) -> Rate {
+        self.rate
     }
 
     /// Whether `key` is still under its limit at `now` (nothing counted).
-    pub fn allows(&self, key: &str, now: i64) -> bool {
-        let Ok(counters) = self.counters.lock() else {
-            return true;
-        };
-        match counters.get(key).or_else(|| counters.get(OVERFLOW)) {
-            Some((start, count)) if now < start + self.rate.window => *count < self.rate.max,
-            _ => true,
+    pub async fn allows(&self, store: &dyn Store, key: &str, now: i64) -> bool {
+        match store
+            .throttle_events(&self.key(key), now, self.rate.window.max(1))
+            .await
+        {
+            Ok(count) => count < self.rate.max,
+            Err(e) => {
+                tracing::error!(throttle = self.name, error = %e, "throttle unreadable; refusing");
+                false
+            }
         }
     }
 
     /// Counts one event for `key` at `now`; returns whether it was within
     /// the limit.
-    pub fn hit(&self, key: &str, now: i64) -> bool {
-        let Ok(mut counters) = self.counters.lock() else {
-            return true;
-        };
-        if !counters.contains_key(key) && counters.len() >= self.capacity {
-            let window = self.rate.window;
-            counters.retain(|_, (start, _)| now < *start + window);
+    pub async fn hit(&self, store: &dyn Store, key: &str, now: i64) -> bool {
+        match store
+            .count_throttle_event(&self.key(key), now, self.rate.window.max(1))
+            .await
+        {
+            Ok(count) => count <= self.rate.max,
+            Err(e) => {
+                tracing::error!(throttle = self.name, error = %e, "throttle not counted; refusing");
+                false
+            }
         }
-        let key = if counters.contains_key(key) || counters.len() < self.capacity {
-            key
-        } else {
-            OVERFLOW
-        };
-        let entry = counters.entry(key.to_owned()).or_insert((now, 0));
-        if now >= entry.0 + self.rate.window {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-        entry.1 <= self.rate.max
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}|{key}", self.name)
     }
 }
-
-const OVERFLOW: &str = "\u{0}overflow";
 
 /// The provider's throttles.
 #[derive(Debug)]
@@ -96,25 +94,25 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             client_failures: Throttle::new(
+                "client-failures",
                 Rate {
                     max: 10,
                     window: 60,
                 },
-                10_000,
             ),
             device_codes: Throttle::new(
+                "device-codes",
                 Rate {
                     max: 30,
                     window: 60,
                 },
-                10_000,
             ),
             device_codes_all: Throttle::new(
+                "device-codes-all",
                 Rate {
                     max: 600,
                     window: 60,
                 },
-                1,
             ),
         }
     }
@@ -131,29 +129,24 @@ pub fn source_key(scope: &str, source: Option<IpAddr>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
 
-    #[test]
-    fn counts_per_key_and_window() {
-        let t = Throttle::new(Rate { max: 2, window: 60 }, 100);
-        assert!(t.allows("a", 0));
-        assert!(t.hit("a", 0));
-        assert!(t.hit("a", 1));
-        assert!(!t.allows("a", 2));
-        assert!(!t.hit("a", 2));
-        assert!(t.allows("b", 2), "keys are independent");
-        assert!(t.allows("a", 60), "a new window starts");
-        assert!(t.hit("a", 60));
-    }
-
-    #[test]
-    fn memory_stays_bounded() {
-        let t = Throttle::new(Rate { max: 1, window: 60 }, 3);
-        for i in 0..1000 {
-            t.hit(&format!("k{i}"), 0);
-        }
-        assert!(t.counters.lock().unwrap().len() <= 4);
-        // Expired windows make room again.
-        assert!(t.hit("fresh", 100));
-        assert!(t.counters.lock().unwrap().contains_key("fresh"));
+    #[tokio::test]
+    async fn counts_per_key_and_window_in_the_store() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let t = Throttle::new("t", Rate { max: 2, window: 60 });
+        let other = Throttle::new("u", Rate { max: 2, window: 60 });
+        assert!(t.allows(&store, "a", 0).await);
+        assert!(t.hit(&store, "a", 0).await);
+        assert!(t.hit(&store, "a", 1).await);
+        assert!(!t.allows(&store, "a", 2).await);
+        assert!(!t.hit(&store, "a", 2).await);
+        assert!(t.allows(&store, "b", 2).await, "keys are independent");
+        assert!(
+            other.allows(&store, "a", 2).await,
+            "throttles are independent"
+        );
+        assert!(t.allows(&store, "a", 60).await, "a new window starts");
+        assert!(t.hit(&store, "a", 60).await);
     }
 }

@@ -96,6 +96,7 @@ macro_rules! suite {
             service_principals_are_installed_once_per_tenant,
             sessions_round_trip,
             signing_keys_are_listed_oldest_first_and_updated,
+            throttles_count_per_key_and_window,
             unknown_and_expired_refresh_tokens_are_invalid,
         );
         $crate::store::conformance::suite!(@replicated $backend;
@@ -108,6 +109,8 @@ macro_rules! suite {
             concurrent_login_failures_count_one_by_one,
             concurrent_redemptions_of_one_code_yield_one_winner,
             concurrent_server_secrets_agree,
+            concurrent_throttle_events_count_one_by_one,
+            key_changes_reach_the_other_replica,
             state_written_by_one_replica_is_read_by_the_other,
         );
     };
@@ -830,6 +833,54 @@ pub(crate) async fn concurrent_login_failures_count_one_by_one(replicas: [Arc<dy
         replicas[1].login_failures("u", 1_000, 300).await.unwrap(),
         16
     );
+}
+
+pub(crate) async fn throttles_count_per_key_and_window(store: Arc<dyn Store>) {
+    assert_eq!(store.throttle_events("k", 1_000, 60).await.unwrap(), 0);
+    assert_eq!(store.count_throttle_event("k", 1_000, 60).await.unwrap(), 1);
+    assert_eq!(store.count_throttle_event("k", 1_019, 60).await.unwrap(), 2);
+    assert_eq!(store.count_throttle_event("j", 1_019, 60).await.unwrap(), 1);
+    assert_eq!(store.throttle_events("k", 1_019, 60).await.unwrap(), 2);
+    assert_eq!(store.count_throttle_event("k", 1_059, 60).await.unwrap(), 3);
+    // The window started at the first event: 1,060 starts a new one.
+    assert_eq!(store.throttle_events("k", 1_060, 60).await.unwrap(), 0);
+    assert_eq!(store.count_throttle_event("k", 1_060, 60).await.unwrap(), 1);
+    assert_eq!(store.count_throttle_event("k", 1_119, 60).await.unwrap(), 2);
+    // Purging drops ended windows only.
+    store.purge_expired(1_119).await.unwrap();
+    assert_eq!(store.throttle_events("k", 1_119, 60).await.unwrap(), 2);
+    // j's window ended at 1,079: its row is gone (asked about a time
+    // inside the window, it would still count).
+    assert_eq!(store.throttle_events("j", 1_078, 60).await.unwrap(), 0);
+    store.purge_expired(1_121).await.unwrap();
+    assert_eq!(store.throttle_events("k", 1_110, 60).await.unwrap(), 0);
+}
+
+pub(crate) async fn concurrent_throttle_events_count_one_by_one(replicas: [Arc<dyn Store>; 2]) {
+    let mut counts = race(&replicas, 16, |_, store| async move {
+        store.count_throttle_event("t", 1_000, 60).await.unwrap()
+    })
+    .await;
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=16).collect::<Vec<u32>>());
+    assert_eq!(
+        replicas[1].throttle_events("t", 1_010, 60).await.unwrap(),
+        16
+    );
+}
+
+/// A store that announces key changes delivers them to every listener; a
+/// store without a channel says so (its processes poll).
+pub(crate) async fn key_changes_reach_the_other_replica(replicas: [Arc<dyn Store>; 2]) {
+    let Some(mut changes) = replicas[1].key_changes().await.unwrap() else {
+        replicas[0].announce_key_change().await.unwrap();
+        return;
+    };
+    replicas[0].announce_key_change().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), changes.recv())
+        .await
+        .expect("the announcement arrives within seconds")
+        .expect("the channel stays open");
 }
 
 pub(crate) async fn signing_keys_are_listed_oldest_first_and_updated(store: Arc<dyn Store>) {

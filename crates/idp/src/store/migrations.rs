@@ -18,7 +18,6 @@ pub(crate) struct Embedded(pub(crate) &'static [(i64, &'static str, &'static str
 
 impl Embedded {
     /// The highest version this binary knows.
-    #[cfg(feature = "postgres")]
     pub(crate) fn latest(self) -> i64 {
         self.0
             .iter()

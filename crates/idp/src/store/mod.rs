@@ -283,6 +283,9 @@ impl std::fmt::Debug for SigningKeyLock {
     }
 }
 
+/// Signing-key change announcements (see [`Store::key_changes`]).
+pub type KeyChanges = tokio::sync::mpsc::Receiver<()>;
+
 /// The runtime store.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -381,6 +384,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Clears failures after a successful sign-in.
     async fn clear_login_failures(&self, user_id: &str) -> Result<(), StoreError>;
 
+    /// Counts one event for a throttle `key` at `now`; returns the count in
+    /// the key's current window, this event included. A window starts at
+    /// the first event after the previous one ended and lasts `window`
+    /// seconds; one row per key.
+    async fn count_throttle_event(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError>;
+    /// Events counted for `key` in its window, if that is still open at
+    /// `now` (0 otherwise).
+    async fn throttle_events(&self, key: &str, now: i64, window: i64) -> Result<u32, StoreError>;
+
     /// Binds `jti.jti` to the assertion `jti.digest` for `jti.client_id`
     /// unless a live binding exists (insert-if-absent: of concurrent calls
     /// with different digests exactly one binds). A live binding to the
@@ -409,8 +426,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Updates a key's retirement times.
     async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 
+    /// Tells every process sharing the store that the signing keys
+    /// changed (a rotation, the first keys), so that they reload them now
+    /// rather than at their next poll. Stores that one process uses do
+    /// nothing.
+    async fn announce_key_change(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Announcements of [`announce_key_change`](Self::announce_key_change)
+    /// from any process, once listening has started; `None` when the store
+    /// has no such channel (the provider then only polls). A message also
+    /// arrives after the channel was lost and re-established, since
+    /// announcements may have been missed meanwhile.
+    async fn key_changes(&self) -> Result<Option<KeyChanges>, StoreError> {
+        Ok(None)
+    }
+
     /// Deletes expired codes, sessions, pending consents, device grants,
-    /// refresh tokens and client-assertion `jti`s.
+    /// refresh tokens, client-assertion `jti`s and throttle windows.
     async fn purge_expired(&self, now: i64) -> Result<(), StoreError>;
     /// Records that another tenant's multi-tenant `app_id` has a service
     /// principal in `tenant_id` (its first consent there); idempotent.

@@ -509,6 +509,45 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    /// One upsert: a row per key holds its window (which starts at the
+    /// key's first event) and the window's count.
+    async fn count_throttle_event(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError> {
+        let count: i32 = sqlx::query_scalar(
+            "INSERT INTO throttles (key, window_start, expires_at, events) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             events = CASE WHEN throttles.expires_at > excluded.window_start \
+             THEN throttles.events + 1 ELSE 1 END, \
+             window_start = CASE WHEN throttles.expires_at > excluded.window_start \
+             THEN throttles.window_start ELSE excluded.window_start END, \
+             expires_at = CASE WHEN throttles.expires_at > excluded.window_start \
+             THEN throttles.expires_at ELSE excluded.expires_at END \
+             RETURNING events",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now.saturating_add(window))
+        .fetch_one(&self.pool)
+        .await
+        .context("count a throttled event")?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn throttle_events(&self, key: &str, now: i64, _window: i64) -> Result<u32, StoreError> {
+        let count: Option<i32> =
+            sqlx::query_scalar("SELECT events FROM throttles WHERE key = $1 AND expires_at > $2")
+                .bind(key)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .context("read a throttle")?;
+        Ok(count.map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)))
+    }
+
     /// A live binding is answered from one read. A new one is counted and
     /// stored holding the client's advisory lock (so the client's rows,
     /// expired ones included, never exceed `limit`), by an insert that only
@@ -574,6 +613,49 @@ impl Store for PostgresStore {
             .await
             .context("take the signing-key lock")?;
         Ok(SigningKeyLock::holding(transaction))
+    }
+
+    /// `NOTIFY` on [`KEY_CHANNEL`]: delivered to every listening replica.
+    async fn announce_key_change(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(KEY_CHANNEL)
+            .execute(&self.pool)
+            .await
+            .context("announce a signing-key change")?;
+        Ok(())
+    }
+
+    /// `LISTEN` on [`KEY_CHANNEL`] on a connection of its own (outside the
+    /// pool), re-established when lost.
+    async fn key_changes(&self) -> Result<Option<super::KeyChanges>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .context("connect to listen for signing-key changes")?;
+        listener
+            .listen(KEY_CHANNEL)
+            .await
+            .context("listen for signing-key changes")?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            loop {
+                let message = match listener.try_recv().await {
+                    // A notification, or the connection was lost (the next
+                    // call reconnects): either way, reload.
+                    Ok(_) => (),
+                    Err(e) => {
+                        tracing::warn!(database = %url, error = %e, "listening for signing-key changes failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                match sender.try_send(message) {
+                    Ok(()) | Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {}
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => return,
+                }
+            }
+        });
+        Ok(Some(receiver))
     }
 
     /// Opens each sealed key with the KEK.
@@ -882,7 +964,8 @@ const JTI_LOCK_CLASS: i32 = 0x726c_676a;
 
 /// What [`Store::purge_expired`] deletes (bound to `now`). Deleting a
 /// family deletes its tokens.
-const PURGE_EXPIRED: [&str; 7] = [
+const PURGE_EXPIRED: [&str; 8] = [
+    "DELETE FROM throttles WHERE expires_at < $1",
     "DELETE FROM codes WHERE expires_at < $1",
     "DELETE FROM sessions WHERE expires_at < $1",
     "DELETE FROM pending_consents WHERE expires_at < $1",
@@ -891,6 +974,9 @@ const PURGE_EXPIRED: [&str; 7] = [
     "DELETE FROM refresh_families WHERE expires_at < $1",
     "DELETE FROM assertion_jtis WHERE expires_at < $1",
 ];
+
+/// The `LISTEN`/`NOTIFY` channel announcing signing-key changes.
+const KEY_CHANNEL: &str = "rolegate_signing_keys";
 
 /// The transaction advisory lock first key set-up runs under ("rolekeys").
 const SIGNING_KEY_LOCK: i64 = 0x726f_6c65_6b65_7973;

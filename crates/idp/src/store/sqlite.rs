@@ -91,6 +91,23 @@ impl SqliteStore {
     }
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
+        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+            .fetch_one(&pool)
+            .await
+            .or_else(|e| match &e {
+                // No migrations table yet: a new database.
+                sqlx::Error::Database(db) if db.message().contains("no such table") => Ok(None),
+                _ => Err(e),
+            })
+            .context("read the schema version")?;
+        let known = MIGRATIONS.latest();
+        if let Some(found) = applied.filter(|found| *found > known) {
+            return Err(StoreError(format!(
+                "the database has schema version {found}, newer than this rolegate knows \
+                 ({known}): too new: a newer rolegate wrote it; upgrade rolegate, or start with \
+                 another --data-dir"
+            )));
+        }
         let migrator = Migrator::new(MIGRATIONS).await.context("load migrations")?;
         migrator
             .run(&pool)
@@ -568,6 +585,45 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// One upsert: a row per key holds its window (which starts at the
+    /// key's first event) and the window's count.
+    async fn count_throttle_event(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "INSERT INTO throttles (key, window_start, expires_at, events) VALUES (?, ?, ?, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             events = CASE WHEN throttles.expires_at > excluded.window_start \
+             THEN throttles.events + 1 ELSE 1 END, \
+             window_start = CASE WHEN throttles.expires_at > excluded.window_start \
+             THEN throttles.window_start ELSE excluded.window_start END, \
+             expires_at = CASE WHEN throttles.expires_at > excluded.window_start \
+             THEN throttles.expires_at ELSE excluded.expires_at END \
+             RETURNING events",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now.saturating_add(window))
+        .fetch_one(&self.pool)
+        .await
+        .context("count a throttled event")?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn throttle_events(&self, key: &str, now: i64, _window: i64) -> Result<u32, StoreError> {
+        let count: Option<i64> =
+            sqlx::query_scalar("SELECT events FROM throttles WHERE key = ? AND expires_at > ?")
+                .bind(key)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .context("read a throttle")?;
+        Ok(count.map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)))
+    }
+
     /// A live binding is answered from one read; a new one is counted and
     /// stored holding the write lock. A client's rows, expired ones
     /// included, never exceed `limit`.
@@ -1003,12 +1059,18 @@ const MIGRATIONS: Embedded = Embedded(&[
         "revoked families",
         include_str!("../../migrations/sqlite/0005_revoked_families.sql"),
     ),
+    (
+        6,
+        "throttles",
+        include_str!("../../migrations/sqlite/0006_throttles.sql"),
+    ),
 ]);
 
 const POOL_SIZE: u32 = 4;
 
 /// What [`Store::purge_expired`] deletes (bound to `now`).
-const PURGE_EXPIRED: [&str; 7] = [
+const PURGE_EXPIRED: [&str; 8] = [
+    "DELETE FROM throttles WHERE expires_at < ?",
     "DELETE FROM codes WHERE expires_at < ?",
     "DELETE FROM sessions WHERE expires_at < ?",
     "DELETE FROM pending_consents WHERE expires_at < ?",

@@ -23,7 +23,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -121,7 +121,57 @@ pub async fn serve_tls(
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
+    serve(
+        listener,
+        Some(TlsAcceptor::from(config)),
+        Arc::from(Vec::new()),
+        app,
+        limits,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_tls`] without TLS: plain HTTP/1.1 and HTTP/2 (prior knowledge),
+/// for a provider behind a load balancer that terminates TLS
+/// (`rolegate idp --insecure-http --public-url https://…`). The same
+/// limits apply; the TLS handshake limit has nothing to time.
+///
+/// A request arriving from one of `trusted_proxies` is attributed (as its
+/// `ConnectInfo`, which the per-source limits key on) to the last address
+/// its `X-Forwarded-For` names: the one that balancer appended. Addresses
+/// further left are whatever the client wrote, and are ignored.
+///
+/// # Security
+/// Everything the provider sends, tokens and session cookies included,
+/// crosses the network in the clear between the balancer and this
+/// listener: bind it where only the balancer reaches it.
+pub async fn serve_plain(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ServeLimits,
+    trusted_proxies: Vec<IpAddr>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve(
+        listener,
+        None,
+        Arc::from(trusted_proxies),
+        app,
+        limits,
+        shutdown,
+    )
+    .await
+}
+
+async fn serve(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    trusted_proxies: Arc<[IpAddr]>,
+    app: axum::Router,
+    limits: ServeLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -148,6 +198,7 @@ pub async fn serve_tls(
                 Ok((stream, peer)) => {
                     let connection = Connection {
                         acceptor: acceptor.clone(),
+                        trusted_proxies: Arc::clone(&trusted_proxies),
                         peer,
                         app: app.clone(),
                         limits,
@@ -184,7 +235,10 @@ pub async fn serve_tls(
 
 /// One accepted connection and what serving it needs.
 struct Connection {
-    acceptor: TlsAcceptor,
+    /// `None`: plain HTTP ([`serve_plain`]).
+    acceptor: Option<TlsAcceptor>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    trusted_proxies: Arc<[IpAddr]>,
     peer: SocketAddr,
     app: axum::Router,
     limits: ServeLimits,
@@ -195,11 +249,14 @@ struct Connection {
 }
 
 impl Connection {
-    /// TLS handshake, then HTTP until the client leaves, the connection
-    /// idles out or the server stops.
-    async fn serve(mut self, stream: TcpStream) {
+    /// TLS handshake (unless plain), then HTTP until the client leaves,
+    /// the connection idles out or the server stops.
+    async fn serve(self, stream: TcpStream) {
         let peer = self.peer;
-        let handshake = self.acceptor.accept(stream);
+        let Some(acceptor) = self.acceptor.clone() else {
+            return self.serve_http(stream, None).await;
+        };
+        let handshake = acceptor.accept(stream);
         let tls = match tokio::time::timeout(self.limits.handshake_timeout, handshake).await {
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => {
@@ -212,6 +269,16 @@ impl Connection {
             }
         };
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        self.serve_http(tls, alpn).await;
+    }
+
+    /// HTTP on an established stream: the protocol ALPN chose, or (plain,
+    /// no ALPN) the one the first bytes show.
+    async fn serve_http<S>(mut self, stream: S, alpn: Option<Vec<u8>>)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = self.peer;
         let limits = self.limits;
         let (activity, mut watcher) = watch::channel(Activity {
             in_flight: 0,
@@ -220,6 +287,7 @@ impl Connection {
         let requests = Arc::new(Requests {
             app: self.app,
             peer,
+            forwarded: self.trusted_proxies.contains(&peer.ip()),
             limits,
             activity,
         });
@@ -241,7 +309,7 @@ impl Connection {
             Some(b"http/1.1") => builder.http1_only(),
             _ => builder,
         };
-        let mut connection = pin!(builder.serve_connection(TokioIo::new(tls), service));
+        let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
         let reason = tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result {
@@ -292,6 +360,8 @@ async fn idle(watcher: &mut watch::Receiver<Activity>, timeout: Duration) {
 struct Requests {
     app: axum::Router,
     peer: SocketAddr,
+    /// The peer is a trusted balancer: `X-Forwarded-For` names the client.
+    forwarded: bool,
     limits: ServeLimits,
     activity: watch::Sender<Activity>,
 }
@@ -322,8 +392,12 @@ impl Requests {
                 verdict: Arc::clone(&verdict),
             }),
         };
+        let source = match self.forwarded {
+            true => forwarded_client(&parts.headers).map_or(self.peer, |ip| SocketAddr::new(ip, 0)),
+            false => self.peer,
+        };
         let mut request = Request::from_parts(parts, body);
-        request.extensions_mut().insert(ConnectInfo(self.peer));
+        request.extensions_mut().insert(ConnectInfo(source));
         let Ok(response) = self.app.clone().oneshot(request).await;
         Ok(
             match BodyVerdict::from_u8(verdict.load(Ordering::Acquire)) {
@@ -332,6 +406,18 @@ impl Requests {
             },
         )
     }
+}
+
+/// The last address of the last `X-Forwarded-For` header: the one the
+/// balancer in front appended (RFC 7239 §5.2's model; the entries before
+/// it come from the client and prove nothing).
+fn forwarded_client(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 /// Marks a request finished, even when its future is dropped.

@@ -46,7 +46,10 @@ async fn device_code(
     let key = crate::protocol::limits::source_key("devicecode", source);
     let now = state.provider.now();
     let limits = &state.provider.limits;
-    if !limits.device_codes.hit(&key, now) || !limits.device_codes_all.hit("all", now) {
+    let store = state.provider.store.as_ref();
+    if !limits.device_codes.hit(store, &key, now).await
+        || !limits.device_codes_all.hit(store, "all", now).await
+    {
         return json_error(
             &state,
             &headers,

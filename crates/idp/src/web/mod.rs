@@ -56,6 +56,17 @@ impl WebState {
         }
     }
 
+    /// State for a provider behind a balancer, reached at `public_origin`
+    /// only (`--public-url`): every issuer and endpoint names it, whatever
+    /// `Host` a request carries.
+    pub fn public(provider: Arc<Provider>, public_origin: &str) -> Self {
+        Self {
+            provider,
+            default_origin: Arc::from(public_origin.trim_end_matches('/')),
+            allowed_hosts: Arc::from(Vec::new()),
+        }
+    }
+
     /// The origin the client reached us at, if it is one of ours; issuers
     /// and endpoints are built from it (so `127.0.0.1` and `localhost`
     /// clients each see consistent metadata). Anything else falls back to

@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod balancer;
 mod client_assertion;
 mod code_flow;
 mod device;
@@ -117,6 +118,9 @@ impl Idp {
             data_dir: data_dir.clone(),
             store,
             tls_files: None,
+            public_url: None,
+            insecure_http: false,
+            trusted_proxies: Vec::new(),
             limits: Default::default(),
             settings: Settings::default(),
         };

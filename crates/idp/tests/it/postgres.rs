@@ -170,6 +170,9 @@ async fn a_kek_that_cannot_decrypt_the_stored_keys_stops_the_start() {
         data_dir,
         store: postgres(&db, &fresh_kek()),
         tls_files: None,
+        public_url: None,
+        insecure_http: false,
+        trusted_proxies: Vec::new(),
         limits: Default::default(),
         settings: Default::default(),
     };

@@ -42,6 +42,9 @@ impl Idp {
             data_dir: data_dir.clone(),
             store: StoreConfig::Sqlite,
             tls_files: None,
+            public_url: None,
+            insecure_http: false,
+            trusted_proxies: Vec::new(),
             limits,
             settings: Settings::default(),
         };

@@ -62,6 +62,9 @@ pub fn env() -> &'static Env {
             data_dir: data_dir.clone(),
             store: StoreConfig::Sqlite,
             tls_files: None,
+            public_url: None,
+            insecure_http: false,
+            trusted_proxies: Vec::new(),
             limits: Default::default(),
             settings: Settings::default(),
         };

@@ -75,7 +75,12 @@ pub(super) async fn authenticate<'a>(
     check_family_credential(app, credential, presented)?;
     let now = p.now();
     let throttle_key = source_key(&format!("client:{}", app.app_id), req.source);
-    if !p.limits.client_failures.allows(&throttle_key, now) {
+    if !p
+        .limits
+        .client_failures
+        .allows(p.store.as_ref(), &throttle_key, now)
+        .await
+    {
         return Err(OAuthError::throttled("failed client authentications"));
     }
     match presented {
@@ -92,7 +97,10 @@ pub(super) async fn authenticate<'a>(
                 }),
                 Err(e) => {
                     if e.is_client_failure() {
-                        p.limits.client_failures.hit(&throttle_key, now);
+                        p.limits
+                            .client_failures
+                            .hit(p.store.as_ref(), &throttle_key, now)
+                            .await;
                     }
                     tracing::info!(client = %app.app_id, reason = %e, "client assertion refused");
                     Err(OAuthError::from(&e))
@@ -106,7 +114,10 @@ pub(super) async fn authenticate<'a>(
                     auth: ClientAuth::Secret,
                 }),
                 Ok(false) => {
-                    p.limits.client_failures.hit(&throttle_key, now);
+                    p.limits
+                        .client_failures
+                        .hit(p.store.as_ref(), &throttle_key, now)
+                        .await;
                     Err(OAuthError::invalid_client(
                         aadsts::INVALID_CLIENT_SECRET,
                         format!(

@@ -226,8 +226,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MIGRATION_LOCK: i64 = 0x726f_6c65_6761_7465;
 
 /// `crates/idp/migrations/postgres/`, in order.
-pub(super) const MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "initial",
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)]);
+pub(super) const MIGRATIONS: Embedded = Embedded(&[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "throttles",
+        include_str!("../../../migrations/postgres/0002_throttles.sql"),
+    ),
+]);

@@ -95,3 +95,22 @@ async fn state_survives_reopening_the_file() {
 fn every_migration_file_is_embedded() {
     super::super::migrations::assert_every_file_is_embedded(MIGRATIONS, "sqlite");
 }
+
+#[tokio::test]
+async fn a_schema_newer_than_this_rolegate_is_refused() {
+    let db = TempDb::new();
+    let store = SqliteStore::open(&db.0).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9001, 'from the future', TRUE, x'00', 0)",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    store.pool.close().await;
+    let err = SqliteStore::open(&db.0).await.unwrap_err().to_string();
+    assert!(
+        err.contains("schema version 9001") && err.contains("too new"),
+        "{err}"
+    );
+}
