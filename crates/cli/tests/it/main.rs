@@ -14,6 +14,7 @@ mod gateway;
 mod get;
 mod idp;
 mod probe;
+mod replicas;
 mod store;
 
 use std::process::{Output, Stdio};
