@@ -8,8 +8,11 @@
 # On a fresh machine it needs node >= 20 with npm, python3 with the venv
 # module, and the Rust toolchain; it installs the npm packages (npm ci, from
 # e2e/package-lock.json) and a Python venv (e2e/.venv, from
-# e2e/requirements.txt). No browser. Everything it starts listens on loopback
-# and is stopped on exit. Exit status: 0 when every test passed.
+# e2e/requirements.txt). The node and Python suites run twice: against one
+# provider, then through nginx (TLS, round robin) to two replicas on one
+# PostgreSQL database (e2e/replicas/balancer.sh; needs initdb, nginx and
+# openssl, installed with apt-get when missing). Everything it starts listens
+# on loopback and is stopped on exit. Exit status: 0 when every test passed.
 #
 # Environment knobs: E2E_STARTUP_TIMEOUT (seconds to wait for the provider,
 # default 60), E2E_TEST_TIMEOUT (seconds per test suite, default 600).
@@ -95,9 +98,12 @@ cleanup() {
   local status=$?
   if [ -n "$IDP_PID" ]; then say "stopping rolegate idp (pid $IDP_PID)"; fi
   stop_idp
+  replicas_down
   rm -rf "$DATA_DIR" "$CERT_DIR"
   exit "$status"
 }
+# shellcheck source=e2e/replicas/balancer.sh
+. "$E2E_DIR/replicas/balancer.sh"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -202,6 +208,30 @@ python_time=$((SECONDS - python_started))
 
 stop_idp
 
+# ---------------------------------------------------------------- the same suites through a balancer
+# Two replicas on one PostgreSQL database behind nginx (TLS, round robin):
+# each suite's flows hop between replicas (issue 14).
+replicas_status=0
+say "replicas: msal-node and MSAL Python again, through nginx to two rolegate idp replicas on PostgreSQL"
+replicas_started=$SECONDS
+replicas_up
+(
+  export ROLEGATE_E2E_PORT="$BALANCER_PORT"
+  export ROLEGATE_E2E_AUTHORITY="https://localhost:$BALANCER_PORT/$TENANT_ID"
+  export ROLEGATE_E2E_CA="$BALANCER_CA"
+  NODE_EXTRA_CA_CERTS="$BALANCER_CA" bounded node --test --test-reporter=spec "$E2E_DIR"/msal-node/*.test.mjs
+) || replicas_status=$?
+(
+  export ROLEGATE_E2E_PORT="$BALANCER_PORT"
+  export ROLEGATE_E2E_AUTHORITY="https://localhost:$BALANCER_PORT/$TENANT_ID"
+  export ROLEGATE_E2E_CA="$BALANCER_CA"
+  bounded env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE PYTHONDONTWRITEBYTECODE=1 \
+    "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$E2E_DIR/msal-python"
+) || replicas_status=$?
+replicas_spread || replicas_status=1
+replicas_down
+replicas_time=$((SECONDS - replicas_started))
+
 # ---------------------------------------------------------------- nginx, Caddy and browser tests
 # gateway-nginx and gateway-caddy each start their own `rolegate idp`,
 # `rolegate gateway` and Debian's nginx or Caddy (installed with apt-get
@@ -222,8 +252,9 @@ for suite in gateway-nginx gateway-caddy msal-browser browser; do
 done
 
 say "summary: msal-node $([ "$node_status" -eq 0 ] && echo passed || echo "FAILED (exit $node_status)") in ${node_time}s," \
-  "MSAL Python $([ "$python_status" -eq 0 ] && echo passed || echo "FAILED (exit $python_status)") in ${python_time}s${browser_summary}; total ${SECONDS}s"
-if [ "$node_status" -ne 0 ] || [ "$python_status" -ne 0 ] || [ "$browser_status" -ne 0 ]; then
+  "MSAL Python $([ "$python_status" -eq 0 ] && echo passed || echo "FAILED (exit $python_status)") in ${python_time}s," \
+  "both through two replicas $([ "$replicas_status" -eq 0 ] && echo passed || echo "FAILED (exit $replicas_status)") in ${replicas_time}s${browser_summary}; total ${SECONDS}s"
+if [ "$node_status" -ne 0 ] || [ "$python_status" -ne 0 ] || [ "$replicas_status" -ne 0 ] || [ "$browser_status" -ne 0 ]; then
   say "logs: e2e/out/"
   exit 1
 fi
