@@ -32,6 +32,7 @@ const CLI: &str = "c2e9bc59-4581-415a-9b7f-78e66989c5c8";
 const REDIRECT: &str = "http://localhost";
 const ALICE: (&str, &str) = ("alice@contoso.test", "alice-Passw0rd");
 const BOB: (&str, &str) = ("bob@contoso.test", "bob-Passw0rd");
+const CAROL: (&str, &str) = ("carol@contoso.test", "carol-Passw0rd");
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -90,6 +91,18 @@ impl Cluster {
             }
         }
         Some(cluster)
+    }
+
+    /// Another browser: the shared CA, a cookie jar of its own.
+    fn fresh_client(&self) -> reqwest::Client {
+        let ca = std::fs::read(self.dir.join("data/tls/ca.pem")).unwrap();
+        reqwest::Client::builder()
+            .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
     }
 
     /// Starts replica number `index` on `port` and waits until it answers.
@@ -327,6 +340,54 @@ async fn refresh_at(
         ],
     )
     .await
+}
+
+/// `user` signs in at `authority` in a browser of their own (`client`) and
+/// accepts the consent page for `scope`; true once the provider answered
+/// with a code (the consent is acknowledged).
+async fn sign_in_and_consent(
+    client: &reqwest::Client,
+    authority: &str,
+    user: (&str, &str),
+    scope: &str,
+) -> bool {
+    let page = client
+        .get(authorize_url(authority, scope))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let consent = client
+        .post(format!("{authority}/rolegate/login"))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("request", &hidden(&page, "request")),
+            ("username", user.0),
+            ("password", user.1),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let accepted = client
+        .post(format!("{authority}/rolegate/consent"))
+        .form(&[
+            ("csrf", hidden(&consent, "csrf").as_str()),
+            ("consent", &hidden(&consent, "consent")),
+            ("decision", "accept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    accepted
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.contains("code="))
 }
 
 fn authorize_url(authority: &str, scope: &str) -> String {
@@ -727,7 +788,16 @@ async fn a_replica_killed_under_load_loses_nothing_acknowledged() {
             chain
         }));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // During the load, at replica A: a rotation and carol's consent, both
+    // acknowledged before the kill.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let next_during_load = cluster.rotate_keys().await;
+    let carol = cluster.fresh_client();
+    assert!(
+        sign_in_and_consent(&carol, &authorities[0], CAROL, &inventory).await,
+        "carol's consent was acknowledged"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let victim = &mut cluster.replicas[0].child;
     victim.start_kill().unwrap(); // SIGKILL
     victim.wait().await.unwrap();
@@ -759,10 +829,24 @@ async fn a_replica_killed_under_load_loses_nothing_acknowledged() {
         lost < chains.len(),
         "at most the chains cut off mid-request"
     );
-    // The consent and the rotated keys survived.
+    // The consents and the rotated keys survived.
     let code = cluster.silent_code(1, &inventory).await;
     assert!(!code.is_empty());
-    assert!(cluster.jwks_kids(1).await.contains(&next));
+    let response = carol
+        .get(authorize_url(&authorities[1], &inventory))
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("code="),
+        "carol's consent, given at A during the load, is known at B: {location}"
+    );
+    let published = cluster.jwks_kids(1).await;
+    assert!(
+        published.contains(&next) && published.contains(&next_during_load),
+        "{published:?}"
+    );
 
     // A replacement replica joins and serves the same state.
     let port = free_port();
