@@ -273,7 +273,7 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
             "  apps:       {}",
             dir.applications
                 .iter()
-                .filter(|a| !a.is_foreign(&dir.tenant.id) || a.provisioned)
+                .filter(|a| !a.first_party && (!a.is_foreign(&dir.tenant.id) || a.provisioned))
                 .map(|a| if a.is_foreign(&dir.tenant.id) {
                     format!(
                         "{} ({}, installed from another tenant)",

@@ -10,9 +10,11 @@
 //! [`store`] (runtime state: codes, refresh tokens, sessions, keys; in
 //! SQLite or in PostgreSQL shared by replicas),
 //! [`keys`] (signing keys and JWKS), [`tls`] (the local CA),
-//! [`protocol`] (the OAuth 2.0 / OIDC logic) and [`web`] (HTTP routes).
+//! [`protocol`] (the OAuth 2.0 / OIDC logic), [`graph`] (a Microsoft Graph
+//! subset over the directory) and [`web`] (HTTP routes).
 
 pub mod directory;
+pub mod graph;
 pub mod keys;
 pub mod protocol;
 pub mod secret;

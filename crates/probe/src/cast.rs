@@ -50,7 +50,7 @@ impl Cast {
             directory
                 .applications
                 .iter()
-                .filter(|a| a.app_id != api.app_id)
+                .filter(|a| !a.first_party && a.app_id != api.app_id)
         };
         let mut synthesized = Vec::new();
         let mut pick = |found: Option<&Application>, role: &'static str| match found {
@@ -149,7 +149,7 @@ fn api_list(directory: &Directory) -> String {
     let apis: Vec<String> = directory
         .applications
         .iter()
-        .filter(|a| !a.scopes.is_empty() || !a.app_roles.is_empty())
+        .filter(|a| !a.first_party && (!a.scopes.is_empty() || !a.app_roles.is_empty()))
         .map(|a| {
             let uri = a
                 .identifier_uris
@@ -191,5 +191,6 @@ fn synthetic_app(role: &str) -> Result<Application, ProbeError> {
         sign_in_audience: Default::default(),
         home_tenant_id: String::new(),
         provisioned: true,
+        first_party: false,
     })
 }

@@ -182,7 +182,11 @@ fn check_across_tenants(drafts: &[(&std::path::PathBuf, FileDraft)], problems: &
             .groups
             .iter()
             .map(|g| format!("object id {}", g.object_id));
-        let apps = d.apps.iter().map(|a| format!("app id {}", a.app.app_id));
+        let apps = d
+            .apps
+            .iter()
+            .filter(|a| !a.app.first_party)
+            .map(|a| format!("app id {}", a.app.app_id));
         for key in users.chain(groups).chain(apps) {
             if let Some(first) = objects.insert(key.clone(), here.clone()) {
                 problems.push(format!(
@@ -241,6 +245,10 @@ fn read_file(text: &str, base_dir: &Path) -> Result<FileDraft, ConfigErrors> {
         }
     }
     applications::check_unique_applications(&apps, &mut problems);
+    applications::check_not_graph(&apps, &mut problems);
+    apps.push(AppDraft::built_in(super::microsoft_graph::application(
+        &tenant,
+    )));
     applications::resolve_required_access(&mut apps, &mut problems);
     Ok(FileDraft {
         problems,

@@ -8,6 +8,7 @@
 pub mod certificate;
 pub mod config;
 pub mod manifest;
+pub mod microsoft_graph;
 mod tenants;
 
 pub use tenants::Tenants;
@@ -247,6 +248,10 @@ pub struct Application {
     /// multi-tenant app, when the tenant file lists it under
     /// `[[service_principals]]` (otherwise the first consent creates it).
     pub provisioned: bool,
+    /// A Microsoft resource built into every tenant ([`microsoft_graph`]):
+    /// a resource only, never a client; not listed among the tenant file's
+    /// applications.
+    pub first_party: bool,
 }
 
 /// `signInAudience`.
@@ -381,13 +386,17 @@ impl Directory {
     pub fn application(&self, app_id: &str) -> Option<&Application> {
         self.applications
             .iter()
-            .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+            .find(|a| !a.first_party && a.app_id.eq_ignore_ascii_case(app_id))
     }
 
     /// A resource by app id or App ID URI (exact; a trailing `/` on the URI
     /// is tolerated as Entra does).
     pub fn resource(&self, identifier: &str) -> Option<&Application> {
-        self.application(identifier).or_else(|| {
+        let by_id = self
+            .applications
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(identifier));
+        by_id.or_else(|| {
             self.applications.iter().find(|a| {
                 a.identifier_uris.iter().any(|u| {
                     u == identifier || u.trim_end_matches('/') == identifier.trim_end_matches('/')

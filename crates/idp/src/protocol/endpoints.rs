@@ -111,6 +111,7 @@ pub const ALL: &[Endpoint] = &[
     V2_DEVICECODE,
     DEVICE_LOGIN,
     USERINFO,
+    GRAPH,
     LOGIN,
     CONSENT,
     INSTANCE_DISCOVERY,
@@ -214,6 +215,14 @@ pub const USERINFO: Endpoint = Endpoint {
     path: "/oidc/userinfo",
     methods: &[Method::Get, Method::Post],
     advertised: &[v1("userinfo_endpoint"), v2("userinfo_endpoint")],
+};
+
+/// The Microsoft Graph subset (`crate::graph`): `/v1.0/applications`,
+/// `/v1.0/users/{id}`, … (reads so far).
+pub const GRAPH: Endpoint = Endpoint {
+    path: "/v1.0/{*rest}",
+    methods: &[Method::Get],
+    advertised: &[],
 };
 
 /// The sign-in form target.

@@ -11,6 +11,7 @@
 mod authorize;
 mod device;
 mod forms;
+mod graph;
 mod logout;
 mod metadata;
 pub mod pages;
@@ -105,6 +106,7 @@ pub fn routes(state: WebState) -> Router {
         .merge(logout::routes())
         .merge(device::routes())
         .merge(userinfo::routes())
+        .merge(graph::routes())
         .with_state(state)
 }
 

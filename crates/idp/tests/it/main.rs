@@ -15,6 +15,7 @@ mod code_flow;
 mod device;
 mod errors;
 mod grants;
+mod graph;
 mod groups;
 mod metadata;
 mod multitenant;

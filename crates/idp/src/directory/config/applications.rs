@@ -98,6 +98,7 @@ pub(super) fn application(
         sign_in_audience: imported.sign_in_audience,
         home_tenant_id: tenant.id.clone(),
         provisioned: true,
+        first_party: false,
     };
     let secrets = secrets(&at, credentials, problems);
     Some(AppDraft {
@@ -106,6 +107,40 @@ pub(super) fn application(
         secrets,
         requests,
     })
+}
+
+impl AppDraft {
+    /// A built-in resource (Microsoft Graph): nothing to hash or resolve.
+    pub(super) fn built_in(app: Application) -> AppDraft {
+        AppDraft {
+            at: format!("{:?} (built into every tenant)", app.display_name),
+            app,
+            secrets: Vec::new(),
+            requests: Vec::new(),
+        }
+    }
+}
+
+/// Refuses applications that take Microsoft Graph's app id or identifier
+/// URI: Graph is built into every tenant.
+pub(super) fn check_not_graph(apps: &[AppDraft], problems: &mut Vec<String>) {
+    use crate::directory::microsoft_graph::{self, IDENTIFIER_URI};
+    for draft in apps {
+        if microsoft_graph::is_graph(&draft.app.app_id) {
+            problems.push(format!(
+                "{}: app_id: {} is Microsoft Graph's, built into every tenant: give the app an id of its own",
+                draft.at, draft.app.app_id
+            ));
+        }
+        for uri in &draft.app.identifier_uris {
+            if microsoft_graph::is_graph(uri) {
+                problems.push(format!(
+                    "{}: identifier_uris: {uri:?} is Microsoft Graph's ({IDENTIFIER_URI}), built into every tenant",
+                    draft.at
+                ));
+            }
+        }
+    }
 }
 
 /// Checks what is local to one application, whichever way it was given.
@@ -211,6 +246,9 @@ pub(super) fn resolve_required_access(apps: &mut [AppDraft], problems: &mut Vec<
                 });
                 match found {
                     Some(scope) => access.scopes.push(scope.value.clone()),
+                    // Manifests name many Graph permissions by id; those
+                    // this provider does not emulate are left out.
+                    None if request.by_id && resource.app.first_party => {}
                     None => problems.push(format!(
                         "{at}.scopes: {wanted:?} is not a scope of {name:?}"
                     )),
@@ -230,6 +268,7 @@ pub(super) fn resolve_required_access(apps: &mut [AppDraft], problems: &mut Vec<
                         "{at}.roles: {:?} of {name:?} does not allow Application members (allowed_member_types), so it is no application permission",
                         role.value
                     )),
+                    None if request.by_id && resource.app.first_party => {}
                     None => problems.push(format!("{at}.roles: {wanted:?} is not an app role of {name:?}")),
                 }
             }

@@ -342,8 +342,14 @@ role = "Orders.Read"
     assert_eq!(api.display_name, "Orders API");
     assert!(api.app_role_assignment_required);
     assert!(api.emit_idtyp);
-    // The manifest's Microsoft Graph permission is skipped, not an error.
-    assert!(api.required_resource_access.is_empty());
+    // The manifest's Microsoft Graph permission (User.Read, by id) names
+    // the built-in Graph resource.
+    assert_eq!(api.required_resource_access.len(), 1);
+    assert_eq!(
+        api.required_resource_access[0].resource_app_id,
+        crate::directory::microsoft_graph::APP_ID
+    );
+    assert_eq!(api.required_resource_access[0].scopes, ["User.Read"]);
     assert_eq!(
         api.scope("ACCESS_AS_USER").unwrap().id,
         "5a23ef1e-7e53-4f04-91f9-231bfd24e2c6"

@@ -85,6 +85,7 @@ fn app(app_id: &str, credentials: Vec<KeyCredential>) -> Application {
         sign_in_audience: Default::default(),
         home_tenant_id: TID.to_owned(),
         provisioned: true,
+        first_party: false,
     }
 }
 

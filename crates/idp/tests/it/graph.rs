@@ -1,0 +1,359 @@
+//! Microsoft Graph as a built-in resource (tokens with Graph's application
+//! permissions as `roles`) and the Graph subset at `/v1.0/` (reads), over
+//! real HTTPS: Graph's JSON shapes, OData query options, errors and
+//! permission checks.
+
+use serde_json::Value;
+
+use crate::{ALICE, API, CLI, DAEMON, DAEMON_SECRET, Idp, TID, claims};
+
+const AUTOMATION: &str = "3f0c8a6e-9d2b-4c7a-8e1f-5b6a7c8d9e0f";
+const AUTOMATION_SECRET: &str = "automation-secret-7Hq2Xv9Kp4Lm8Rw3";
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+const APPLICATION_READWRITE_ALL: &str = "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9";
+
+async fn app_token(idp: &Idp, client: &str, secret: &str, scope: &str) -> String {
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client),
+            ("client_secret", secret),
+            ("scope", scope),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn automation(idp: &Idp) -> String {
+    app_token(
+        idp,
+        AUTOMATION,
+        AUTOMATION_SECRET,
+        "https://graph.microsoft.com/.default",
+    )
+    .await
+}
+
+async fn graph(idp: &Idp, token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut request = idp
+        .client
+        .get(format!("{}/v1.0{path}", idp.running.origin))
+        .header("client-request-id", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0");
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn graph_tokens_carry_the_application_permissions_the_tenant_file_grants() {
+    let idp = Idp::start().await;
+    let token = automation(&idp).await;
+    let c = claims(&token);
+    assert_eq!(c["aud"], "https://graph.microsoft.com");
+    assert_eq!(c["iss"], format!("https://sts.windows.net/{TID}/"));
+    assert_eq!(c["ver"], "1.0");
+    assert_eq!(c["appid"], AUTOMATION);
+    let mut roles: Vec<&str> = c["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    roles.sort_unstable();
+    assert_eq!(
+        roles,
+        [
+            "AppRoleAssignment.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "User.ReadWrite.All"
+        ]
+    );
+    // Graph named by its app id: the audience follows what was asked for.
+    let by_id = app_token(
+        &idp,
+        AUTOMATION,
+        AUTOMATION_SECRET,
+        &format!("{GRAPH_APP_ID}/.default"),
+    )
+    .await;
+    assert_eq!(claims(&by_id)["aud"], GRAPH_APP_ID);
+    // A client holding no Graph permission gets a Graph token without roles.
+    let daemon = app_token(
+        &idp,
+        DAEMON,
+        DAEMON_SECRET,
+        "https://graph.microsoft.com/.default",
+    )
+    .await;
+    assert!(
+        claims(&daemon).get("roles").is_none(),
+        "{}",
+        claims(&daemon)
+    );
+}
+
+#[tokio::test]
+async fn graph_refuses_missing_invalid_and_unprivileged_tokens_in_graphs_shape() {
+    let idp = Idp::start().await;
+    let (status, body) = graph(&idp, None, "/applications").await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    assert_eq!(body["error"]["message"], "Access token is empty.");
+    assert_eq!(
+        body["error"]["innerError"]["client-request-id"],
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+    );
+    assert!(body["error"]["innerError"]["request-id"].is_string());
+    assert!(body["error"]["innerError"]["date"].is_string());
+
+    // A token for another API is not a Graph token.
+    let orders = app_token(
+        &idp,
+        DAEMON,
+        DAEMON_SECRET,
+        &format!("api://{API}/.default"),
+    )
+    .await;
+    let (status, body) = graph(&idp, Some(&orders), "/applications").await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Access token validation failure"),
+        "{body}"
+    );
+
+    // A Graph token without the permission: 403 Authorization_RequestDenied.
+    let daemon = app_token(
+        &idp,
+        DAEMON,
+        DAEMON_SECRET,
+        "https://graph.microsoft.com/.default",
+    )
+    .await;
+    for path in [
+        "/applications",
+        "/users",
+        "/groups",
+        "/oauth2PermissionGrants",
+    ] {
+        let (status, body) = graph(&idp, Some(&daemon), path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+        assert_eq!(
+            body["error"]["message"],
+            "Insufficient privileges to complete the operation."
+        );
+    }
+}
+
+#[tokio::test]
+async fn applications_and_service_principals_read_as_graph_shows_them() {
+    let idp = Idp::start().await;
+    let token = automation(&idp).await;
+    let (status, list) = graph(&idp, Some(&token), "/applications").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        list["@odata.context"],
+        format!("{}/v1.0/$metadata#applications", idp.running.origin)
+    );
+    let apps = list["value"].as_array().unwrap();
+    assert!(
+        apps.iter().all(|a| a["appId"] != GRAPH_APP_ID),
+        "Microsoft Graph is no application of the tenant"
+    );
+    let orders = apps.iter().find(|a| a["appId"] == API).unwrap();
+    assert_eq!(orders["displayName"], "Orders API");
+    assert_eq!(orders["api"]["requestedAccessTokenVersion"], 2);
+    assert_eq!(
+        orders["identifierUris"],
+        serde_json::json!([format!("api://{API}")])
+    );
+    let admin = orders["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "Orders.Admin")
+        .unwrap();
+    assert_eq!(admin["id"], "408949cf-33d8-4dec-b83e-216293c6bfba");
+    assert_eq!(
+        admin["allowedMemberTypes"],
+        serde_json::json!(["User", "Application"])
+    );
+    assert_eq!(
+        orders["api"]["oauth2PermissionScopes"][0]["value"],
+        "access_as_user"
+    );
+    // Secrets show their hint, never a value.
+    let automation_app = apps.iter().find(|a| a["appId"] == AUTOMATION).unwrap();
+    assert_eq!(automation_app["passwordCredentials"][0]["hint"], "aut");
+    assert!(automation_app["passwordCredentials"][0]["secretText"].is_null());
+    assert_eq!(
+        automation_app["requiredResourceAccess"][0]["resourceAppId"],
+        GRAPH_APP_ID
+    );
+    assert!(
+        automation_app["requiredResourceAccess"][0]["resourceAccess"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == APPLICATION_READWRITE_ALL && r["type"] == "Role")
+    );
+
+    // By object id, by appId (alternate key), by $filter; $select.
+    let object_id = orders["id"].as_str().unwrap();
+    assert_ne!(object_id, API, "the object id is not the app id");
+    let (status, one) = graph(&idp, Some(&token), &format!("/applications/{object_id}")).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["appId"], API);
+    assert!(
+        one["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#applications/$entity")
+    );
+    let (_, by_key) = graph(&idp, Some(&token), &format!("/applications(appId='{API}')")).await;
+    assert_eq!(by_key["id"], object_id);
+    let (_, filtered) = graph(
+        &idp,
+        Some(&token),
+        &format!("/applications?$filter=appId%20eq%20'{API}'&$select=id,appId"),
+    )
+    .await;
+    let only = filtered["value"].as_array().unwrap();
+    assert_eq!(only.len(), 1);
+    let mut keys: Vec<&String> = only[0].as_object().unwrap().keys().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["appId", "id"]);
+    let (status, missing) = graph(
+        &idp,
+        Some(&token),
+        "/applications/00000000-0000-0000-0000-000000000001",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"]["code"], "Request_ResourceNotFound");
+
+    // Paging: $top and the @odata.nextLink, followed as given.
+    let (_, first) = graph(&idp, Some(&token), "/applications?$top=2").await;
+    assert_eq!(first["value"].as_array().unwrap().len(), 2);
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    let rest = next
+        .strip_prefix(&format!("{}/v1.0", idp.running.origin))
+        .unwrap();
+    let (_, second) = graph(&idp, Some(&token), rest).await;
+    assert_eq!(second["value"].as_array().unwrap().len(), 2);
+    assert_ne!(second["value"][0]["id"], first["value"][0]["id"]);
+
+    // Microsoft Graph's service principal, with its application permissions,
+    // and who holds them.
+    let (status, graph_sp) = graph(
+        &idp,
+        Some(&token),
+        &format!("/servicePrincipals(appId='{GRAPH_APP_ID}')"),
+    )
+    .await;
+    assert_eq!(status, 200, "{graph_sp}");
+    assert_eq!(graph_sp["displayName"], "Microsoft Graph");
+    assert!(
+        graph_sp["appRoles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["value"] == "Application.ReadWrite.All"
+                && r["id"] == APPLICATION_READWRITE_ALL)
+    );
+    let sp_id = graph_sp["id"].as_str().unwrap();
+    let (status, holders) = graph(
+        &idp,
+        Some(&token),
+        &format!("/servicePrincipals/{sp_id}/appRoleAssignedTo"),
+    )
+    .await;
+    assert_eq!(status, 200, "{holders}");
+    let held = holders["value"].as_array().unwrap();
+    assert_eq!(held.len(), 5);
+    assert!(
+        held.iter()
+            .all(|a| a["principalDisplayName"] == "Directory automation"
+                && a["principalType"] == "ServicePrincipal"
+                && a["resourceId"] == sp_id)
+    );
+    // The doubled slash some Graph clients send.
+    let (status, _) = graph(&idp, Some(&token), "//servicePrincipals").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn users_groups_memberships_and_me() {
+    let idp = Idp::start().await;
+    let token = automation(&idp).await;
+    let (status, users) = graph(
+        &idp,
+        Some(&token),
+        "/users?$filter=startswith(displayName,'Al')",
+    )
+    .await;
+    assert_eq!(status, 200, "{users}");
+    let users = users["value"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["userPrincipalName"], ALICE.0);
+    let (status, bob) = graph(&idp, Some(&token), "/users/bob@contoso.test").await;
+    assert_eq!(status, 200, "{bob}");
+    let bob_id = bob["id"].as_str().unwrap();
+    let (_, member_of) = graph(&idp, Some(&token), &format!("/users/{bob_id}/memberOf")).await;
+    let groups = member_of["value"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["displayName"], "Order Readers");
+    assert_eq!(groups[0]["@odata.type"], "#microsoft.graph.group");
+    let group_id = groups[0]["id"].as_str().unwrap();
+    let (_, members) = graph(&idp, Some(&token), &format!("/groups/{group_id}/members")).await;
+    assert!(
+        members["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == bob_id)
+    );
+    let (status, body) = graph(&idp, Some(&token), "/me").await;
+    assert_eq!(status, 400, "/me needs a user: {body}");
+    let (status, body) = graph(&idp, Some(&token), "/users?$orderby=displayName").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("Request_UnsupportedQuery"))
+    );
+    let (status, body) = graph(&idp, Some(&token), "/nonsense").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("BadRequest"))
+    );
+
+    // A delegated Graph token (User.Read): /me answers, the directory does not.
+    let (status, tokens) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", "User.Read"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let delegated = tokens["access_token"].as_str().unwrap();
+    let (status, me) = graph(&idp, Some(delegated), "/me").await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["userPrincipalName"], ALICE.0);
+    let (status, body) = graph(&idp, Some(delegated), "/users").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("Authorization_RequestDenied"))
+    );
+}
