@@ -269,7 +269,13 @@ pub async fn handle(
         ));
     }
     let query = Query::parse(raw_query)?;
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Segments arrive percent-encoded (`users/bob%40contoso.test`).
+    let decoded: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let base = format!("{origin}/v1.0");
     let context = |what: &str| format!("{base}/$metadata#{what}");
     let entity = |what: &str, value: Value| GraphResponse {

@@ -1,0 +1,104 @@
+"""Microsoft's Graph SDK for Python (msgraph-sdk, on Kiota) against the
+provider's Graph subset, unmodified but for the base URL (the provider's
+origin + /v1.0, on an httpx client trusting the local CA) and the token
+(from MSAL Python, client credentials with https://graph.microsoft.com/.default).
+"""
+
+import asyncio
+import ssl
+
+import httpx
+import msal
+import pytest
+from kiota_abstractions.authentication import (
+    AccessTokenProvider,
+    AllowedHostsValidator,
+    BaseBearerTokenAuthenticationProvider,
+)
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph_core import GraphClientFactory
+
+from test_msal import API, AUTHORITY, CA_FILE, DAEMON, DAEMON_SECRET, PORT
+
+AUTOMATION = "3f0c8a6e-9d2b-4c7a-8e1f-5b6a7c8d9e0f"
+AUTOMATION_SECRET = "automation-secret-7Hq2Xv9Kp4Lm8Rw3"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+APPLICATION_READWRITE_ALL = "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"
+
+
+def graph_token(client_id, secret):
+    app = msal.ConfidentialClientApplication(
+        client_id, client_credential=secret, authority=AUTHORITY, instance_discovery=False,
+        verify=CA_FILE,
+    )
+    result = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+    assert "access_token" in result, result
+    return result["access_token"]
+
+
+class StaticToken(AccessTokenProvider):
+    """The token MSAL Python got, for the provider's host only."""
+
+    def __init__(self, token):
+        self._token = token
+        self._hosts = AllowedHostsValidator(["localhost"])
+
+    async def get_authorization_token(self, uri, additional_authentication_context=None):
+        return self._token
+
+    def get_allowed_hosts_validator(self):
+        return self._hosts
+
+
+def graph_client(token):
+    tls = ssl.create_default_context(cafile=CA_FILE)
+    http = httpx.AsyncClient(base_url=f"https://localhost:{PORT}/v1.0", verify=tls)
+    http = GraphClientFactory.create_with_default_middleware(client=http)
+    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticToken(token)), client=http)
+    adapter.base_url = f"https://localhost:{PORT}/v1.0"
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def test_graph_sdk_reads_the_directory():
+    client = graph_client(graph_token(AUTOMATION, AUTOMATION_SECRET))
+
+    async def run():
+        apps = await client.applications.get()
+        orders = next(a for a in apps.value if a.app_id == API)
+        assert orders.display_name == "Orders API"
+        assert {r.value for r in orders.app_roles} == {"Orders.Read", "Orders.Admin"}
+        assert orders.api.requested_access_token_version == 2
+        assert all(a.app_id != GRAPH_APP_ID for a in apps.value)
+
+        by_key = await client.applications_with_app_id(API).get()
+        assert by_key.id == orders.id
+
+        graph = await client.service_principals_with_app_id(GRAPH_APP_ID).get()
+        assert graph.display_name == "Microsoft Graph"
+        role = next(r for r in graph.app_roles if r.value == "Application.ReadWrite.All")
+        assert str(role.id) == APPLICATION_READWRITE_ALL
+        holders = await client.service_principals.by_service_principal_id(graph.id).app_role_assigned_to.get()
+        assert any(h.principal_display_name == "Directory automation" for h in holders.value)
+
+        bob = await client.users.by_user_id("bob@contoso.test").get()
+        assert bob.display_name == "Bob Jones"
+        groups = await client.users.by_user_id(bob.id).member_of.get()
+        assert [g.display_name for g in groups.value] == ["Order Readers"]
+
+    asyncio.run(run())
+
+
+def test_graph_sdk_turns_a_403_into_odataerror():
+    client = graph_client(graph_token(DAEMON, DAEMON_SECRET))
+
+    async def run():
+        with pytest.raises(ODataError) as raised:
+            await client.applications.get()
+        error = raised.value
+        assert error.response_status_code == 403
+        assert error.error.code == "Authorization_RequestDenied"
+        assert error.error.message == "Insufficient privileges to complete the operation."
+
+    asyncio.run(run())
+
