@@ -12,8 +12,9 @@
 //! `roles` (see [`crate::directory::microsoft_graph`]) or the delegated ones
 //! in `scp`. The tenant is the token's `tid`.
 //!
-//! This increment serves reads; writes (`POST`/`PATCH`/`DELETE`) answer
-//! 501 `NotImplemented` until the directory lives in the store.
+//! This increment serves reads: the router routes `GET` only, so writes
+//! (`POST`/`PATCH`/`DELETE`) get 405 until the directory lives in the
+//! store; [`handle`] answers anything but `GET` with 501 `NotImplemented`.
 
 pub mod objects;
 pub mod query;
