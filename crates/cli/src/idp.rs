@@ -11,7 +11,7 @@ use rolegate_idp::keys::{
 use rolegate_idp::protocol::Settings;
 use rolegate_idp::server::{self, PublicUrl, ServerConfig, StoreConfig};
 use rolegate_idp::store::key_encryption::{KeyEncryptionKey, generate_key_encryption_key};
-use rolegate_idp::store::postgres::PostgresUrl;
+use rolegate_idp::store::postgres::{PostgresStore, PostgresUrl};
 use rolegate_token::clock::{Clock, SystemClock};
 
 use crate::exit::{Failure, Outcome, emit};
@@ -114,6 +114,20 @@ enum IdpCommand {
     /// for --key-encryption-key-file (or in ROLEGATE_KEK), never in the
     /// database; every replica needs the same one.
     GenKek,
+    /// Re-seal the signing keys stored in a PostgreSQL store under a new
+    /// key-encryption key (a KEK change): every key is opened with the
+    /// current KEK (--key-encryption-key-file or ROLEGATE_KEK) and sealed
+    /// under the new one, in one transaction. Then restart every replica
+    /// with the new KEK.
+    #[command(after_help = REKEY_HELP)]
+    Rekey {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The file holding the new key-encryption key (from
+        /// `rolegate idp gen-kek`).
+        #[arg(long, value_name = "FILE")]
+        new_key_encryption_key_file: PathBuf,
+    },
     /// Rotate the signing keys: the published next key starts signing after
     /// --publish-lead seconds, and never before it has been published for
     /// 330 seconds; the current key retires then and stays in the JWKS until
@@ -150,6 +164,18 @@ Exit codes:
   2  usage error: no provider data, a store that cannot be opened (unreachable, or a
      key-encryption key that is missing or cannot decrypt its keys), or
      --publish-lead under 300 without --force";
+
+const REKEY_HELP: &str = "\
+Procedure: `rolegate idp gen-kek > new.kek`, then `rolegate idp rekey --store … \
+--key-encryption-key-file old.kek --new-key-encryption-key-file new.kek`, then restart every
+replica with new.kek (a rolling restart). Replicas still on the old KEK keep signing with the
+keys they loaded but cannot load keys again, so do not rotate keys until every replica runs
+with the new KEK. Keep the old KEK until then, and for restoring backups taken before.
+
+Exit codes:
+  0  re-sealed (the count is printed)
+  2  usage error: not a PostgreSQL store, a KEK missing or malformed, or the current KEK cannot
+     open the stored keys (nothing changed)";
 
 const IDP_HELP: &str = "\
 Endpoints (tenant = tenant id or domain): /{tenant}/v2.0/.well-known/openid-configuration,
@@ -197,6 +223,14 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
             })?;
             emit(&format!("{line}\n"))?;
             Ok(Outcome::Passed)
+        }
+        Some(IdpCommand::Rekey {
+            store,
+            new_key_encryption_key_file,
+        }) => {
+            let current = store_config(&store)?;
+            let new = key_encryption_key(Some(&new_key_encryption_key_file))?;
+            runtime()?.block_on(rekey(current, new))
         }
         Some(IdpCommand::RotateKeys {
             data,
@@ -349,6 +383,30 @@ async fn rotate(data: DataDir, store: StoreConfig, publish_lead: i64) -> Result<
 
 fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
     PublicUrl::parse(text)
+}
+
+async fn rekey(store: StoreConfig, new: KeyEncryptionKey) -> Result<Outcome, Failure> {
+    let StoreConfig::Postgres { url, kek } = store else {
+        return Err(Failure::Usage(
+            "rekey is for a PostgreSQL store (--store postgres://…): a SQLite store keeps its keys \
+             in the data folder without a key-encryption key"
+                .to_owned(),
+        ));
+    };
+    let store = PostgresStore::open(&url, kek)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let count = store
+        .reseal_keys(&new)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()));
+    store.close().await;
+    let count = count?;
+    println!("re-sealed {count} signing keys under the new key-encryption key");
+    eprintln!(
+        "restart every replica with the new key-encryption key; do not rotate keys until all run with it"
+    );
+    Ok(Outcome::Passed)
 }
 
 /// The store `--store` names: `sqlite` (or empty), or a PostgreSQL URL with

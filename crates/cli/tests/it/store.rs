@@ -258,3 +258,113 @@ async fn rotate_keys_works_against_a_postgres_store() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekey_reseals_the_stored_keys_under_a_new_kek() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let dir = temp_dir("rolegate-cli-pg-rekey");
+    let data = dir.join("data").to_string_lossy().into_owned();
+    let (old, new) = (dir.join("old.kek"), dir.join("new.kek"));
+    std::fs::write(&old, gen_kek().await).unwrap();
+    std::fs::write(&new, gen_kek().await).unwrap();
+    let (old, new) = (
+        old.to_string_lossy().into_owned(),
+        new.to_string_lossy().into_owned(),
+    );
+    let rotate = |kek: String| {
+        let (url, data) = (db.url().to_owned(), data.clone());
+        async move {
+            rolegate(
+                &[
+                    "idp",
+                    "rotate-keys",
+                    "--store",
+                    &url,
+                    "--key-encryption-key-file",
+                    &kek,
+                    "--data-dir",
+                    &data,
+                ],
+                None,
+            )
+            .await
+        }
+    };
+    // Keys exist under the old KEK.
+    let out = rotate(old.clone()).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // A wrong "current" KEK changes nothing.
+    let out = rolegate(
+        &[
+            "idp",
+            "rekey",
+            "--store",
+            db.url(),
+            "--key-encryption-key-file",
+            &new,
+            "--new-key-encryption-key-file",
+            &old,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot decrypt the signing keys"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = rolegate(
+        &[
+            "idp",
+            "rekey",
+            "--store",
+            db.url(),
+            "--key-encryption-key-file",
+            &old,
+            "--new-key-encryption-key-file",
+            &new,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("re-sealed 3 signing keys"),
+        "{}",
+        stdout(&out)
+    );
+    // The new KEK opens them; the old one no longer does.
+    let out = rotate(new.clone()).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = rotate(old.clone()).await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot decrypt the signing keys"),
+        "{}",
+        stderr(&out)
+    );
+    let url = PostgresUrl::parse(db.url()).unwrap();
+    let kek = KeyEncryptionKey::from_base64(&std::fs::read_to_string(&new).unwrap()).unwrap();
+    let store = PostgresStore::open(&url, kek).await.unwrap();
+    assert_eq!(store.keys().await.unwrap().len(), 4);
+    store.close().await;
+
+    // SQLite has no KEK to change.
+    let out = rolegate(
+        &["idp", "rekey", "--new-key-encryption-key-file", &new],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("rekey is for a PostgreSQL store"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -274,7 +274,11 @@ pub async fn handle(
     let decoded: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let base = format!("{origin}/v1.0");

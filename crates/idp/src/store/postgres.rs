@@ -75,6 +75,50 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Re-seals every stored signing key under `new` (a KEK change): in one
+    /// transaction holding the signing-key lock, each key is opened with
+    /// this store's KEK, sealed under `new` with a fresh nonce, and checked
+    /// to open again before the transaction commits. Returns how many keys
+    /// were re-sealed. Nothing changes if any key fails.
+    ///
+    /// Replicas still holding the old KEK keep signing with the keys they
+    /// loaded, but cannot load keys again (a restart or a rotation) until
+    /// they are given `new`.
+    pub async fn reseal_keys(&self, new: &KeyEncryptionKey) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await.context("begin re-sealing")?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SIGNING_KEY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .context("take the signing-key lock")?;
+        let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, seq FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await
+            .context("list signing keys")?;
+        let mut resealed = 0;
+        for row in &rows {
+            let record = key_from_row(row, &self.kek, &self.url)?;
+            let sealed = new
+                .seal(&record.kid, &record.pkcs8)
+                .map_err(|e| StoreError(format!("seal signing key {:?}: {e}", record.kid)))?;
+            if new.open(&record.kid, &sealed).as_deref() != Ok(record.pkcs8.as_slice()) {
+                return Err(StoreError(format!(
+                    "signing key {:?} did not open again under the new key-encryption key",
+                    record.kid
+                )));
+            }
+            sqlx::query("UPDATE signing_keys SET pkcs8_sealed = $1 WHERE kid = $2")
+                .bind(sealed)
+                .bind(&record.kid)
+                .execute(&mut *tx)
+                .await
+                .context("store a re-sealed signing key")?;
+            resealed += 1;
+        }
+        tx.commit().await.context("commit re-sealing")?;
+        Ok(resealed)
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
