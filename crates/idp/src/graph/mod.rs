@@ -427,6 +427,14 @@ pub async fn handle(
                 .collect();
             Ok(page("directoryObjects", items))
         }
+        ["organization"] => {
+            // Any valid Graph token of the tenant may read its organization
+            // (Graph: User.Read and up); the body names the tenant.
+            Ok(page("organization", vec![objects::organization(dir)]))
+        }
+        ["organization", id] if id.eq_ignore_ascii_case(&dir.tenant.id) => {
+            Ok(entity("organization", objects::organization(dir)))
+        }
         ["oauth2PermissionGrants"] => {
             caller.require(&READ_GRANTS)?;
             let items = dir

@@ -196,6 +196,23 @@ fn principal(dir: &Directory, who: &AssignedPrincipal) -> Option<(String, &'stat
     }
 }
 
+/// The tenant as Graph's `organization`.
+pub fn organization(dir: &Directory) -> Value {
+    json!({
+        "id": dir.tenant.id,
+        "displayName": dir.tenant.domain,
+        "tenantType": "AAD",
+        "verifiedDomains": [{
+            "name": dir.tenant.domain,
+            "isDefault": true,
+            "isInitial": true,
+            "type": "Managed",
+            "capabilities": "Email, OfficeCommunicationsOnline",
+        }],
+        "deletedDateTime": Value::Null,
+    })
+}
+
 /// An `appRoleAssignment`, or `None` when what it names is gone.
 pub fn app_role_assignment(dir: &Directory, assignment: &RoleAssignment) -> Option<Value> {
     let resource = dir.resource(&assignment.resource_app_id)?;

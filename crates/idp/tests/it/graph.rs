@@ -325,6 +325,13 @@ async fn users_groups_memberships_and_me() {
     );
     let (status, body) = graph(&idp, Some(&token), "/me").await;
     assert_eq!(status, 400, "/me needs a user: {body}");
+    let (status, org) = graph(&idp, Some(&token), "/organization").await;
+    assert_eq!(status, 200, "{org}");
+    assert_eq!(org["value"][0]["id"], TID);
+    assert_eq!(
+        org["value"][0]["verifiedDomains"][0]["name"],
+        "contoso.test"
+    );
     let (status, body) = graph(&idp, Some(&token), "/users?$orderby=displayName").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
