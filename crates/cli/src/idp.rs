@@ -412,8 +412,16 @@ async fn rekey(store: StoreConfig, new: KeyEncryptionKey) -> Result<Outcome, Fai
 /// The store `--store` names: `sqlite` (or empty), or a PostgreSQL URL with
 /// the key-encryption key from `--key-encryption-key-file` or `ROLEGATE_KEK`.
 fn store_config(args: &StoreArgs) -> Result<StoreConfig, Failure> {
-    if args.store.is_empty() || args.store == "sqlite" {
-        if args.key_encryption_key_file.is_some() {
+    store_config_from(&args.store, args.key_encryption_key_file.as_deref())
+}
+
+/// [`store_config`] for commands that take the same two flags.
+pub(crate) fn store_config_from(
+    store: &str,
+    key_encryption_key_file: Option<&Path>,
+) -> Result<StoreConfig, Failure> {
+    if store.is_empty() || store == "sqlite" {
+        if key_encryption_key_file.is_some() {
             return Err(Failure::Usage(
                 "--key-encryption-key-file is for a PostgreSQL store (--store postgres://...); the \
                  SQLite store keeps its signing keys in the data folder, readable by its owner only"
@@ -422,12 +430,12 @@ fn store_config(args: &StoreArgs) -> Result<StoreConfig, Failure> {
         }
         return Ok(StoreConfig::Sqlite);
     }
-    let url = PostgresUrl::parse(&args.store).map_err(|e| {
+    let url = PostgresUrl::parse(store).map_err(|e| {
         Failure::Usage(format!(
             "--store: {e}; give sqlite or postgres://USER[:PASS]@HOST[:PORT]/DB"
         ))
     })?;
-    let kek = key_encryption_key(args.key_encryption_key_file.as_deref())?;
+    let kek = key_encryption_key(key_encryption_key_file)?;
     Ok(StoreConfig::Postgres { url, kek })
 }
 

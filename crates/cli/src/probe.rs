@@ -31,6 +31,22 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "AUD")]
     audience: String,
 
+    /// Where the provider keeps its signing keys: `sqlite` (its database in
+    /// --data-dir, the default) or the `postgres://…` store its replicas
+    /// share (with --key-encryption-key-file or ROLEGATE_KEK).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ROLEGATE_STORE",
+        hide_env_values = true,
+        default_value = "sqlite"
+    )]
+    store: String,
+
+    /// With a PostgreSQL store: the key-encryption key file its replicas use.
+    #[arg(long, value_name = "FILE")]
+    key_encryption_key_file: Option<PathBuf>,
+
     /// The tenant file, instead of the one the provider recorded.
     #[arg(long, value_name = "TENANT.toml")]
     config: Option<PathBuf>,
@@ -122,6 +138,8 @@ pub fn run(args: ProbeArgs, clock: Arc<dyn Clock>) -> Result<Outcome, Failure> {
 
 fn config(args: &ProbeArgs) -> Result<ProbeConfig, Failure> {
     let mut config = ProbeConfig::new(args.url.clone(), &args.data_dir, &args.audience);
+    config.store =
+        crate::idp::store_config_from(&args.store, args.key_encryption_key_file.as_deref())?;
     config.tenant_file = args.config.clone();
     config.authority = args.authority.clone();
     config.method = args.method.clone();

@@ -74,6 +74,9 @@ pub struct ProbeConfig {
     /// The data folder of the `rolegate idp` (or `rolegate demo`) the API
     /// trusts.
     pub data_dir: PathBuf,
+    /// Where the provider keeps its signing keys: its SQLite database in
+    /// `data_dir` (the default), or the PostgreSQL store its replicas share.
+    pub store: rolegate_idp::server::StoreConfig,
     /// The API's client id or App ID URI.
     pub audience: String,
     /// The tenant file, instead of the one the provider recorded.
@@ -106,6 +109,7 @@ impl ProbeConfig {
         ProbeConfig {
             url,
             data_dir: data_dir.into(),
+            store: rolegate_idp::server::StoreConfig::Sqlite,
             audience: audience.into(),
             tenant_file: None,
             authority: None,

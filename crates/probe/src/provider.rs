@@ -75,7 +75,7 @@ pub(crate) async fn load(config: &ProbeConfig, now: i64) -> Result<ProviderSide,
         path: tenant_file.clone(),
         problems: e.to_string(),
     })?;
-    let keys = open_keys(dir, now).await?;
+    let keys = open_keys(dir, &config.store, now).await?;
     let public = current_public_key(&keys, now).ok_or_else(|| {
         unreadable("the store holds no key that signs now (is the provider's clock right?)".into())
     })?;
@@ -124,8 +124,35 @@ fn no_record(dir: &Path, what: &str) -> ProbeError {
     }
 }
 
-/// The provider's signing keys, from its store opened read-only.
-async fn open_keys(dir: &Path, now: i64) -> Result<SigningKeys, ProbeError> {
+/// The provider's signing keys: from its SQLite store opened read-only, or
+/// from the PostgreSQL store its replicas share (opened with their KEK).
+async fn open_keys(
+    dir: &Path,
+    store: &server::StoreConfig,
+    now: i64,
+) -> Result<SigningKeys, ProbeError> {
+    if let server::StoreConfig::Postgres { .. } = store {
+        let failed = |reason: String| ProbeError::DataDir {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let opened = server::open_store(store, dir)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if opened
+            .keys()
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .is_empty()
+        {
+            return Err(failed(
+                "the PostgreSQL store holds no signing key: start a provider on it once".to_owned(),
+            ));
+        }
+        return SigningKeys::load_or_create(opened, now)
+            .await
+            .map_err(|e| failed(format!("signing keys: {e}")));
+    }
     let path = dir.join(DATABASE);
     let failed = |reason: String| ProbeError::DataDir {
         path: path.clone(),

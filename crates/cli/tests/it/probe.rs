@@ -21,6 +21,11 @@ const API: &str = "8a1f6c2e-4b7d-4e9a-b3c5-6d7e8f9a0b1c";
 /// A provider on a fresh data folder and the Orders API trusting it (plain
 /// HTTP on loopback); returns the data folder and the API's origin.
 async fn start() -> (PathBuf, String, tokio::sync::oneshot::Sender<()>) {
+    start_on(StoreConfig::Sqlite).await
+}
+
+/// [`start`] with the provider's state in `store`.
+async fn start_on(store: StoreConfig) -> (PathBuf, String, tokio::sync::oneshot::Sender<()>) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let data_dir = std::env::temp_dir().join(format!(
         "rolegate-cli-probe-{}",
@@ -34,7 +39,7 @@ async fn start() -> (PathBuf, String, tokio::sync::oneshot::Sender<()>) {
         more_tenants: Vec::new(),
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
-        store: StoreConfig::Sqlite,
+        store,
         tls_files: None,
         public_url: None,
         insecure_http: false,
@@ -94,6 +99,61 @@ async fn probe_of_the_orders_api_exits_0_with_every_check_in_json() {
             assert!(!check[field].is_null(), "{field} in {check}");
         }
     }
+}
+
+/// Replicas on PostgreSQL: the probe signs with the keys in the shared
+/// store (given the replicas' KEK), not with a SQLite file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_signs_with_the_keys_of_a_postgres_store() {
+    let Some(db) = rolegate_testkit::postgres::TestDatabase::create().await else {
+        return;
+    };
+    let kek_line = rolegate_idp::store::key_encryption::generate_key_encryption_key().unwrap();
+    let kek =
+        rolegate_idp::store::key_encryption::KeyEncryptionKey::from_base64(&kek_line).unwrap();
+    let url = rolegate_idp::store::postgres::PostgresUrl::parse(db.url()).unwrap();
+    let (data_dir, api, _stop) = start_on(StoreConfig::Postgres { url, kek }).await;
+    assert!(
+        !data_dir.join(server::DATABASE).exists(),
+        "no SQLite database to read keys from"
+    );
+    let kek_file = data_dir.join("kek");
+    std::fs::write(&kek_file, &kek_line).unwrap();
+    let endpoint = format!("{api}/orders");
+    let dir = data_dir.to_str().unwrap();
+    let base = [
+        "probe",
+        endpoint.as_str(),
+        "--data-dir",
+        dir,
+        "--audience",
+        API,
+        "--role",
+        "Orders.Read",
+        "--scope",
+        "access_as_user",
+        "--json",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--store",
+        db.url(),
+        "--key-encryption-key-file",
+        kek_file.to_str().unwrap(),
+    ]);
+    let output = rolegate(&args, None).await;
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["baseline"]["status"], 200);
+    assert_eq!(report["vulnerable"], 0);
+    // Without --store the probe looks for SQLite, and says what is missing.
+    let output = rolegate(&base, None).await;
+    assert_ne!(code(&output), 0);
+    assert!(
+        stderr(&output).contains("no provider database here"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
