@@ -114,6 +114,19 @@ enum IdpCommand {
     /// for --key-encryption-key-file (or in ROLEGATE_KEK), never in the
     /// database; every replica needs the same one.
     GenKek,
+    /// Print the directory the store holds (the tenant file's objects and
+    /// what Microsoft Graph changed) as a tenant file (TOML) on standard
+    /// output; secrets and passwords appear as argon2 hashes.
+    Export {
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant id (default: the provider's default tenant, from the
+        /// record in --data-dir).
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
+    },
     /// Re-seal the signing keys stored in a PostgreSQL store under a new
     /// key-encryption key (a KEK change): every key is opened with the
     /// current KEK (--key-encryption-key-file or ROLEGATE_KEK) and sealed
@@ -223,6 +236,14 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
             })?;
             emit(&format!("{line}\n"))?;
             Ok(Outcome::Passed)
+        }
+        Some(IdpCommand::Export {
+            data,
+            store,
+            tenant,
+        }) => {
+            let store = store_config(&store)?;
+            runtime()?.block_on(export(data, store, tenant))
         }
         Some(IdpCommand::Rekey {
             store,
@@ -383,6 +404,42 @@ async fn rotate(data: DataDir, store: StoreConfig, publish_lead: i64) -> Result<
 
 fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
     PublicUrl::parse(text)
+}
+
+async fn export(
+    data: DataDir,
+    store: StoreConfig,
+    tenant: Option<String>,
+) -> Result<Outcome, Failure> {
+    let tenant = match tenant {
+        Some(tenant) => tenant.to_ascii_lowercase(),
+        None => {
+            let record = std::fs::read_to_string(data.data_dir.join(server::RECORD))
+                .ok()
+                .and_then(|text| serde_json::from_str::<server::ProviderRecord>(&text).ok())
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "no provider record in {}: give --tenant <tenant id>",
+                        data.data_dir.display()
+                    ))
+                })?;
+            record.tenant_id
+        }
+    };
+    if matches!(store, StoreConfig::Sqlite) && !data.data_dir.join(server::DATABASE).exists() {
+        return Err(Failure::Usage(format!(
+            "no identity provider data in {}",
+            data.data_dir.display()
+        )));
+    }
+    let store = server::open_store(&store, &data.data_dir)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let toml = rolegate_idp::directory::persist::export(store.as_ref(), &tenant)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    emit(&toml)?;
+    Ok(Outcome::Passed)
 }
 
 async fn rekey(store: StoreConfig, new: KeyEncryptionKey) -> Result<Outcome, Failure> {

@@ -14,6 +14,12 @@ pub fn hash(secret: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Whether `phc` is an argon2 PHC string (`$argon2id$v=19$m=…$salt$hash`).
+pub fn is_hash(phc: &str) -> bool {
+    argon2::password_hash::PasswordHash::new(phc)
+        .is_ok_and(|h| h.algorithm.as_str().starts_with("argon2") && h.hash.is_some())
+}
+
 /// Verifies `secret` against an argon2 PHC string.
 pub fn verify(phc: &str, secret: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rolegate_token::clock::{Clock, SystemClock};
 
 use crate::directory::Tenants;
-use crate::directory::config;
+use crate::directory::persist::{self, PersistError};
 use crate::keys::SigningKeys;
 use crate::protocol::{Provider, Settings};
 use crate::store::Store;
@@ -185,16 +185,6 @@ pub async fn start_with(
     let paths: Vec<PathBuf> = std::iter::once(cfg.config_path.clone())
         .chain(cfg.more_tenants.iter().cloned())
         .collect();
-    let directories = if paths.len() == 1 {
-        config::load(&cfg.config_path).map(|d| vec![d])
-    } else {
-        config::load_all(&paths)
-    }
-    .map_err(|e| RunError::Config {
-        path: cfg.config_path.clone(),
-        problems: e.to_string(),
-    })?;
-    let tenants = Tenants::new(directories);
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         RunError::Setup(format!(
             "cannot create the data folder {}: {e}",
@@ -215,6 +205,12 @@ pub async fn start_with(
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&cfg.store, &cfg.data_dir).await?;
+    // The tenant files seed the directory the store keeps; the provider
+    // serves what the store holds (design note 0003).
+    let (directories, tenant_ids) = persist::seed(store.as_ref(), &paths, clock.now())
+        .await
+        .map_err(|e| persist_error(&cfg.config_path, e))?;
+    let tenants = Tenants::new(directories);
     let keys = SigningKeys::load_or_create(Arc::clone(&store), clock.now())
         .await
         .map_err(|e| RunError::Setup(format!("signing keys: {e}")))?;
@@ -262,6 +258,7 @@ pub async fn start_with(
     ));
     spawn_maintenance(Arc::clone(&provider));
     spawn_key_listener(Arc::clone(&provider)).await;
+    spawn_directory_listener(Arc::clone(&provider), tenant_ids).await;
     spawn_reload_on_hangup(Arc::clone(&provider), paths);
     let info = StartInfo {
         origin: origin.clone(),
@@ -418,6 +415,44 @@ async fn spawn_key_listener(provider: Arc<Provider>) {
     });
 }
 
+/// Rebuilds the directories from the store whenever it announces a change
+/// (a Graph write, a tenant file reloaded on another replica): PostgreSQL's
+/// `LISTEN`/`NOTIFY`. Listening starts before this returns.
+async fn spawn_directory_listener(provider: Arc<Provider>, tenant_ids: Vec<String>) {
+    let mut changes = match provider.store.directory_changes().await {
+        Ok(Some(changes)) => changes,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for directory changes; SIGHUP reloads");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while changes.recv().await.is_some() {
+            match persist::load(provider.store.as_ref(), &tenant_ids).await {
+                Ok(directories) => {
+                    provider.replace_tenants(Tenants::new(directories));
+                    tracing::info!("directory reloaded (changed in the store)");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reloading the directory failed; keeping the previous one")
+                }
+            }
+        }
+    });
+}
+
+/// A seeding failure as the provider reports it.
+fn persist_error(path: &Path, e: PersistError) -> RunError {
+    match e {
+        PersistError::Invalid(problems) => RunError::Config {
+            path: path.to_path_buf(),
+            problems: problems.to_string(),
+        },
+        other => RunError::Setup(format!("the stored directory: {other}")),
+    }
+}
+
 /// Renews the generated CA and server certificate while the server runs
 /// (their lifetimes are 90 and 30 days): every 12 hours,
 /// [`TlsMaterial::load_or_create`] replaces what is near expiry, and new
@@ -459,10 +494,13 @@ fn spawn_reload_on_hangup(provider: Arc<Provider>, paths: Vec<PathBuf>) {
             if let Err(e) = provider.keys.reload().await {
                 tracing::error!(error = %e, "signing keys not reloaded");
             }
-            match config::load_all(&paths) {
-                Ok(directories) => {
+            match persist::seed(provider.store.as_ref(), &paths, provider.now()).await {
+                Ok((directories, _)) => {
                     provider.replace_tenants(Tenants::new(directories));
-                    tracing::info!(files = paths.len(), "tenant files reloaded");
+                    tracing::info!(
+                        files = paths.len(),
+                        "tenant files reloaded into the stored directory"
+                    );
                 }
                 Err(e) => {
                     tracing::error!(problems = %e, "tenant files not reloaded; keeping the previous directory")

@@ -33,6 +33,9 @@ const REDIRECT: &str = "http://localhost";
 const ALICE: (&str, &str) = ("alice@contoso.test", "alice-Passw0rd");
 const BOB: (&str, &str) = ("bob@contoso.test", "bob-Passw0rd");
 const CAROL: (&str, &str) = ("carol@contoso.test", "carol-Passw0rd");
+/// The example tenant's client holding Graph application permissions.
+const AUTOMATION: &str = "3f0c8a6e-9d2b-4c7a-8e1f-5b6a7c8d9e0f";
+const AUTOMATION_SECRET: &str = "automation-secret-7Hq2Xv9Kp4Lm8Rw3";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -662,6 +665,77 @@ async fn three_replicas_serve_any_step_of_any_flow() {
     let published = cluster.jwks_kids(0).await;
     for i in 1..3 {
         assert_eq!(cluster.jwks_kids(i).await, published, "replica {i}");
+    }
+
+    // A Graph write at A (the directory lives in the store) reaches B and
+    // C at once (LISTEN/NOTIFY): the app and its secret work there.
+    let (status, body) = cluster
+        .token(
+            0,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", AUTOMATION),
+                ("client_secret", AUTOMATION_SECRET),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let graph_token = body["access_token"].as_str().unwrap().to_owned();
+    let created: Value = cluster
+        .client
+        .post(format!(
+            "https://localhost:{}/v1.0/applications",
+            cluster.replicas[0].port
+        ))
+        .bearer_auth(&graph_token)
+        .json(&serde_json::json!({"displayName": "Made at A"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_app = created["appId"].as_str().unwrap().to_owned();
+    let password: Value = cluster
+        .client
+        .post(format!(
+            "https://localhost:{}/v1.0/applications/{}/addPassword",
+            cluster.replicas[0].port,
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&graph_token)
+        .json(&serde_json::json!({"passwordCredential": {}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = password["secretText"].as_str().unwrap().to_owned();
+    for i in 1..3 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (status, body) = cluster
+                .token(
+                    i,
+                    &[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", &new_app),
+                        ("client_secret", &secret),
+                        ("scope", &format!("api://{API}/.default")),
+                    ],
+                )
+                .await;
+            if status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replica {i} does not know the app made at A: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     cluster.stop().await;
 }

@@ -22,7 +22,9 @@
 //! the same across restarts and tokens minted earlier keep their meaning.
 
 mod applications;
+pub(crate) mod graph_edit;
 mod schema;
+pub(crate) mod stored;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,9 +36,10 @@ use aws_lc_rs::digest;
 const VERIFIED_SECRETS: usize = 4096;
 
 use self::applications::{AppDraft, NOT_AN_APPLICATION, find_application};
+pub(crate) use self::schema::TenantFile;
 use self::schema::{
     AdminConsentEntry, GroupEntry, RoleAssignmentEntry, ServicePrincipalEntry, TenantEntry,
-    TenantFile, UserEntry,
+    UserEntry,
 };
 use super::{AdminConsent, AssignedPrincipal, Directory, Group, RoleAssignment, Tenant, User};
 
@@ -96,30 +99,74 @@ pub fn from_toml(text: &str, base_dir: &Path) -> Result<Directory, ConfigErrors>
 /// Every problem of every file, each prefixed with the file's path.
 pub fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Directory>, ConfigErrors> {
     let mut problems = Vec::new();
-    let mut drafts = Vec::new();
+    let mut sources = Vec::new();
     for path in paths {
-        let prefix = |e: ConfigErrors| {
-            e.problems
-                .into_iter()
-                .map(|p| format!("{}: {p}", path.display()))
-                .collect::<Vec<_>>()
-        };
+        let label = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) => {
-                problems.push(format!("{}: cannot read: {e}", path.display()));
+                problems.push(format!("{label}: cannot read: {e}"));
                 continue;
             }
         };
-        match read_file(&text, path.parent().unwrap_or(Path::new("."))) {
-            Ok(draft) if draft.problems.is_empty() => drafts.push((path, draft)),
+        match parse(&text) {
+            Ok(file) => sources.push(Source {
+                label,
+                file,
+                base_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            }),
+            Err(e) => problems.extend(e.problems.into_iter().map(|p| format!("{label}: {p}"))),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigErrors { problems });
+    }
+    build_all(sources)
+}
+
+/// `label: problem`, or the problem alone without a label.
+fn with_label(label: &str, problem: String) -> String {
+    if label.is_empty() {
+        problem
+    } else {
+        format!("{label}: {problem}")
+    }
+}
+
+/// One tenant's entries and where relative paths in them resolve.
+pub(crate) struct Source {
+    /// Prefixes every problem (the file's path).
+    pub(crate) label: String,
+    /// The entries.
+    pub(crate) file: TenantFile,
+    /// Where `manifest` and certificate paths resolve.
+    pub(crate) base_dir: std::path::PathBuf,
+}
+
+/// [`load_all`] for tenants already parsed (from files or from the store).
+pub(crate) fn build_all(sources: Vec<Source>) -> Result<Vec<Directory>, ConfigErrors> {
+    let mut problems = Vec::new();
+    let mut drafts = Vec::new();
+    for Source {
+        label,
+        file,
+        base_dir,
+    } in sources
+    {
+        let prefix = |e: ConfigErrors| {
+            e.problems
+                .into_iter()
+                .map(|p| with_label(&label, p))
+                .collect::<Vec<_>>()
+        };
+        let draft = read_parsed(file, &base_dir);
+        if draft.problems.is_empty() {
+            drafts.push((label, draft));
+        } else {
             // Checked to the end on its own, so every problem is listed.
-            Ok(draft) => {
-                problems.extend(prefix(finish(draft, &[]).err().unwrap_or(ConfigErrors {
-                    problems: Vec::new(),
-                })))
-            }
-            Err(e) => problems.extend(prefix(e)),
+            problems.extend(prefix(finish(draft, &[]).err().unwrap_or(ConfigErrors {
+                problems: Vec::new(),
+            })));
         }
     }
     if !problems.is_empty() {
@@ -136,7 +183,7 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Directory>, ConfigEr
         .cloned()
         .collect();
     let mut directories = Vec::new();
-    for (path, draft) in drafts {
+    for (label, draft) in drafts {
         let foreign: Vec<AppDraft> = multi
             .iter()
             .filter(|a| a.app.is_foreign(&draft.tenant.id))
@@ -144,11 +191,7 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Directory>, ConfigEr
             .collect();
         match finish(draft, &foreign) {
             Ok(directory) => directories.push(directory),
-            Err(e) => problems.extend(
-                e.problems
-                    .into_iter()
-                    .map(|p| format!("{}: {p}", path.display())),
-            ),
+            Err(e) => problems.extend(e.problems.into_iter().map(|p| with_label(&label, p))),
         }
     }
     if !problems.is_empty() || directories.is_empty() {
@@ -160,12 +203,11 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Directory>, ConfigEr
     Ok(directories)
 }
 
-/// Tenant ids, domains, object ids and app ids are global.
-fn check_across_tenants(drafts: &[(&std::path::PathBuf, FileDraft)], problems: &mut Vec<String>) {
+fn check_across_tenants(drafts: &[(String, FileDraft)], problems: &mut Vec<String>) {
     let mut tenants: HashMap<String, String> = HashMap::new();
     let mut objects: HashMap<String, String> = HashMap::new();
-    for (path, d) in drafts {
-        let here = path.display().to_string();
+    for (here, d) in drafts {
+        let here = here.clone();
         for key in [
             format!("tenant id {}", d.tenant.id),
             format!("domain {}", d.tenant.domain.to_ascii_lowercase()),
@@ -212,11 +254,20 @@ struct FileDraft {
     service_principals: Vec<ServicePrincipalEntry>,
 }
 
+/// Parses a tenant file's text (syntax and unknown keys only).
+pub(crate) fn parse(text: &str) -> Result<TenantFile, ConfigErrors> {
+    toml::from_str(text).map_err(|e| ConfigErrors {
+        problems: vec![syntax_problem(text, &e)],
+    })
+}
+
 /// Parses and checks what one file holds on its own.
 fn read_file(text: &str, base_dir: &Path) -> Result<FileDraft, ConfigErrors> {
-    let file: TenantFile = toml::from_str(text).map_err(|e| ConfigErrors {
-        problems: vec![syntax_problem(text, &e)],
-    })?;
+    Ok(read_parsed(parse(text)?, base_dir))
+}
+
+/// Checks what one tenant's entries hold on their own.
+fn read_parsed(file: TenantFile, base_dir: &Path) -> FileDraft {
     let mut problems = Vec::new();
     if let Some(version) = file.version
         && version != 1
@@ -250,7 +301,7 @@ fn read_file(text: &str, base_dir: &Path) -> Result<FileDraft, ConfigErrors> {
         &tenant,
     )));
     applications::resolve_required_access(&mut apps, &mut problems);
-    Ok(FileDraft {
+    FileDraft {
         problems,
         tenant,
         groups_overage_limit,
@@ -260,7 +311,7 @@ fn read_file(text: &str, base_dir: &Path) -> Result<FileDraft, ConfigErrors> {
         role_assignments: file.app_role_assignments,
         admin_consents: file.admin_consents,
         service_principals: file.service_principals,
-    })
+    }
 }
 
 /// Joins a file with the other tenants' multi-tenant applications
@@ -548,6 +599,16 @@ fn users(
                 "{at}: password: empty (leave the key out for a password-less account)"
             ));
         }
+        if entry.password.is_some() && entry.password_hash.is_some() {
+            problems.push(format!("{at}: give password or password_hash, not both"));
+        }
+        if let Some(hash) = &entry.password_hash
+            && !crate::secret::is_hash(hash)
+        {
+            problems.push(format!(
+                "{at}: password_hash: not an argon2 hash (a PHC string such as $argon2id$v=19$...)"
+            ));
+        }
         let mut member_of = Vec::new();
         for name in &entry.groups {
             match groups
@@ -571,7 +632,7 @@ fn users(
             object_id,
             user_principal_name: upn,
             display_name: entry.display_name,
-            password_hash: None,
+            password_hash: entry.password_hash,
             groups: member_of,
             directory_roles,
         };

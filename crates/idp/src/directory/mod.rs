@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod config;
 pub mod manifest;
 pub mod microsoft_graph;
+pub mod persist;
 mod tenants;
 
 pub use tenants::Tenants;
@@ -316,6 +317,10 @@ pub struct ClientSecret {
     pub hash: String,
     /// First characters of the secret, as Entra shows them.
     pub hint: String,
+    /// `keyId` (GUID).
+    pub key_id: String,
+    /// A label for people.
+    pub display_name: Option<String>,
 }
 
 /// Permissions an application requests from a resource.

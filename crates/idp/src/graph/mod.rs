@@ -12,12 +12,12 @@
 //! `roles` (see [`crate::directory::microsoft_graph`]) or the delegated ones
 //! in `scp`. The tenant is the token's `tid`.
 //!
-//! This increment serves reads: the router routes `GET` only, so writes
-//! (`POST`/`PATCH`/`DELETE`) get 405 until the directory lives in the
-//! store; [`handle`] answers anything but `GET` with 501 `NotImplemented`.
+//! Writes ([`write`]) edit the directory the store keeps (design note
+//! 0003) and reach the next token at once.
 
 pub mod objects;
 pub mod query;
+mod write;
 
 use serde_json::{Value, json};
 
@@ -110,7 +110,13 @@ impl GraphError {
 pub enum Method {
     /// `GET`.
     Get,
-    /// Anything else (not served yet).
+    /// `POST`: create, or an action (`addPassword`).
+    Post,
+    /// `PATCH`: update.
+    Patch,
+    /// `DELETE`.
+    Delete,
+    /// Anything else.
     Other,
 }
 
@@ -254,6 +260,7 @@ pub async fn handle(
     path: &str,
     raw_query: Option<&str>,
     bearer: Option<&str>,
+    body: &[u8],
 ) -> Result<GraphResponse, GraphError> {
     let tenants = p.tenants();
     let principal = authenticate(p, &tenants, bearer).await?;
@@ -262,13 +269,6 @@ pub async fn handle(
         .and_then(|tid| tenants.iter().find(|d| d.tenant.id == tid.as_str()))
         .ok_or_else(|| GraphError::invalid_token("The token's tenant is not served here."))?;
     let caller = Caller { principal, dir };
-    if method != Method::Get {
-        return Err(GraphError::new(
-            501,
-            "NotImplemented",
-            "This provider's Graph subset serves reads only so far; change the directory in the tenant file (SIGHUP reloads it).",
-        ));
-    }
     let query = Query::parse(raw_query)?;
     // Segments arrive percent-encoded (`users/bob%40contoso.test`).
     let decoded: Vec<String> = path
@@ -281,6 +281,22 @@ pub async fn handle(
         })
         .collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let verb = match method {
+        Method::Get => None,
+        Method::Post => Some(write::Verb::Post),
+        Method::Patch => Some(write::Verb::Patch),
+        Method::Delete => Some(write::Verb::Delete),
+        Method::Other => {
+            return Err(GraphError::new(
+                405,
+                "Request_BadRequest",
+                "The HTTP method is not supported here.",
+            ));
+        }
+    };
+    if let Some(verb) = verb {
+        return write::handle(p, &caller, origin, verb, &segments, body).await;
+    }
     let base = format!("{origin}/v1.0");
     let context = |what: &str| format!("{base}/$metadata#{what}");
     let entity = |what: &str, value: Value| GraphResponse {

@@ -31,11 +31,10 @@ pub fn application(dir: &Directory, app: &Application) -> Value {
     let secrets: Vec<Value> = app
         .secrets
         .iter()
-        .enumerate()
-        .map(|(i, secret)| {
+        .map(|secret| {
             json!({
-                "keyId": derived_guid(&dir.tenant.id, "password_credential", &format!("{}/{i}", app.app_id)),
-                "displayName": Value::Null,
+                "keyId": secret.key_id,
+                "displayName": secret.display_name,
                 "hint": secret.hint,
                 "customKeyIdentifier": Value::Null,
                 "secretText": Value::Null,

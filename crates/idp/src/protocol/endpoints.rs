@@ -17,6 +17,10 @@ pub enum Method {
     Options,
     /// `POST`.
     Post,
+    /// `PATCH`.
+    Patch,
+    /// `DELETE`.
+    Delete,
 }
 
 /// A discovery document.
@@ -218,10 +222,10 @@ pub const USERINFO: Endpoint = Endpoint {
 };
 
 /// The Microsoft Graph subset (`crate::graph`): `/v1.0/applications`,
-/// `/v1.0/users/{id}`, … (reads so far).
+/// `/v1.0/users/{id}`, …
 pub const GRAPH: Endpoint = Endpoint {
     path: "/v1.0/{*rest}",
-    methods: &[Method::Get],
+    methods: &[Method::Get, Method::Post, Method::Patch, Method::Delete],
     advertised: &[],
 };
 

@@ -97,6 +97,7 @@ macro_rules! suite {
             sessions_round_trip,
             signing_keys_are_listed_oldest_first_and_updated,
             throttles_count_per_key_and_window,
+            directory_documents_are_replaced_by_compare_and_swap,
             unknown_and_expired_refresh_tokens_are_invalid,
         );
         $crate::store::conformance::suite!(@replicated $backend;
@@ -110,6 +111,7 @@ macro_rules! suite {
             concurrent_redemptions_of_one_code_yield_one_winner,
             concurrent_server_secrets_agree,
             concurrent_throttle_events_count_one_by_one,
+            concurrent_directory_writes_have_one_winner,
             key_changes_reach_the_other_replica,
             state_written_by_one_replica_is_read_by_the_other,
         );
@@ -832,6 +834,69 @@ pub(crate) async fn concurrent_login_failures_count_one_by_one(replicas: [Arc<dy
     assert_eq!(
         replicas[1].login_failures("u", 1_000, 300).await.unwrap(),
         16
+    );
+}
+
+pub(crate) async fn directory_documents_are_replaced_by_compare_and_swap(store: Arc<dyn Store>) {
+    assert_eq!(store.directory_document("t").await.unwrap(), None);
+    assert_eq!(
+        store
+            .put_directory_document("t", None, "{1}", 10)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store
+            .put_directory_document("t", None, "{x}", 11)
+            .await
+            .unwrap(),
+        None,
+        "a second first write loses"
+    );
+    assert_eq!(
+        store
+            .put_directory_document("t", Some(2), "{x}", 11)
+            .await
+            .unwrap(),
+        None,
+        "a stale version loses"
+    );
+    assert_eq!(
+        store
+            .put_directory_document("t", Some(1), "{2}", 12)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        store.directory_document("t").await.unwrap(),
+        Some((2, "{2}".to_owned()))
+    );
+    assert_eq!(store.directory_document("u").await.unwrap(), None);
+}
+
+pub(crate) async fn concurrent_directory_writes_have_one_winner(replicas: [Arc<dyn Store>; 2]) {
+    replicas[0]
+        .put_directory_document("t", None, "{0}", 1)
+        .await
+        .unwrap();
+    let won = race(&replicas, 8, |i, store| async move {
+        store
+            .put_directory_document("t", Some(1), &format!("{{{i}}}"), 2)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(won.iter().filter(|w| w.is_some()).count(), 1, "{won:?}");
+    assert_eq!(
+        replicas[1]
+            .directory_document("t")
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        2
     );
 }
 

@@ -426,6 +426,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Updates a key's retirement times.
     async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 
+    /// A tenant's stored directory document and its version, if the tenant
+    /// was ever seeded.
+    async fn directory_document(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<(i64, String)>, StoreError>;
+    /// Replaces a tenant's directory document if its version is still
+    /// `expected` (`None`: no document yet), in one atomic step; returns
+    /// the new version, or `None` when another writer came first (read
+    /// again and retry).
+    async fn put_directory_document(
+        &self,
+        tenant_id: &str,
+        expected: Option<i64>,
+        document: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Tells every process sharing the store that a directory changed.
+    /// Stores that one process uses do nothing.
+    async fn announce_directory_change(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Announcements of [`announce_directory_change`](Self::announce_directory_change),
+    /// as [`key_changes`](Self::key_changes) delivers key changes.
+    async fn directory_changes(&self) -> Result<Option<KeyChanges>, StoreError> {
+        Ok(None)
+    }
+
     /// Tells every process sharing the store that the signing keys
     /// changed (a rotation, the first keys), so that they reload them now
     /// rather than at their next poll. Stores that one process uses do

@@ -71,6 +71,50 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// `NOTIFY channel`: delivered to every replica listening on it.
+    async fn notify(&self, channel: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(channel)
+            .execute(&self.pool)
+            .await
+            .context("announce a change")?;
+        Ok(())
+    }
+
+    /// `LISTEN channel` on a connection of its own (outside the pool),
+    /// re-established when lost; a message arrives for each notification
+    /// and after each reconnection (notifications may have been missed).
+    async fn listen(&self, channel: &'static str) -> Result<super::KeyChanges, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .context("connect to listen for changes")?;
+        listener
+            .listen(channel)
+            .await
+            .context("listen for changes")?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    // A notification, or the connection was lost (the next
+                    // call reconnects): either way, reload.
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(database = %url, channel, error = %e, "listening for changes failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+                match sender.try_send(()) {
+                    Ok(()) | Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {}
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => return,
+                }
+            }
+        });
+        Ok(receiver)
+    }
+
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -646,6 +690,53 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn directory_document(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT version, document FROM directory_documents WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("read a directory document")?;
+        Ok(row)
+    }
+
+    async fn put_directory_document(
+        &self,
+        tenant_id: &str,
+        expected: Option<i64>,
+        document: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let done = match expected {
+            None => sqlx::query(
+                "INSERT INTO directory_documents (tenant_id, version, document, updated_at) VALUES ($1, 1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(document)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .context("store a directory document")?
+            .rows_affected(),
+            Some(version) => sqlx::query(
+                "UPDATE directory_documents SET version = version + 1, document = $1, updated_at = $2 WHERE tenant_id = $3 AND version = $4",
+            )
+            .bind(document)
+            .bind(now)
+            .bind(tenant_id)
+            .bind(version)
+            .execute(&self.pool)
+            .await
+            .context("replace a directory document")?
+            .rows_affected(),
+        };
+        Ok((done == 1).then(|| expected.map_or(1, |v| v + 1)))
+    }
+
     /// A transaction-scoped advisory lock, released when the guard drops
     /// (the transaction rolls back; sqlx sends the rollback as the
     /// connection returns to the pool).
@@ -659,47 +750,23 @@ impl Store for PostgresStore {
         Ok(SigningKeyLock::holding(transaction))
     }
 
-    /// `NOTIFY` on [`KEY_CHANNEL`]: delivered to every listening replica.
-    async fn announce_key_change(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(KEY_CHANNEL)
-            .execute(&self.pool)
-            .await
-            .context("announce a signing-key change")?;
-        Ok(())
+    async fn announce_directory_change(&self) -> Result<(), StoreError> {
+        self.notify(DIRECTORY_CHANNEL).await
     }
 
-    /// `LISTEN` on [`KEY_CHANNEL`] on a connection of its own (outside the
+    async fn directory_changes(&self) -> Result<Option<super::KeyChanges>, StoreError> {
+        self.listen(DIRECTORY_CHANNEL).await.map(Some)
+    }
+
+    /// `NOTIFY` on `rolegate_signing_keys`: delivered to every listening replica.
+    async fn announce_key_change(&self) -> Result<(), StoreError> {
+        self.notify(KEY_CHANNEL).await
+    }
+
+    /// `LISTEN` on `rolegate_signing_keys` on a connection of its own (outside the
     /// pool), re-established when lost.
     async fn key_changes(&self) -> Result<Option<super::KeyChanges>, StoreError> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
-            .await
-            .context("connect to listen for signing-key changes")?;
-        listener
-            .listen(KEY_CHANNEL)
-            .await
-            .context("listen for signing-key changes")?;
-        let (sender, receiver) = tokio::sync::mpsc::channel(1);
-        let url = self.url.clone();
-        tokio::spawn(async move {
-            loop {
-                let message = match listener.try_recv().await {
-                    // A notification, or the connection was lost (the next
-                    // call reconnects): either way, reload.
-                    Ok(_) => (),
-                    Err(e) => {
-                        tracing::warn!(database = %url, error = %e, "listening for signing-key changes failed; retrying");
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                match sender.try_send(message) {
-                    Ok(()) | Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {}
-                    Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => return,
-                }
-            }
-        });
-        Ok(Some(receiver))
+        self.listen(KEY_CHANNEL).await.map(Some)
     }
 
     /// Opens each sealed key with the KEK.
@@ -1021,6 +1088,9 @@ const PURGE_EXPIRED: [&str; 8] = [
 
 /// The `LISTEN`/`NOTIFY` channel announcing signing-key changes.
 const KEY_CHANNEL: &str = "rolegate_signing_keys";
+
+/// The `LISTEN`/`NOTIFY` channel announcing directory changes.
+const DIRECTORY_CHANNEL: &str = "rolegate_directory";
 
 /// The transaction advisory lock first key set-up runs under ("rolekeys").
 const SIGNING_KEY_LOCK: i64 = 0x726f_6c65_6b65_7973;

@@ -675,6 +675,52 @@ impl Store for SqliteStore {
         Ok(JtiUse::Bound)
     }
 
+    async fn directory_document(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT version, document FROM directory_documents WHERE tenant_id = ?")
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await
+                .context("read a directory document")?;
+        Ok(row)
+    }
+
+    async fn put_directory_document(
+        &self,
+        tenant_id: &str,
+        expected: Option<i64>,
+        document: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let done = match expected {
+            None => sqlx::query(
+                "INSERT INTO directory_documents (tenant_id, version, document, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (tenant_id) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(document)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .context("store a directory document")?
+            .rows_affected(),
+            Some(version) => sqlx::query(
+                "UPDATE directory_documents SET version = version + 1, document = ?, updated_at = ? WHERE tenant_id = ? AND version = ?",
+            )
+            .bind(document)
+            .bind(now)
+            .bind(tenant_id)
+            .bind(version)
+            .execute(&self.pool)
+            .await
+            .context("replace a directory document")?
+            .rows_affected(),
+        };
+        Ok((done == 1).then(|| expected.map_or(1, |v| v + 1)))
+    }
+
     /// Holds nothing: one provider process writes a database file's keys
     /// (`rolegate idp rotate-keys` only adds keys to an existing set).
     async fn lock_signing_keys(&self) -> Result<SigningKeyLock, StoreError> {
@@ -1063,6 +1109,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         6,
         "throttles",
         include_str!("../../migrations/sqlite/0006_throttles.sql"),
+    ),
+    (
+        7,
+        "directory",
+        include_str!("../../migrations/sqlite/0007_directory.sql"),
     ),
 ]);
 

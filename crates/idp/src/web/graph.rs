@@ -11,16 +11,25 @@ use super::respond::no_store;
 use crate::graph::{self, Method};
 use crate::protocol::endpoints::GRAPH;
 
+/// Largest Graph request body accepted.
+const MAX_BODY: usize = 256 * 1024;
+
 /// Everything under `/v1.0/` (a doubled slash after `/v1.0`, as some
 /// Graph clients send, lands here too).
 pub(super) fn routes() -> Router<WebState> {
-    Router::new().route(GRAPH.path, get(serve))
+    Router::new().route(
+        GRAPH.path,
+        get(serve).post(serve).patch(serve).delete(serve),
+    )
 }
 
 async fn serve(State(state): State<WebState>, request: Request) -> Response {
     let headers = request.headers().clone();
     let method = match *request.method() {
-        HttpMethod::GET => Method::Get,
+        HttpMethod::GET | HttpMethod::HEAD => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::PATCH => Method::Patch,
+        HttpMethod::DELETE => Method::Delete,
         _ => Method::Other,
     };
     let path = request
@@ -30,6 +39,19 @@ async fn serve(State(state): State<WebState>, request: Request) -> Response {
         .unwrap_or_default()
         .to_owned();
     let query = request.uri().query().map(str::to_owned);
+    // The server bounds request bodies (1 MiB by default); Graph bodies are
+    // small JSON documents.
+    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                no_store(),
+                axum::Json(serde_json::json!({"error": {"code": "Request_BadRequest", "message": "The request body is too large."}})),
+            )
+                .into_response();
+        }
+    };
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -44,6 +66,7 @@ async fn serve(State(state): State<WebState>, request: Request) -> Response {
         &path,
         query.as_deref(),
         bearer.as_deref(),
+        &body,
     )
     .await;
     let request_id = crate::secret::guid();
@@ -60,7 +83,11 @@ async fn serve(State(state): State<WebState>, request: Request) -> Response {
         ),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, no_store(), axum::Json(body)).into_response();
+    let mut response = if status == StatusCode::NO_CONTENT {
+        (status, no_store()).into_response()
+    } else {
+        (status, no_store(), axum::Json(body)).into_response()
+    };
     let out = response.headers_mut();
     for (name, value) in [
         ("request-id", request_id.as_str()),

@@ -237,6 +237,8 @@ async fn the_router_serves_exactly_the_endpoint_table() {
             (Method::Get, axum::http::Method::GET),
             (Method::Options, axum::http::Method::OPTIONS),
             (Method::Post, axum::http::Method::POST),
+            (Method::Patch, axum::http::Method::PATCH),
+            (Method::Delete, axum::http::Method::DELETE),
         ] {
             let request = Request::builder()
                 .method(http.clone())

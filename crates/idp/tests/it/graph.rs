@@ -364,3 +364,333 @@ async fn users_groups_memberships_and_me() {
         (403, Some("Authorization_RequestDenied"))
     );
 }
+
+async fn graph_send(
+    idp: &Idp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = idp
+        .client
+        .request(method, format!("{}/v1.0{path}", idp.running.origin))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The flow through Graph: an API app with an app role, a client
+/// with a secret, their service principals, the role granted to the client
+/// and to a user; the next token carries it, and everything survives a
+/// restart (the directory lives in the store).
+#[tokio::test]
+async fn graph_writes_reach_the_next_token_and_survive_a_restart() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+
+    // An API with an app role, and a client.
+    let (status, api) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/applications",
+        Some(serde_json::json!({
+            "@odata.type": "#microsoft.graph.application",
+            "displayName": "Reports API",
+            "appRoles": [{
+                "id": "9c5e1f3a-1d2b-4c3d-8e9f-0a1b2c3d4e5f",
+                "value": "Reports.Read",
+                "displayName": "Read reports",
+                "description": "Read every report.",
+                "allowedMemberTypes": ["User", "Application"],
+                "isEnabled": true
+            }],
+            "api": {"requestedAccessTokenVersion": 2}
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{api}");
+    let api_app_id = api["appId"].as_str().unwrap().to_owned();
+    let api_object_id = api["id"].as_str().unwrap().to_owned();
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/applications/{api_object_id}"),
+        Some(serde_json::json!({"identifierUris": [format!("api://{api_app_id}")]})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, client) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/applications",
+        Some(serde_json::json!({"displayName": "Reports job"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{client}");
+    let client_app_id = client["appId"].as_str().unwrap().to_owned();
+    let (status, password) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        &format!(
+            "/applications/{}/addPassword",
+            client["id"].as_str().unwrap()
+        ),
+        Some(serde_json::json!({"passwordCredential": {"displayName": "ci"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{password}");
+    let secret = password["secretText"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 40);
+    assert_eq!(password["hint"], &secret[..3]);
+
+    // Service principals (the provider has them already; Graph's clients
+    // create them), and the role granted to the client and to alice.
+    let mut sp_ids = Vec::new();
+    for app_id in [&api_app_id, &client_app_id] {
+        let (status, sp) = graph_send(
+            &idp,
+            &admin,
+            Method::POST,
+            "/servicePrincipals",
+            Some(serde_json::json!({"appId": app_id})),
+        )
+        .await;
+        assert_eq!(status, 201, "{sp}");
+        sp_ids.push(sp["id"].as_str().unwrap().to_owned());
+    }
+    let (_, alice) = graph(&idp, Some(&admin), "/users/alice@contoso.test").await;
+    for principal in [sp_ids[1].as_str(), alice["id"].as_str().unwrap()] {
+        let (status, assignment) = graph_send(
+            &idp,
+            &admin,
+            Method::POST,
+            &format!("/servicePrincipals/{}/appRoleAssignedTo", sp_ids[0]),
+            Some(serde_json::json!({
+                "principalId": principal,
+                "resourceId": sp_ids[0],
+                "appRoleId": "9c5e1f3a-1d2b-4c3d-8e9f-0a1b2c3d4e5f"
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{assignment}");
+        assert_eq!(assignment["resourceId"], sp_ids[0]);
+    }
+    // The next token carries the role.
+    let token = app_token(
+        &idp,
+        &client_app_id,
+        &secret,
+        &format!("api://{api_app_id}/.default"),
+    )
+    .await;
+    assert_eq!(claims(&token)["aud"], api_app_id);
+    assert_eq!(claims(&token)["roles"], serde_json::json!(["Reports.Read"]));
+    let (_, alice_roles) = graph(
+        &idp,
+        Some(&admin),
+        &format!(
+            "/users/{}/appRoleAssignments",
+            alice["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert!(
+        alice_roles["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["resourceDisplayName"] == "Reports API")
+    );
+
+    // The secret is stored as a hash only.
+    let database = std::fs::read(idp.data_dir.join(rolegate_idp::server::DATABASE)).unwrap();
+    let wal = std::fs::read(
+        idp.data_dir
+            .join(format!("{}-wal", rolegate_idp::server::DATABASE)),
+    )
+    .unwrap_or_default();
+    for bytes in [&database, &wal] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the client secret is in the database in plain text"
+        );
+    }
+
+    // A restart: the tenant file seeds again and Graph's objects stay.
+    let addr = idp.running.addr;
+    let data_dir = idp.stop().await;
+    let idp = Idp::start_in(data_dir, &addr.to_string()).await;
+    let admin = automation(&idp).await;
+    let (status, back) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/applications(appId='{api_app_id}')"),
+    )
+    .await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["appRoles"][0]["value"], "Reports.Read");
+    let token = app_token(
+        &idp,
+        &client_app_id,
+        &secret,
+        &format!("api://{api_app_id}/.default"),
+    )
+    .await;
+    assert_eq!(claims(&token)["roles"], serde_json::json!(["Reports.Read"]));
+
+    // Deleting the API removes it and the assignments naming it.
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/applications/{api_object_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/applications/{api_object_id}"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_app_id),
+            ("client_secret", &secret),
+            ("scope", &format!("api://{api_app_id}/.default")),
+        ])
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn graph_writes_are_checked_like_a_tenant_file_and_need_permissions() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/applications",
+        Some(serde_json::json!({
+            "displayName": "Broken",
+            "appRoles": [{"value": "has space", "displayName": "x", "allowedMemberTypes": ["User"]}]
+        })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "Request_BadRequest");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has space"),
+        "{body}"
+    );
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/applications",
+        Some(serde_json::json!({"identifierUris": ["api://x"]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    // Nothing was stored by the refused writes.
+    let (_, apps) = graph(
+        &idp,
+        Some(&admin),
+        "/applications?$filter=displayName eq 'Broken'",
+    )
+    .await;
+    assert_eq!(apps["value"].as_array().unwrap().len(), 0);
+
+    // Users and groups.
+    let (status, user) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/users",
+        Some(serde_json::json!({
+            "accountEnabled": true,
+            "displayName": "Dave",
+            "mailNickname": "dave",
+            "userPrincipalName": "dave@contoso.test",
+            "passwordProfile": {"password": "dave-Passw0rd", "forceChangePasswordNextSignIn": false}
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let (status, group) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/groups",
+        Some(serde_json::json!({"displayName": "Auditors", "mailEnabled": false, "mailNickname": "auditors", "securityEnabled": true})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        &format!("/groups/{}/members/$ref", group["id"].as_str().unwrap()),
+        Some(serde_json::json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", user["id"].as_str().unwrap())})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, member_of) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/users/{}/memberOf", user["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(member_of["value"][0]["displayName"], "Auditors");
+    // The new user signs in with the password Graph set.
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", "dave@contoso.test"),
+            ("password", "dave-Passw0rd"),
+            ("scope", "User.Read"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Without Graph permissions: 403, and nothing changes.
+    let daemon = app_token(
+        &idp,
+        DAEMON,
+        DAEMON_SECRET,
+        "https://graph.microsoft.com/.default",
+    )
+    .await;
+    let (status, body) = graph_send(
+        &idp,
+        &daemon,
+        Method::POST,
+        "/applications",
+        Some(serde_json::json!({"displayName": "Sneaky"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("Authorization_RequestDenied"))
+    );
+}

@@ -22,9 +22,24 @@ pub(super) struct AppDraft {
     /// Where it is, for messages: `applications[1] "Orders SPA"`.
     pub(super) at: String,
     pub(super) app: Application,
-    /// Plain text until [`hash_secrets`].
-    secrets: Vec<String>,
+    /// Plain text (or already hashed) until [`hash_secrets`].
+    secrets: Vec<SecretDraft>,
     requests: Vec<AccessRequest>,
+}
+
+/// A client secret before hashing.
+#[derive(Clone)]
+struct SecretDraft {
+    /// Plain text to hash, or an argon2 hash with its hint.
+    value: SecretValue,
+    key_id: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Clone)]
+enum SecretValue {
+    Plain(String),
+    Hashed { hash: String, hint: String },
 }
 
 /// A `required_resource_access` entry, unresolved.
@@ -281,7 +296,8 @@ pub(super) fn resolve_required_access(apps: &mut [AppDraft], problems: &mut Vec<
     }
 }
 
-/// Hashes the client secrets (argon2) into [`ClientSecret`]s.
+/// Hashes the client secrets (argon2) into [`ClientSecret`]s (secrets
+/// given as hashes are kept).
 pub(super) fn hash_secrets(apps: Vec<AppDraft>, problems: &mut Vec<String>) -> Vec<Application> {
     let mut applications = Vec::with_capacity(apps.len());
     for AppDraft {
@@ -291,16 +307,30 @@ pub(super) fn hash_secrets(apps: Vec<AppDraft>, problems: &mut Vec<String>) -> V
         ..
     } in apps
     {
-        for (j, secret) in secrets.iter().enumerate() {
-            match crate::secret::hash(secret) {
-                Ok(hash) => app.secrets.push(ClientSecret {
-                    hash,
-                    hint: secret.chars().take(3).collect(),
-                }),
-                Err(e) => {
-                    problems.push(format!("{at}: password_credentials[{j}]: cannot hash: {e}"))
-                }
-            }
+        for (j, draft) in secrets.into_iter().enumerate() {
+            let key_id = draft.key_id.unwrap_or_else(|| {
+                derived_guid(
+                    &app.home_tenant_id,
+                    "password_credential",
+                    &format!("{}/{j}", app.app_id),
+                )
+            });
+            let (hash, hint) = match draft.value {
+                SecretValue::Hashed { hash, hint } => (hash, hint),
+                SecretValue::Plain(secret) => match crate::secret::hash(&secret) {
+                    Ok(hash) => (hash, secret.chars().take(3).collect()),
+                    Err(e) => {
+                        problems.push(format!("{at}: password_credentials[{j}]: cannot hash: {e}"));
+                        continue;
+                    }
+                },
+            };
+            app.secrets.push(ClientSecret {
+                hash,
+                hint,
+                key_id,
+                display_name: draft.display_name,
+            });
         }
         applications.push(app);
     }
@@ -521,17 +551,50 @@ fn secrets(
     at: &str,
     credentials: Option<Vec<PasswordCredentialEntry>>,
     problems: &mut Vec<String>,
-) -> Vec<String> {
+) -> Vec<SecretDraft> {
     let mut secrets = Vec::new();
     for (j, credential) in credentials.unwrap_or_default().into_iter().enumerate() {
-        if credential.secret.is_empty() {
-            problems.push(format!("{at}: password_credentials[{j}].secret: empty"));
-        }
+        let here = format!("{at}: password_credentials[{j}]");
         if let Some(name) = &credential.display_name {
             let key = format!("password_credentials[{j}].display_name");
             check_display_name(at, &key, name, problems);
         }
-        secrets.push(credential.secret);
+        let key_id = credential
+            .key_id
+            .as_ref()
+            .map(|id| guid(&here, "key_id", id, problems));
+        let value = match (credential.secret, credential.hash) {
+            (Some(secret), None) => {
+                if secret.is_empty() {
+                    problems.push(format!("{here}.secret: empty"));
+                }
+                SecretValue::Plain(secret)
+            }
+            (None, Some(hash)) => {
+                if !crate::secret::is_hash(&hash) {
+                    problems.push(format!(
+                        "{here}.hash: not an argon2 hash (a PHC string such as $argon2id$v=19$...)"
+                    ));
+                }
+                SecretValue::Hashed {
+                    hash,
+                    hint: credential.hint.unwrap_or_default(),
+                }
+            }
+            (Some(_), Some(_)) => {
+                problems.push(format!("{here}: give secret or hash, not both"));
+                continue;
+            }
+            (None, None) => {
+                problems.push(format!("{here}: secret: missing"));
+                continue;
+            }
+        };
+        secrets.push(SecretDraft {
+            value,
+            key_id,
+            display_name: credential.display_name,
+        });
     }
     secrets
 }

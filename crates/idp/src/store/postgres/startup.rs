@@ -237,4 +237,9 @@ pub(super) const MIGRATIONS: Embedded = Embedded(&[
         "throttles",
         include_str!("../../../migrations/postgres/0002_throttles.sql"),
     ),
+    (
+        3,
+        "directory",
+        include_str!("../../../migrations/postgres/0003_directory.sql"),
+    ),
 ]);

@@ -1,0 +1,638 @@
+//! Microsoft Graph writes as edits of a tenant's stored entries (design
+//! note 0003): each function changes a [`TenantFile`] the way Graph's
+//! operation changes the directory; the caller rebuilds the directory from
+//! the result (refusing the write if it does not build) and stores it.
+//!
+//! Objects are named as Graph names them (object ids, app ids, app role
+//! ids) and resolved against the directory as it is (`dir`). Graph JSON
+//! members this provider does not model are ignored, as are `@odata.*`
+//! annotations.
+
+use serde_json::{Map, Value};
+
+use super::schema::{
+    AppRoleEntry, ApplicationEntry, GroupEntry, PasswordCredentialEntry, RequiredAccessEntry,
+    RoleAssignmentEntry, ScopeEntry, TenantFile, UserEntry,
+};
+use crate::directory::{AssignedPrincipal, Directory};
+
+/// Why an edit was refused: Graph's `400` with this message.
+pub(crate) type EditError = String;
+
+/// `POST /applications`: a new registration with a fresh app id; returns it.
+pub(crate) fn create_application(
+    file: &mut TenantFile,
+    dir: &Directory,
+    body: &Value,
+) -> Result<String, EditError> {
+    let fields = object(body)?;
+    let display_name = fields
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or("Property displayName is required.")?;
+    let app_id = crate::secret::guid();
+    let mut entry = ApplicationEntry {
+        display_name: Some(display_name.to_owned()),
+        app_id: Some(app_id.clone()),
+        manifest: None,
+        identifier_uris: None,
+        requested_access_token_version: None,
+        app_role_assignment_required: None,
+        spa_redirect_uris: None,
+        web_redirect_uris: None,
+        public_client_redirect_uris: None,
+        is_fallback_public_client: None,
+        enable_id_token_issuance: None,
+        enable_access_token_issuance: None,
+        emit_idtyp: None,
+        group_membership_claims: None,
+        sign_in_audience: None,
+        app_roles: None,
+        oauth2_permission_scopes: None,
+        password_credentials: None,
+        key_credentials: None,
+        required_resource_access: None,
+    };
+    patch_entry(&mut entry, dir, fields)?;
+    file.applications.push(entry);
+    Ok(app_id)
+}
+
+/// `PATCH /applications/{id}`: the members given replace the app's.
+pub(crate) fn update_application(
+    file: &mut TenantFile,
+    dir: &Directory,
+    app_id: &str,
+    body: &Value,
+) -> Result<(), EditError> {
+    let fields = object(body)?;
+    let entry = application_entry(file, app_id)?;
+    if entry.manifest.is_some() {
+        return Err(format!(
+            "Application {app_id} is registered from a manifest file; edit the manifest."
+        ));
+    }
+    patch_entry(entry, dir, fields)?;
+    if let Some(name) = fields.get("displayName").and_then(Value::as_str) {
+        entry.display_name = Some(name.to_owned());
+    }
+    Ok(())
+}
+
+/// `DELETE /applications/{id}`: the registration, its service principal,
+/// and the role assignments and consents that name it.
+pub(crate) fn delete_application(
+    file: &mut TenantFile,
+    dir: &Directory,
+    app_id: &str,
+) -> Result<(), EditError> {
+    let before = file.applications.len();
+    file.applications.retain(|a| {
+        !a.app_id
+            .as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(app_id))
+    });
+    if file.applications.len() == before {
+        return Err(format!("Application {app_id} is not registered here."));
+    }
+    let names = |reference: &str| {
+        reference.eq_ignore_ascii_case(app_id)
+            || dir
+                .application(app_id)
+                .is_some_and(|a| a.identifier_uris.iter().any(|u| u == reference))
+    };
+    file.app_role_assignments
+        .retain(|a| !names(&a.principal) && !names(&a.resource));
+    file.admin_consents
+        .retain(|c| !names(&c.client) && !names(&c.resource));
+    Ok(())
+}
+
+/// `POST /applications/{id}/addPassword`: a fresh secret from the OS RNG,
+/// stored only as its argon2 hash; returns (secret, key id, hint).
+pub(crate) fn add_password(
+    file: &mut TenantFile,
+    app_id: &str,
+    display_name: Option<String>,
+) -> Result<(String, String, String), EditError> {
+    let entry = application_entry(file, app_id)?;
+    let credentials = entry.password_credentials.get_or_insert_with(Vec::new);
+    if credentials.len() >= 16 {
+        return Err("An application holds at most 16 client secrets here.".to_owned());
+    }
+    // Entra's shape: 40 characters with "~" after a 3-character prefix.
+    let random = crate::secret::random_token(30);
+    let secret: String = format!("{}8Q~{}", &random[..3], &random[3..]);
+    let secret: String = secret.chars().take(40).collect();
+    let hash = crate::secret::hash(&secret).map_err(|e| format!("cannot hash the secret: {e}"))?;
+    let key_id = crate::secret::guid();
+    let hint: String = secret.chars().take(3).collect();
+    credentials.push(PasswordCredentialEntry {
+        secret: None,
+        hash: Some(hash),
+        hint: Some(hint.clone()),
+        key_id: Some(key_id.clone()),
+        display_name,
+    });
+    Ok((secret, key_id, hint))
+}
+
+/// `POST /applications/{id}/removePassword`.
+pub(crate) fn remove_password(
+    file: &mut TenantFile,
+    app_id: &str,
+    key_id: &str,
+) -> Result<(), EditError> {
+    let entry = application_entry(file, app_id)?;
+    let credentials = entry.password_credentials.get_or_insert_with(Vec::new);
+    let before = credentials.len();
+    credentials.retain(|c| {
+        !c.key_id
+            .as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(key_id))
+    });
+    if credentials.len() == before {
+        return Err(format!(
+            "No password credential with keyId {key_id} on application {app_id}."
+        ));
+    }
+    Ok(())
+}
+
+/// `POST …/appRoleAssignedTo` or `…/appRoleAssignments`: `principalId`
+/// (a user, group or service principal) gets the app role `appRoleId` of
+/// the resource service principal `resourceId`. Returns the assignment's
+/// (principal, resource app id, role value).
+pub(crate) fn add_role_assignment(
+    file: &mut TenantFile,
+    dir: &Directory,
+    body: &Value,
+) -> Result<(AssignedPrincipal, String, String), EditError> {
+    let fields = object(body)?;
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("Property {name} is required."))
+    };
+    let (principal_id, resource_id, role_id) = (
+        text("principalId")?,
+        text("resourceId")?,
+        text("appRoleId")?,
+    );
+    let resource = dir
+        .applications
+        .iter()
+        .find(|a| a.service_principal_id.eq_ignore_ascii_case(resource_id))
+        .ok_or_else(|| format!("Resource service principal {resource_id} does not exist."))?;
+    let role = resource
+        .app_roles
+        .iter()
+        .find(|r| r.id.eq_ignore_ascii_case(role_id))
+        .ok_or_else(|| {
+            format!(
+                "Permission being assigned was not found on application '{}'.",
+                resource.app_id
+            )
+        })?;
+    let (principal, reference) = if let Some(user) = dir
+        .users
+        .iter()
+        .find(|u| u.object_id.eq_ignore_ascii_case(principal_id))
+    {
+        (
+            AssignedPrincipal::User(user.object_id.clone()),
+            user.user_principal_name.clone(),
+        )
+    } else if let Some(group) = dir
+        .groups
+        .iter()
+        .find(|g| g.object_id.eq_ignore_ascii_case(principal_id))
+    {
+        (
+            AssignedPrincipal::Group(group.object_id.clone()),
+            group.display_name.clone(),
+        )
+    } else if let Some(app) = dir
+        .applications
+        .iter()
+        .find(|a| !a.first_party && a.service_principal_id.eq_ignore_ascii_case(principal_id))
+    {
+        (
+            AssignedPrincipal::Application(app.app_id.clone()),
+            app.app_id.clone(),
+        )
+    } else {
+        return Err(format!("Principal {principal_id} does not exist."));
+    };
+    let resource_ref = if resource.first_party {
+        resource
+            .identifier_uris
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        resource.app_id.clone()
+    };
+    let exists = file.app_role_assignments.iter().any(|a| {
+        a.principal.eq_ignore_ascii_case(&reference)
+            && a.resource.eq_ignore_ascii_case(&resource_ref)
+            && a.role == role.value
+    });
+    if exists {
+        return Err("Permission being assigned already exists on the object".to_owned());
+    }
+    file.app_role_assignments.push(RoleAssignmentEntry {
+        principal: reference,
+        resource: resource_ref,
+        role: role.value.clone(),
+    });
+    Ok((principal, resource.app_id.clone(), role.value.clone()))
+}
+
+/// Removes the assignment of `role` on `resource_app_id` held by
+/// `principal` (as named in `dir`).
+pub(crate) fn remove_role_assignment(
+    file: &mut TenantFile,
+    dir: &Directory,
+    principal: &AssignedPrincipal,
+    resource_app_id: &str,
+    role: &str,
+) -> Result<(), EditError> {
+    let resource = dir
+        .resource(resource_app_id)
+        .ok_or("The resource no longer exists.")?;
+    let names_principal =
+        |reference: &str| match principal {
+            AssignedPrincipal::User(id) => dir
+                .users
+                .iter()
+                .find(|u| u.object_id == *id)
+                .is_some_and(|u| {
+                    u.user_principal_name.eq_ignore_ascii_case(reference)
+                        || u.object_id == reference
+                }),
+            AssignedPrincipal::Group(id) => dir
+                .groups
+                .iter()
+                .find(|g| g.object_id == *id)
+                .is_some_and(|g| {
+                    g.display_name.eq_ignore_ascii_case(reference) || g.object_id == reference
+                }),
+            AssignedPrincipal::Application(app_id) => app_id.eq_ignore_ascii_case(reference),
+        };
+    let names_resource = |reference: &str| {
+        reference.eq_ignore_ascii_case(&resource.app_id)
+            || resource
+                .identifier_uris
+                .iter()
+                .any(|u| u.trim_end_matches('/') == reference.trim_end_matches('/'))
+    };
+    let before = file.app_role_assignments.len();
+    file.app_role_assignments.retain(|a| {
+        !(names_principal(&a.principal) && names_resource(&a.resource) && a.role == role)
+    });
+    if file.app_role_assignments.len() == before {
+        return Err(
+            "The assignment comes from another tenant's file and cannot be removed here."
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// `POST /users`: `userPrincipalName`, `displayName` and
+/// `passwordProfile.password` (hashed at once); returns the object id.
+pub(crate) fn create_user(file: &mut TenantFile, body: &Value) -> Result<String, EditError> {
+    let fields = object(body)?;
+    let upn = fields
+        .get("userPrincipalName")
+        .and_then(Value::as_str)
+        .ok_or("Property userPrincipalName is required.")?;
+    let display_name = fields
+        .get("displayName")
+        .and_then(Value::as_str)
+        .ok_or("Property displayName is required.")?;
+    let password = fields
+        .get("passwordProfile")
+        .and_then(|p| p.get("password"))
+        .and_then(Value::as_str);
+    let password_hash = match password {
+        Some(p) if p.len() >= 8 => {
+            Some(crate::secret::hash(p).map_err(|e| format!("cannot hash the password: {e}"))?)
+        }
+        Some(_) => {
+            return Err(
+                "The specified password does not comply with password complexity requirements."
+                    .to_owned(),
+            );
+        }
+        None => None,
+    };
+    let object_id = crate::secret::guid();
+    file.users.push(UserEntry {
+        user_principal_name: upn.to_owned(),
+        display_name: display_name.to_owned(),
+        password: None,
+        password_hash,
+        groups: Vec::new(),
+        object_id: Some(object_id.clone()),
+        directory_roles: Vec::new(),
+    });
+    Ok(object_id)
+}
+
+/// `DELETE /users/{id}`, with the role assignments naming the user.
+pub(crate) fn delete_user(
+    file: &mut TenantFile,
+    dir: &Directory,
+    id: &str,
+) -> Result<(), EditError> {
+    let user = dir
+        .users
+        .iter()
+        .find(|u| u.object_id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| format!("User {id} does not exist."))?;
+    let upn = user.user_principal_name.clone();
+    file.users
+        .retain(|u| !u.user_principal_name.eq_ignore_ascii_case(&upn));
+    file.app_role_assignments.retain(|a| {
+        !a.principal.eq_ignore_ascii_case(&upn) && !a.principal.eq_ignore_ascii_case(id)
+    });
+    Ok(())
+}
+
+/// `POST /groups`: `displayName`, `securityEnabled`; returns the object id.
+pub(crate) fn create_group(file: &mut TenantFile, body: &Value) -> Result<String, EditError> {
+    let fields = object(body)?;
+    let display_name = fields
+        .get("displayName")
+        .and_then(Value::as_str)
+        .ok_or("Property displayName is required.")?;
+    let object_id = crate::secret::guid();
+    file.groups.push(GroupEntry {
+        display_name: display_name.to_owned(),
+        object_id: Some(object_id.clone()),
+        security_enabled: fields.get("securityEnabled").and_then(Value::as_bool),
+        member_of: Vec::new(),
+    });
+    Ok(object_id)
+}
+
+/// `POST /groups/{id}/members/$ref`: a user joins the group.
+pub(crate) fn add_member(
+    file: &mut TenantFile,
+    dir: &Directory,
+    group_id: &str,
+    member_id: &str,
+) -> Result<(), EditError> {
+    let group = dir
+        .groups
+        .iter()
+        .find(|g| g.object_id.eq_ignore_ascii_case(group_id))
+        .ok_or_else(|| format!("Group {group_id} does not exist."))?;
+    let user = dir
+        .users
+        .iter()
+        .find(|u| u.object_id.eq_ignore_ascii_case(member_id))
+        .ok_or_else(|| format!("Member {member_id} is not a user of this tenant."))?;
+    let entry = file
+        .users
+        .iter_mut()
+        .find(|u| {
+            u.user_principal_name
+                .eq_ignore_ascii_case(&user.user_principal_name)
+        })
+        .ok_or("The user is not in the stored directory.")?;
+    if entry
+        .groups
+        .iter()
+        .any(|g| g.eq_ignore_ascii_case(&group.display_name))
+    {
+        return Err(
+            "One or more added object references already exist for the following modified properties: 'members'."
+                .to_owned(),
+        );
+    }
+    entry.groups.push(group.display_name.clone());
+    Ok(())
+}
+
+/// `DELETE /groups/{id}/members/{member}/$ref`.
+pub(crate) fn remove_member(
+    file: &mut TenantFile,
+    dir: &Directory,
+    group_id: &str,
+    member_id: &str,
+) -> Result<(), EditError> {
+    let group = dir
+        .groups
+        .iter()
+        .find(|g| g.object_id.eq_ignore_ascii_case(group_id))
+        .ok_or_else(|| format!("Group {group_id} does not exist."))?;
+    let user = dir
+        .users
+        .iter()
+        .find(|u| u.object_id.eq_ignore_ascii_case(member_id))
+        .ok_or_else(|| format!("Member {member_id} does not exist."))?;
+    let entry = file
+        .users
+        .iter_mut()
+        .find(|u| {
+            u.user_principal_name
+                .eq_ignore_ascii_case(&user.user_principal_name)
+        })
+        .ok_or("The user is not in the stored directory.")?;
+    let before = entry.groups.len();
+    entry
+        .groups
+        .retain(|g| !g.eq_ignore_ascii_case(&group.display_name));
+    if entry.groups.len() == before {
+        return Err(format!("{member_id} is not a member of {group_id}."));
+    }
+    Ok(())
+}
+
+fn object(body: &Value) -> Result<&Map<String, Value>, EditError> {
+    body.as_object()
+        .ok_or_else(|| "The request body must be a JSON object.".to_owned())
+}
+
+fn application_entry<'a>(
+    file: &'a mut TenantFile,
+    app_id: &str,
+) -> Result<&'a mut ApplicationEntry, EditError> {
+    file.applications
+        .iter_mut()
+        .find(|a| {
+            a.app_id
+                .as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(app_id))
+        })
+        .ok_or_else(|| format!("Application {app_id} is not registered here."))
+}
+
+/// Applies Graph's application members present in `fields` to `entry`.
+fn patch_entry(
+    entry: &mut ApplicationEntry,
+    dir: &Directory,
+    fields: &Map<String, Value>,
+) -> Result<(), EditError> {
+    let strings = |value: &Value| -> Result<Vec<String>, EditError> {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .ok_or_else(|| "Expected an array of strings.".to_owned())
+    };
+    if let Some(value) = fields.get("identifierUris") {
+        entry.identifier_uris = Some(strings(value)?);
+    }
+    if let Some(value) = fields.get("signInAudience").and_then(Value::as_str) {
+        entry.sign_in_audience = Some(value.to_owned());
+    }
+    if let Some(value) = fields.get("isFallbackPublicClient") {
+        entry.is_fallback_public_client = value.as_bool();
+    }
+    if let Some(value) = fields.get("groupMembershipClaims") {
+        entry.group_membership_claims = value.as_str().map(str::to_owned);
+    }
+    for (member, slot) in [
+        ("spa", &mut entry.spa_redirect_uris),
+        ("publicClient", &mut entry.public_client_redirect_uris),
+    ] {
+        if let Some(uris) = fields.get(member).and_then(|m| m.get("redirectUris")) {
+            *slot = Some(strings(uris)?);
+        }
+    }
+    if let Some(web) = fields.get("web") {
+        if let Some(uris) = web.get("redirectUris") {
+            entry.web_redirect_uris = Some(strings(uris)?);
+        }
+        if let Some(implicit) = web.get("implicitGrantSettings") {
+            if let Some(v) = implicit.get("enableIdTokenIssuance") {
+                entry.enable_id_token_issuance = v.as_bool();
+            }
+            if let Some(v) = implicit.get("enableAccessTokenIssuance") {
+                entry.enable_access_token_issuance = v.as_bool();
+            }
+        }
+    }
+    if let Some(api) = fields.get("api") {
+        if let Some(version) = api.get("requestedAccessTokenVersion") {
+            entry.requested_access_token_version = version.as_i64();
+        }
+        if let Some(scopes) = api.get("oauth2PermissionScopes").and_then(Value::as_array) {
+            entry.oauth2_permission_scopes = Some(
+                scopes
+                    .iter()
+                    .filter(|s| s.get("isEnabled").and_then(Value::as_bool) != Some(false))
+                    .map(|s| {
+                        let text =
+                            |name: &str| s.get(name).and_then(Value::as_str).map(str::to_owned);
+                        Ok(ScopeEntry {
+                            value: text("value")
+                                .ok_or("Each oauth2PermissionScope needs a value.")?,
+                            admin_consent_display_name: text("adminConsentDisplayName")
+                                .or_else(|| text("value"))
+                                .unwrap_or_default(),
+                            kind: text("type"),
+                            id: text("id"),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, EditError>>()?,
+            );
+        }
+    }
+    if let Some(roles) = fields.get("appRoles").and_then(Value::as_array) {
+        entry.app_roles = Some(
+            roles
+                .iter()
+                .filter(|r| r.get("isEnabled").and_then(Value::as_bool) != Some(false))
+                .map(|r| {
+                    let text = |name: &str| r.get(name).and_then(Value::as_str).map(str::to_owned);
+                    Ok(AppRoleEntry {
+                        value: text("value").ok_or("Each appRole needs a value.")?,
+                        display_name: text("displayName")
+                            .or_else(|| text("value"))
+                            .unwrap_or_default(),
+                        allowed_member_types: r
+                            .get("allowedMemberTypes")
+                            .map(strings)
+                            .transpose()?
+                            .unwrap_or_default(),
+                        id: text("id"),
+                        description: text("description"),
+                    })
+                })
+                .collect::<Result<Vec<_>, EditError>>()?,
+        );
+    }
+    if let Some(requests) = fields
+        .get("requiredResourceAccess")
+        .and_then(Value::as_array)
+    {
+        let mut entries = Vec::new();
+        for request in requests {
+            let resource_app_id = request
+                .get("resourceAppId")
+                .and_then(Value::as_str)
+                .ok_or("Each requiredResourceAccess needs a resourceAppId.")?;
+            let resource = dir.resource(resource_app_id);
+            let (mut scopes, mut roles) = (Vec::new(), Vec::new());
+            for access in request
+                .get("resourceAccess")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = access.get("id").and_then(Value::as_str).unwrap_or_default();
+                let kind = access
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let Some(resource) = resource else { continue };
+                match kind {
+                    "Scope" => {
+                        if let Some(scope) = resource
+                            .scopes
+                            .iter()
+                            .find(|s| s.id.eq_ignore_ascii_case(id))
+                        {
+                            scopes.push(scope.value.clone());
+                        }
+                    }
+                    "Role" => {
+                        if let Some(role) = resource
+                            .app_roles
+                            .iter()
+                            .find(|r| r.id.eq_ignore_ascii_case(id))
+                        {
+                            roles.push(role.value.clone());
+                        }
+                    }
+                    other => {
+                        return Err(format!(
+                            "resourceAccess type {other:?} is neither Scope nor Role."
+                        ));
+                    }
+                }
+            }
+            if resource.is_some() {
+                entries.push(RequiredAccessEntry {
+                    resource: resource_app_id.to_owned(),
+                    scopes,
+                    roles,
+                });
+            }
+        }
+        entry.required_resource_access = Some(entries);
+    }
+    Ok(())
+}

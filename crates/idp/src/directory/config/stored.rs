@@ -1,0 +1,254 @@
+//! The directory as the store keeps it (design note 0003): one document
+//! per tenant, the tenant file's own entries as JSON, normalised so that
+//! every replica can build the same `Directory` from it alone — no secret or
+//! password in plain text (argon2 hashes with their hints and key ids), no
+//! relative paths (manifests resolved, certificates inlined as PEM).
+//!
+//! A tenant file *seeds* the stored document: its entries replace the
+//! stored entries with the same key (users by sign-in name, groups by
+//! display name, applications and service principals by app id, role
+//! assignments by principal, resource and role, admin consents by client
+//! and resource) and every other stored entry — what Graph created — is
+//! kept. A secret or password that verifies against the stored hash keeps
+//! that hash (and key id), so restarts and replicas seeding the same file
+//! agree on one document.
+
+use std::path::Path;
+
+use super::schema::TenantFile;
+use super::{ConfigErrors, derived_guid, normalize_guid};
+
+/// Serialises a document.
+pub(crate) fn to_json(file: &TenantFile) -> String {
+    serde_json::to_string(file).unwrap_or_default()
+}
+
+/// Reads a stored document.
+pub(crate) fn from_json(text: &str) -> Result<TenantFile, ConfigErrors> {
+    serde_json::from_str(text).map_err(|e| ConfigErrors {
+        problems: vec![format!("the stored directory does not parse: {e}")],
+    })
+}
+
+/// The tenant id a document is for (lower case).
+pub(crate) fn tenant_id(file: &TenantFile) -> String {
+    normalize_guid(&file.tenant.id).unwrap_or_else(|| file.tenant.id.to_ascii_lowercase())
+}
+
+/// Makes a tenant file's entries storable: paths resolved against
+/// `base_dir`, certificates inlined, passwords and client secrets hashed
+/// (re-using `stored` hashes they verify against).
+pub(crate) fn normalize(
+    file: &mut TenantFile,
+    base_dir: &Path,
+    stored: Option<&TenantFile>,
+) -> Result<(), ConfigErrors> {
+    let mut problems = Vec::new();
+    let tenant = tenant_id(file);
+    for (i, user) in file.users.iter_mut().enumerate() {
+        let Some(password) = user.password.take() else {
+            continue;
+        };
+        let previous = stored.and_then(|s| {
+            s.users.iter().find(|u| {
+                u.user_principal_name
+                    .eq_ignore_ascii_case(&user.user_principal_name)
+            })
+        });
+        let kept = previous
+            .and_then(|u| u.password_hash.clone())
+            .filter(|hash| crate::secret::verify(hash, &password));
+        match kept.map_or_else(|| crate::secret::hash(&password), Ok) {
+            Ok(hash) => user.password_hash = Some(hash),
+            Err(e) => problems.push(format!("users[{i}]: password: cannot hash: {e}")),
+        }
+    }
+    for (i, app) in file.applications.iter_mut().enumerate() {
+        if let Some(manifest) = &app.manifest {
+            let path = base_dir.join(manifest);
+            app.manifest = Some(
+                std::fs::canonicalize(&path)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+        for (j, key) in app.key_credentials.iter_mut().flatten().enumerate() {
+            if let Some(file_name) = key.certificate.take() {
+                let path = base_dir.join(&file_name);
+                match std::fs::read_to_string(&path) {
+                    Ok(pem) => key.pem = Some(pem),
+                    Err(e) => problems.push(format!(
+                        "applications[{i}]: key_credentials[{j}].certificate: cannot read {}: {e}",
+                        path.display()
+                    )),
+                }
+            }
+        }
+        let app_id = app
+            .app_id
+            .as_deref()
+            .map(|id| normalize_guid(id).unwrap_or_else(|| id.to_ascii_lowercase()))
+            .unwrap_or_default();
+        let previous: Vec<_> = stored
+            .and_then(|s| {
+                s.applications.iter().find(|a| {
+                    a.app_id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(&app_id))
+                })
+            })
+            .and_then(|a| a.password_credentials.clone())
+            .unwrap_or_default();
+        for (j, credential) in app.password_credentials.iter_mut().flatten().enumerate() {
+            let Some(secret) = credential.secret.take() else {
+                continue;
+            };
+            let kept = previous.iter().find(|p| {
+                p.hash
+                    .as_deref()
+                    .is_some_and(|hash| crate::secret::verify(hash, &secret))
+            });
+            match kept {
+                Some(p) => {
+                    credential.hash = p.hash.clone();
+                    credential.hint = p.hint.clone();
+                    credential.key_id = credential.key_id.take().or_else(|| p.key_id.clone());
+                }
+                None => match crate::secret::hash(&secret) {
+                    Ok(hash) => {
+                        credential.hash = Some(hash);
+                        credential.hint = Some(secret.chars().take(3).collect());
+                    }
+                    Err(e) => problems.push(format!(
+                        "applications[{i}]: password_credentials[{j}]: cannot hash: {e}"
+                    )),
+                },
+            }
+            if credential.key_id.is_none() {
+                credential.key_id = Some(derived_guid(
+                    &tenant,
+                    "password_credential",
+                    &format!("{app_id}/{j}"),
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors { problems })
+    }
+}
+
+/// The stored document after seeding it with `file` (both normalised): the
+/// file's entries, then the stored entries the file does not name, each in
+/// its own order.
+pub(crate) fn merge(file: TenantFile, stored: Option<TenantFile>) -> TenantFile {
+    let Some(stored) = stored else {
+        return file;
+    };
+    let mut merged = file;
+    fn keep<T: Clone>(into: &mut Vec<T>, from: Vec<T>, same: impl Fn(&T, &T) -> bool) {
+        let extra: Vec<T> = from
+            .into_iter()
+            .filter(|old| !into.iter().any(|new| same(new, old)))
+            .collect();
+        into.extend(extra);
+    }
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let opt_eq = |a: &Option<String>, b: &Option<String>| match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    keep(&mut merged.users, stored.users, |a, b| {
+        eq(&a.user_principal_name, &b.user_principal_name)
+    });
+    keep(&mut merged.groups, stored.groups, |a, b| {
+        eq(&a.display_name, &b.display_name)
+    });
+    keep(&mut merged.applications, stored.applications, |a, b| {
+        opt_eq(&a.app_id, &b.app_id)
+    });
+    keep(
+        &mut merged.app_role_assignments,
+        stored.app_role_assignments,
+        |a, b| eq(&a.principal, &b.principal) && eq(&a.resource, &b.resource) && a.role == b.role,
+    );
+    keep(&mut merged.admin_consents, stored.admin_consents, |a, b| {
+        eq(&a.client, &b.client) && eq(&a.resource, &b.resource)
+    });
+    keep(
+        &mut merged.service_principals,
+        stored.service_principals,
+        |a, b| eq(&a.app_id, &b.app_id),
+    );
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::config::parse;
+
+    const FILE: &str = r#"
+[tenant]
+id = "7D3E1B5A-2F4C-4E8D-9A6B-0C1D2E3F4A5B"
+domain = "contoso.test"
+
+[[users]]
+user_principal_name = "alice@contoso.test"
+display_name = "Alice"
+password = "alice-Passw0rd"
+
+[[applications]]
+display_name = "Daemon"
+app_id = "7fbf04bb-64db-4661-a8cd-d2d07d250ad8"
+  [[applications.password_credentials]]
+  secret = "daemon-secret"
+"#;
+
+    #[test]
+    fn normalising_hashes_secrets_and_keeps_hashes_that_still_verify() {
+        let mut first = parse(FILE).unwrap();
+        normalize(&mut first, Path::new("."), None).unwrap();
+        let json = to_json(&first);
+        assert!(
+            !json.contains("alice-Passw0rd") && !json.contains("daemon-secret"),
+            "{json}"
+        );
+        let credential = &first.applications[0].password_credentials.as_ref().unwrap()[0];
+        assert_eq!(credential.hint.as_deref(), Some("dae"));
+        assert!(credential.key_id.is_some());
+        // Seeding the same file again keeps the stored hashes: one document.
+        let mut second = parse(FILE).unwrap();
+        normalize(&mut second, Path::new("."), Some(&first)).unwrap();
+        assert_eq!(second, first);
+        // A changed secret gets a new hash.
+        let mut changed = parse(&FILE.replace("daemon-secret", "another-secret")).unwrap();
+        normalize(&mut changed, Path::new("."), Some(&first)).unwrap();
+        assert_ne!(
+            changed.applications[0].password_credentials,
+            first.applications[0].password_credentials
+        );
+        assert_eq!(from_json(&json).unwrap(), first);
+    }
+
+    #[test]
+    fn seeding_replaces_what_the_file_names_and_keeps_the_rest() {
+        let mut stored = parse(FILE).unwrap();
+        stored.users[0].display_name = "Alice (renamed in the store)".to_owned();
+        let mut extra = stored.users[0].clone();
+        extra.user_principal_name = "graph-made@contoso.test".to_owned();
+        stored.users.push(extra);
+        let file = parse(FILE).unwrap();
+        let merged = merge(file, Some(stored));
+        let names: Vec<&str> = merged
+            .users
+            .iter()
+            .map(|u| u.user_principal_name.as_str())
+            .collect();
+        assert_eq!(names, ["alice@contoso.test", "graph-made@contoso.test"]);
+        assert_eq!(merged.users[0].display_name, "Alice", "the file wins");
+    }
+}

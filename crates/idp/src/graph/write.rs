@@ -1,0 +1,367 @@
+//! Graph writes: each is an edit of the tenant's stored directory
+//! ([`crate::directory::persist::edit`]), rebuilt and checked like a tenant
+//! file, stored by compare-and-swap and announced to every replica; the
+//! next token carries it.
+
+use serde_json::{Value, json};
+
+use super::{Caller, GraphError, GraphResponse, Needs, objects, registrations};
+use crate::directory::config::graph_edit;
+use crate::directory::persist::{self, EditFailure};
+use crate::directory::{Directory, Tenants};
+use crate::protocol::Provider;
+
+const WRITE_APPLICATIONS: Needs = Needs {
+    app: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    delegated: &["Application.ReadWrite.All", "Directory.AccessAsUser.All"],
+};
+
+const WRITE_ASSIGNMENTS: Needs = Needs {
+    app: &[
+        "AppRoleAssignment.ReadWrite.All",
+        "Application.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    delegated: &[
+        "AppRoleAssignment.ReadWrite.All",
+        "Directory.AccessAsUser.All",
+    ],
+};
+
+const WRITE_USERS: Needs = Needs {
+    app: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    delegated: &["User.ReadWrite.All", "Directory.AccessAsUser.All"],
+};
+
+const WRITE_GROUPS: Needs = Needs {
+    app: &[
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    delegated: &["Group.ReadWrite.All", "Directory.AccessAsUser.All"],
+};
+
+/// What a write is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verb {
+    Post,
+    Patch,
+    Delete,
+}
+
+/// Serves a write at `segments` (after `/v1.0`).
+pub(super) async fn handle(
+    p: &Provider,
+    caller: &Caller<'_>,
+    origin: &str,
+    verb: Verb,
+    segments: &[&str],
+    body: &[u8],
+) -> Result<GraphResponse, GraphError> {
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| GraphError::bad_request(format!("The request body is not JSON: {e}")))?
+    };
+    let dir = caller.dir;
+    let base = format!("{origin}/v1.0");
+    let created = |what: &str, value: Value| GraphResponse {
+        status: 201,
+        body: super::with_context(value, &format!("{base}/$metadata#{what}/$entity")),
+    };
+    let done = || GraphResponse {
+        status: 204,
+        body: Value::Null,
+    };
+    match (verb, segments) {
+        (Verb::Post, ["applications"]) => {
+            caller.require(&WRITE_APPLICATIONS)?;
+            let (app_id, dirs) = edit(p, dir, |file, d| {
+                graph_edit::create_application(file, d, &body)
+            })
+            .await?;
+            let fresh = home(p, &dirs, dir)?;
+            let app = fresh
+                .application(&app_id)
+                .ok_or_else(|| GraphError::not_found(&app_id))?;
+            Ok(created("applications", objects::application(fresh, app)))
+        }
+        (Verb::Patch | Verb::Delete, [one]) if super::key_of(one, "applications").is_some() => {
+            let app_id = super::key_of(one, "applications").unwrap_or_default();
+            application_write(p, caller, verb, &app_id, &body).await?;
+            Ok(done())
+        }
+        (Verb::Patch | Verb::Delete, ["applications", id]) => {
+            let app_id = app_id_of(dir, id)?;
+            application_write(p, caller, verb, &app_id, &body).await?;
+            Ok(done())
+        }
+        (Verb::Post, ["applications", id, "addPassword"]) => {
+            caller.require(&WRITE_APPLICATIONS)?;
+            let app_id = app_id_of(dir, id)?;
+            let display_name = body
+                .get("passwordCredential")
+                .and_then(|c| c.get("displayName"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let ((secret, key_id, hint), _) = edit(p, dir, |file, _| {
+                graph_edit::add_password(file, &app_id, display_name.clone())
+            })
+            .await?;
+            Ok(GraphResponse {
+                status: 200,
+                body: json!({
+                    "@odata.context": format!("{base}/$metadata#microsoft.graph.passwordCredential"),
+                    "customKeyIdentifier": Value::Null,
+                    "displayName": display_name,
+                    "endDateTime": Value::Null,
+                    "hint": hint,
+                    "keyId": key_id,
+                    "secretText": secret,
+                    "startDateTime": objects::datetime(p.now()),
+                }),
+            })
+        }
+        (Verb::Post, ["applications", id, "removePassword"]) => {
+            caller.require(&WRITE_APPLICATIONS)?;
+            let app_id = app_id_of(dir, id)?;
+            let key_id = body
+                .get("keyId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| GraphError::bad_request("Property keyId is required."))?
+                .to_owned();
+            edit(p, dir, |file, _| {
+                graph_edit::remove_password(file, &app_id, &key_id)
+            })
+            .await?;
+            Ok(done())
+        }
+        (Verb::Post, ["servicePrincipals"]) => {
+            caller.require(&WRITE_APPLICATIONS)?;
+            let app_id = body
+                .get("appId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| GraphError::bad_request("Property appId is required."))?;
+            // Every application registered here has its service principal,
+            // and another tenant's multi-tenant app is installed by this.
+            let app = dir.application(app_id).ok_or_else(|| {
+                GraphError::bad_request(format!(
+                    "The appId '{app_id}' of the service principal does not reference a valid application object."
+                ))
+            })?;
+            if app.is_foreign(&dir.tenant.id) {
+                crate::protocol::tenancy::install(p, dir, app)
+                    .await
+                    .map_err(|e| GraphError::new(500, "generalException", e.to_string()))?;
+            }
+            Ok(created(
+                "servicePrincipals",
+                objects::service_principal(app),
+            ))
+        }
+        (
+            Verb::Post,
+            [
+                "servicePrincipals",
+                _,
+                "appRoleAssignedTo" | "appRoleAssignments",
+            ],
+        )
+        | (Verb::Post, ["users", _, "appRoleAssignments"])
+        | (Verb::Post, ["groups", _, "appRoleAssignments"]) => {
+            caller.require(&WRITE_ASSIGNMENTS)?;
+            let ((principal, resource_app_id, role), dirs) = edit(p, dir, |file, d| {
+                graph_edit::add_role_assignment(file, d, &body)
+            })
+            .await?;
+            let fresh = home(p, &dirs, dir)?;
+            let assignment = crate::directory::RoleAssignment {
+                principal,
+                resource_app_id,
+                role,
+            };
+            let value = objects::app_role_assignment(fresh, &assignment)
+                .ok_or_else(|| GraphError::bad_request("The assignment could not be read back."))?;
+            Ok(created("appRoleAssignments", value))
+        }
+        (
+            Verb::Delete,
+            [
+                "servicePrincipals",
+                _,
+                "appRoleAssignedTo" | "appRoleAssignments",
+                assignment_id,
+            ],
+        )
+        | (Verb::Delete, ["users" | "groups", _, "appRoleAssignments", assignment_id]) => {
+            caller.require(&WRITE_ASSIGNMENTS)?;
+            let assignment = dir
+                .role_assignments
+                .iter()
+                .find(|a| {
+                    objects::app_role_assignment(dir, a).is_some_and(|v| {
+                        v.get("id").and_then(Value::as_str) == Some(*assignment_id)
+                    })
+                })
+                .cloned()
+                .ok_or_else(|| GraphError::not_found(assignment_id))?;
+            edit(p, dir, |file, d| {
+                graph_edit::remove_role_assignment(
+                    file,
+                    d,
+                    &assignment.principal,
+                    &assignment.resource_app_id,
+                    &assignment.role,
+                )
+            })
+            .await?;
+            Ok(done())
+        }
+        (Verb::Post, ["users"]) => {
+            caller.require(&WRITE_USERS)?;
+            let (id, dirs) = edit(p, dir, |file, _| graph_edit::create_user(file, &body)).await?;
+            let fresh = home(p, &dirs, dir)?;
+            let user = super::user(fresh, &id)?;
+            Ok(created("users", objects::user(user)))
+        }
+        (Verb::Delete, ["users", id]) => {
+            caller.require(&WRITE_USERS)?;
+            let user_id = super::user(dir, id)?.object_id.clone();
+            edit(p, dir, |file, d| graph_edit::delete_user(file, d, &user_id)).await?;
+            Ok(done())
+        }
+        (Verb::Post, ["groups"]) => {
+            caller.require(&WRITE_GROUPS)?;
+            let (id, dirs) = edit(p, dir, |file, _| graph_edit::create_group(file, &body)).await?;
+            let fresh = home(p, &dirs, dir)?;
+            Ok(created("groups", objects::group(super::group(fresh, &id)?)))
+        }
+        (Verb::Post, ["groups", id, "members", "$ref"]) => {
+            caller.require(&WRITE_GROUPS)?;
+            let reference = body
+                .get("@odata.id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| GraphError::bad_request("Property @odata.id is required."))?;
+            // `…/directoryObjects/{id}` (or `…/users/{id}`) on this origin or
+            // on graph.microsoft.com: the last segment is the object id.
+            let member = reference
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let group_id = id.to_string();
+            edit(p, dir, |file, d| {
+                graph_edit::add_member(file, d, &group_id, &member)
+            })
+            .await?;
+            Ok(done())
+        }
+        (Verb::Delete, ["groups", id, "members", member, "$ref"]) => {
+            caller.require(&WRITE_GROUPS)?;
+            let (group_id, member) = (id.to_string(), member.to_string());
+            edit(p, dir, |file, d| {
+                graph_edit::remove_member(file, d, &group_id, &member)
+            })
+            .await?;
+            Ok(done())
+        }
+        _ => Err(GraphError::bad_request(format!(
+            "This provider's Graph subset does not support {verb:?} on '{}'.",
+            segments.join("/")
+        ))),
+    }
+}
+
+async fn application_write(
+    p: &Provider,
+    caller: &Caller<'_>,
+    verb: Verb,
+    app_id: &str,
+    body: &Value,
+) -> Result<(), GraphError> {
+    caller.require(&WRITE_APPLICATIONS)?;
+    let dir = caller.dir;
+    if !registrations(dir).any(|a| a.app_id.eq_ignore_ascii_case(app_id)) {
+        return Err(GraphError::not_found(app_id));
+    }
+    match verb {
+        Verb::Patch => {
+            edit(p, dir, |file, d| {
+                graph_edit::update_application(file, d, app_id, body)
+            })
+            .await?;
+        }
+        _ => {
+            edit(p, dir, |file, d| {
+                graph_edit::delete_application(file, d, app_id)
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The app id of the application whose object id is `id`.
+fn app_id_of(dir: &Directory, id: &str) -> Result<String, GraphError> {
+    registrations(dir)
+        .find(|a| objects::application_object_id(dir, a).eq_ignore_ascii_case(id))
+        .map(|a| a.app_id.clone())
+        .ok_or_else(|| GraphError::not_found(id))
+}
+
+/// Applies `change` to the caller's tenant, swaps the provider's
+/// directories for the result, and returns what `change` returned with
+/// them.
+async fn edit<T>(
+    p: &Provider,
+    dir: &Directory,
+    change: impl FnMut(&mut crate::directory::config::TenantFile, &Directory) -> Result<T, String>,
+) -> Result<(T, std::sync::Arc<Tenants>), GraphError> {
+    let tenant_ids: Vec<String> = p.tenants().iter().map(|d| d.tenant.id.clone()).collect();
+    match persist::edit(
+        p.store.as_ref(),
+        &tenant_ids,
+        &dir.tenant.id,
+        dir,
+        p.now(),
+        change,
+    )
+    .await
+    {
+        Ok((out, directories)) => {
+            p.replace_tenants(Tenants::new(directories));
+            Ok((out, p.tenants()))
+        }
+        Err(EditFailure::Refused(message)) => {
+            Err(GraphError::new(400, "Request_BadRequest", message))
+        }
+        Err(EditFailure::Invalid(problems)) => Err(GraphError::new(
+            400,
+            "Request_BadRequest",
+            problems.problems.join(" "),
+        )),
+        Err(EditFailure::Store(e)) => {
+            tracing::error!(error = %e, "a Graph write could not be stored");
+            Err(GraphError::new(
+                503,
+                "serviceNotAvailable",
+                "The directory could not be changed; try again.",
+            ))
+        }
+    }
+}
+
+/// The caller's tenant in freshly built directories.
+fn home<'a>(
+    _p: &Provider,
+    tenants: &'a std::sync::Arc<Tenants>,
+    dir: &Directory,
+) -> Result<&'a Directory, GraphError> {
+    tenants
+        .iter()
+        .find(|d| d.tenant.id == dir.tenant.id)
+        .ok_or_else(|| GraphError::new(500, "generalException", "The tenant vanished."))
+}
