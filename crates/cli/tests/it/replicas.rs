@@ -713,6 +713,19 @@ async fn three_replicas_serve_any_step_of_any_flow() {
         .await
         .unwrap();
     let secret = password["secretText"].as_str().unwrap().to_owned();
+    // Graph reads at another replica see the write at once (each Graph
+    // request checks the stored version first).
+    let read_back = cluster
+        .client
+        .get(format!(
+            "https://localhost:{}/v1.0/applications(appId='{new_app}')",
+            cluster.replicas[1].port
+        ))
+        .bearer_auth(&graph_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read_back.status().as_u16(), 200);
     for i in 1..3 {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

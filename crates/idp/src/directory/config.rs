@@ -411,6 +411,7 @@ fn finish(draft: FileDraft, foreign: &[AppDraft]) -> Result<Directory, ConfigErr
         admin_consents,
         groups_overage_limit,
         verified_secrets: std::sync::Mutex::new(hashlink::LruCache::new(VERIFIED_SECRETS)),
+        version: 0,
     })
 }
 

@@ -41,6 +41,9 @@ pub struct Directory {
     /// (least recently used dropped first): argon2 runs once per right
     /// secret, not once per request.
     pub(crate) verified_secrets: Mutex<hashlink::LruCache<[u8; 32], ()>>,
+    /// The version of the stored directory document this was built from
+    /// (0 when it was built from a file alone).
+    pub version: i64,
 }
 
 /// The tenant.

@@ -69,9 +69,13 @@ pub async fn seed(
         let mut sources = Vec::new();
         let mut writes = Vec::new();
         let mut tenant_ids = Vec::new();
+        let mut versions = Vec::new();
         for (label, file, base_dir) in &files {
             let tenant_id = stored::tenant_id(file);
             let current = store.directory_document(&tenant_id).await?;
+            if let Some((version, _)) = &current {
+                versions.push((tenant_id.clone(), *version));
+            }
             let previous = match &current {
                 Some((_, json)) => Some(stored::from_json(json).map_err(PersistError::Invalid)?),
                 None => None,
@@ -94,16 +98,23 @@ pub async fn seed(
                 base_dir: base_dir.clone(),
             });
         }
-        let directories = config::build_all(sources).map_err(PersistError::Invalid)?;
+        let mut directories = config::build_all(sources).map_err(PersistError::Invalid)?;
         let mut lost = false;
         for (tenant_id, expected, json) in &writes {
-            if store
+            match store
                 .put_directory_document(tenant_id, *expected, json, now)
                 .await?
-                .is_none()
             {
-                lost = true;
-                break;
+                Some(version) => versions.push((tenant_id.clone(), version)),
+                None => {
+                    lost = true;
+                    break;
+                }
+            }
+        }
+        for directory in &mut directories {
+            if let Some((_, version)) = versions.iter().find(|(t, _)| *t == directory.tenant.id) {
+                directory.version = *version;
             }
         }
         if lost {
@@ -126,21 +137,48 @@ pub async fn load(
     tenant_ids: &[String],
 ) -> Result<Vec<Directory>, PersistError> {
     let mut sources = Vec::new();
+    let mut versions = Vec::new();
     for tenant_id in tenant_ids {
-        let Some((_, json)) = store.directory_document(tenant_id).await? else {
+        let Some((version, json)) = store.directory_document(tenant_id).await? else {
             return Err(PersistError::Invalid(ConfigErrors {
                 problems: vec![format!(
                     "the store holds no directory for tenant {tenant_id}"
                 )],
             }));
         };
+        versions.push(version);
         sources.push(Source {
             label: format!("the stored directory of tenant {tenant_id}"),
             file: stored::from_json(&json).map_err(PersistError::Invalid)?,
             base_dir: PathBuf::from("."),
         });
     }
-    config::build_all(sources).map_err(PersistError::Invalid)
+    let mut directories = config::build_all(sources).map_err(PersistError::Invalid)?;
+    for (directory, version) in directories.iter_mut().zip(versions) {
+        directory.version = version;
+    }
+    Ok(directories)
+}
+
+/// Rebuilds the directories from the store when another process changed
+/// it since `current` was built (one small query when nothing changed);
+/// `None` when `current` is up to date.
+pub async fn refreshed(
+    store: &dyn Store,
+    current: &super::Tenants,
+) -> Result<Option<Vec<Directory>>, PersistError> {
+    let stored = store.directory_versions().await?;
+    let stale = current.iter().any(|d| {
+        stored
+            .iter()
+            .find(|(tenant, _)| *tenant == d.tenant.id)
+            .is_some_and(|(_, version)| *version != d.version)
+    });
+    if !stale {
+        return Ok(None);
+    }
+    let tenant_ids: Vec<String> = current.iter().map(|d| d.tenant.id.clone()).collect();
+    load(store, &tenant_ids).await.map(Some)
 }
 
 /// Problems of one file carry its path when several are served.
@@ -193,6 +231,7 @@ pub(crate) async fn edit<T>(
     for _ in 0..ATTEMPTS {
         let mut sources = Vec::new();
         let mut target = None;
+        let mut versions = Vec::new();
         for id in tenant_ids {
             let Some((version, json)) = store
                 .directory_document(id)
@@ -203,6 +242,7 @@ pub(crate) async fn edit<T>(
                     problems: vec![format!("the store holds no directory for tenant {id}")],
                 })));
             };
+            versions.push(version);
             let mut file = stored::from_json(&json).map_err(EditFailure::Invalid)?;
             if id == tenant_id {
                 let out = edit(&mut file, current).map_err(EditFailure::Refused)?;
@@ -219,13 +259,20 @@ pub(crate) async fn edit<T>(
                 "tenant {tenant_id} is not served here"
             )));
         };
-        let directories = config::build_all(sources).map_err(EditFailure::Invalid)?;
+        let mut directories = config::build_all(sources).map_err(EditFailure::Invalid)?;
         match store
             .put_directory_document(tenant_id, Some(version), &json, now)
             .await
             .map_err(|e| EditFailure::Store(e.into()))?
         {
-            Some(_) => {
+            Some(new_version) => {
+                for (directory, version) in directories.iter_mut().zip(&versions) {
+                    directory.version = if directory.tenant.id == tenant_id {
+                        new_version
+                    } else {
+                        *version
+                    };
+                }
                 if let Err(e) = store.announce_directory_change().await {
                     tracing::warn!(error = %e, "directory change not announced; other replicas see it when they next reload");
                 }

@@ -262,6 +262,13 @@ pub async fn handle(
     bearer: Option<&str>,
     body: &[u8],
 ) -> Result<GraphResponse, GraphError> {
+    // Read your writes across replicas: a directory another replica changed
+    // is rebuilt before this request is served.
+    match crate::directory::persist::refreshed(p.store.as_ref(), &p.tenants()).await {
+        Ok(Some(directories)) => p.replace_tenants(crate::directory::Tenants::new(directories)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "checking the stored directory's version failed"),
+    }
     let tenants = p.tenants();
     let principal = authenticate(p, &tenants, bearer).await?;
     let dir = principal

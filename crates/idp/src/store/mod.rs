@@ -432,6 +432,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         tenant_id: &str,
     ) -> Result<Option<(i64, String)>, StoreError>;
+    /// Every stored directory document's tenant and version (a cheap check
+    /// whether a process's directories are current).
+    async fn directory_versions(&self) -> Result<Vec<(String, i64)>, StoreError>;
     /// Replaces a tenant's directory document if its version is still
     /// `expected` (`None`: no document yet), in one atomic step; returns
     /// the new version, or `None` when another writer came first (read

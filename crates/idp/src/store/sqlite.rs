@@ -688,6 +688,13 @@ impl Store for SqliteStore {
         Ok(row)
     }
 
+    async fn directory_versions(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as("SELECT tenant_id, version FROM directory_documents")
+            .fetch_all(&self.pool)
+            .await
+            .context("read directory versions")
+    }
+
     async fn put_directory_document(
         &self,
         tenant_id: &str,
