@@ -87,3 +87,56 @@ test("Graph client: a client without Graph permissions gets Graph's 403 as a Gra
     return true;
   });
 });
+
+// The issue's flow with Microsoft's client: an API app with an app role, a
+// client app with a secret (addPassword), their service principals, the
+// role assigned to the client and to alice; the client's next token
+// (msal-node, the new secret) carries the role. Cleaned up afterwards.
+test("Graph client: creates an API with an app role, a client with a secret, service principals and assignments; the next token carries the role", { timeout: 60_000 }, async () => {
+  const client = graphClient(await graphToken(AUTOMATION, AUTOMATION_SECRET));
+  const roleId = "5b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+  const api = await client.api("/applications").post({
+    "@odata.type": "#microsoft.graph.application",
+    displayName: "E2E Reports API",
+    appRoles: [{ id: roleId, value: "Reports.Read", displayName: "Read reports", description: "Read every report.", allowedMemberTypes: ["User", "Application"], isEnabled: true }],
+    api: { requestedAccessTokenVersion: 2 },
+  });
+  const job = await client.api("/applications").post({ displayName: "E2E Reports job" });
+  try {
+    assert.ok(api.appId && api.id && api.appId !== api.id);
+    await client.api(`/applications/${api.id}`).patch({ identifierUris: [`api://${api.appId}`] });
+    const password = await client.api(`/applications/${job.id}/addPassword`).post({ passwordCredential: { displayName: "e2e" } });
+    assert.equal(password.secretText.length, 40);
+    const apiSp = await client.api("/servicePrincipals").post({ appId: api.appId });
+    const jobSp = await client.api("/servicePrincipals").post({ appId: job.appId });
+    const alice = await client.api("/users/alice@contoso.test").get();
+    for (const principalId of [jobSp.id, alice.id]) {
+      const assignment = await client.api(`/servicePrincipals/${apiSp.id}/appRoleAssignedTo`).post({ principalId, resourceId: apiSp.id, appRoleId: roleId });
+      assert.equal(assignment.appRoleId, roleId);
+    }
+    const holders = await client.api(`/servicePrincipals/${apiSp.id}/appRoleAssignedTo`).get();
+    assert.deepEqual(holders.value.map((h) => h.principalDisplayName).sort(), ["Alice Smith", "E2E Reports job"]);
+
+    // The next token, with the secret Graph just made. (Entra's clients
+    // retry while a new secret replicates; through the balancer the other
+    // replica learns it within milliseconds, so retry briefly as they do.)
+    const msal = new ConfidentialClientApplication({ auth: msalAuth(job.appId, { clientSecret: password.secretText }), system: msalSystem });
+    let result;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await msal.acquireTokenByClientCredential({ scopes: [`api://${api.appId}/.default`] });
+        break;
+      } catch (e) {
+        if (attempt >= 10) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const c = claimsOf(result.accessToken);
+    assert.equal(c.aud, api.appId);
+    assert.deepEqual(c.roles, ["Reports.Read"]);
+  } finally {
+    await client.api(`/applications/${api.id}`).delete();
+    await client.api(`/applications/${job.id}`).delete();
+  }
+  await assert.rejects(client.api(`/applications/${api.id}`).get(), (e) => e.statusCode === 404);
+});

@@ -102,3 +102,70 @@ def test_graph_sdk_turns_a_403_into_odataerror():
 
     asyncio.run(run())
 
+
+
+def test_graph_sdk_creates_apps_assigns_a_role_and_the_next_token_carries_it():
+    """The issue's flow with Microsoft's Python SDK, then cleaned up."""
+    import time
+    import uuid
+
+    from msgraph.generated.applications.item.add_password.add_password_post_request_body import (
+        AddPasswordPostRequestBody,
+    )
+    from msgraph.generated.models.api_application import ApiApplication
+    from msgraph.generated.models.app_role import AppRole
+    from msgraph.generated.models.app_role_assignment import AppRoleAssignment
+    from msgraph.generated.models.application import Application
+    from msgraph.generated.models.password_credential import PasswordCredential
+    from msgraph.generated.models.service_principal import ServicePrincipal
+
+    from test_msal import claims_of
+
+    client = graph_client(graph_token(AUTOMATION, AUTOMATION_SECRET))
+    role_id = uuid.UUID("6c2b3d4e-5f60-4b7c-8d9e-0f1a2b3c4d5e")
+
+    async def run():
+        api = await client.applications.post(Application(
+            display_name="E2E Python API",
+            app_roles=[AppRole(
+                id=role_id, value="Reports.Write", display_name="Write reports",
+                description="Write reports.", allowed_member_types=["User", "Application"], is_enabled=True,
+            )],
+            api=ApiApplication(requested_access_token_version=2),
+        ))
+        job = await client.applications.post(Application(display_name="E2E Python job"))
+        try:
+            await client.applications.by_application_id(api.id).patch(
+                Application(identifier_uris=[f"api://{api.app_id}"]))
+            password = await client.applications.by_application_id(job.id).add_password.post(
+                AddPasswordPostRequestBody(password_credential=PasswordCredential(display_name="e2e")))
+            api_sp = await client.service_principals.post(ServicePrincipal(app_id=api.app_id))
+            job_sp = await client.service_principals.post(ServicePrincipal(app_id=job.app_id))
+            alice = await client.users.by_user_id("alice@contoso.test").get()
+            for principal in (job_sp.id, alice.id):
+                assignment = await client.service_principals.by_service_principal_id(
+                    api_sp.id).app_role_assigned_to.post(AppRoleAssignment(
+                        principal_id=uuid.UUID(str(principal)), resource_id=uuid.UUID(str(api_sp.id)),
+                        app_role_id=role_id))
+                assert assignment.app_role_id == role_id
+
+            # The next token, with the secret Graph just made. Through the
+            # balancer the other replica learns it within milliseconds;
+            # retry briefly, as Entra's clients do while a secret replicates.
+            app = msal.ConfidentialClientApplication(
+                job.app_id, client_credential=password.secret_text, authority=AUTHORITY,
+                instance_discovery=False, verify=CA_FILE)
+            for _ in range(10):
+                result = app.acquire_token_for_client(scopes=[f"api://{api.app_id}/.default"])
+                if "access_token" in result:
+                    break
+                time.sleep(0.2)
+            assert "access_token" in result, result
+            claims = claims_of(result["access_token"])
+            assert claims["aud"] == api.app_id
+            assert claims["roles"] == ["Reports.Write"]
+        finally:
+            await client.applications.by_application_id(api.id).delete()
+            await client.applications.by_application_id(job.id).delete()
+
+    asyncio.run(run())
