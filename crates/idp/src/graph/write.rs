@@ -33,6 +33,17 @@ const WRITE_USERS: Needs = Needs {
     delegated: &["User.ReadWrite.All", "Directory.AccessAsUser.All"],
 };
 
+const WRITE_GRANTS: Needs = Needs {
+    app: &[
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    delegated: &[
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.AccessAsUser.All",
+    ],
+};
+
 const WRITE_GROUPS: Needs = Needs {
     app: &[
         "Group.ReadWrite.All",
@@ -237,6 +248,133 @@ pub(super) async fn handle(
             let (id, dirs) = edit(p, dir, |file, _| graph_edit::create_group(file, &body)).await?;
             let fresh = home(p, &dirs, dir)?;
             Ok(created("groups", objects::group(super::group(fresh, &id)?)))
+        }
+        (Verb::Delete, ["groups", id]) => {
+            caller.require(&WRITE_GROUPS)?;
+            let group_id = super::group(dir, id)?.object_id.clone();
+            edit(p, dir, |file, d| {
+                graph_edit::delete_group(file, d, &group_id)
+            })
+            .await?;
+            Ok(done())
+        }
+        (Verb::Post, ["oauth2PermissionGrants"]) => {
+            caller.require(&WRITE_GRANTS)?;
+            let text = |name: &str| {
+                body.get(name)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| GraphError::bad_request(format!("Property {name} is required.")))
+            };
+            let (client_sp, resource_sp, consent_type) =
+                (text("clientId")?, text("resourceId")?, text("consentType")?);
+            let scopes: Vec<String> = text("scope")?
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            match consent_type {
+                "AllPrincipals" => {
+                    let ((client_app, resource_app), dirs) = edit(p, dir, |file, d| {
+                        graph_edit::grant_admin_consent(file, d, client_sp, resource_sp, &scopes)
+                    })
+                    .await?;
+                    let fresh = home(p, &dirs, dir)?;
+                    let consent = fresh
+                        .admin_consents
+                        .iter()
+                        .find(|c| {
+                            c.client_app_id == client_app && c.resource_app_id == resource_app
+                        })
+                        .ok_or_else(|| {
+                            GraphError::bad_request("The grant could not be read back.")
+                        })?;
+                    let value = objects::admin_consent_grant(fresh, consent).ok_or_else(|| {
+                        GraphError::bad_request("The grant could not be read back.")
+                    })?;
+                    Ok(created("oauth2PermissionGrants", value))
+                }
+                "Principal" => {
+                    let principal = text("principalId")?;
+                    let user = super::user(dir, principal)?;
+                    let client = dir
+                        .applications
+                        .iter()
+                        .find(|a| {
+                            !a.first_party && a.service_principal_id.eq_ignore_ascii_case(client_sp)
+                        })
+                        .ok_or_else(|| {
+                            GraphError::bad_request(format!(
+                                "Client service principal {client_sp} does not exist."
+                            ))
+                        })?;
+                    let resource = dir
+                        .applications
+                        .iter()
+                        .find(|a| a.service_principal_id.eq_ignore_ascii_case(resource_sp))
+                        .ok_or_else(|| {
+                            GraphError::bad_request(format!(
+                                "Resource service principal {resource_sp} does not exist."
+                            ))
+                        })?;
+                    for scope in &scopes {
+                        if !resource
+                            .scopes
+                            .iter()
+                            .any(|s| s.value.eq_ignore_ascii_case(scope))
+                        {
+                            return Err(GraphError::new(
+                                400,
+                                "Request_BadRequest",
+                                format!("{scope:?} is not a scope of {:?}.", resource.display_name),
+                            ));
+                        }
+                    }
+                    p.store
+                        .grant_consent(&client.app_id, &user.object_id, &resource.app_id, &scopes)
+                        .await
+                        .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+                    let digest = crate::secret::digest(&format!(
+                        "{}\0{}\0{}",
+                        client.service_principal_id, resource.service_principal_id, user.object_id
+                    ));
+                    use base64::Engine as _;
+                    Ok(created(
+                        "oauth2PermissionGrants",
+                        json!({
+                            "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..24]),
+                            "clientId": client.service_principal_id,
+                            "consentType": "Principal",
+                            "principalId": user.object_id,
+                            "resourceId": resource.service_principal_id,
+                            "scope": scopes.join(" "),
+                        }),
+                    ))
+                }
+                other => Err(GraphError::bad_request(format!(
+                    "consentType {other:?} is neither AllPrincipals nor Principal."
+                ))),
+            }
+        }
+        (Verb::Delete, ["oauth2PermissionGrants", grant_id]) => {
+            caller.require(&WRITE_GRANTS)?;
+            let consent = dir
+                .admin_consents
+                .iter()
+                .find(|c| {
+                    objects::admin_consent_grant(dir, c)
+                        .is_some_and(|v| v.get("id").and_then(Value::as_str) == Some(*grant_id))
+                })
+                .cloned()
+                .ok_or_else(|| GraphError::not_found(grant_id))?;
+            edit(p, dir, |file, d| {
+                graph_edit::revoke_admin_consent(
+                    file,
+                    d,
+                    &consent.client_app_id,
+                    &consent.resource_app_id,
+                )
+            })
+            .await?;
+            Ok(done())
         }
         (Verb::Post, ["groups", id, "members", "$ref"]) => {
             caller.require(&WRITE_GROUPS)?;

@@ -694,3 +694,99 @@ async fn graph_writes_are_checked_like_a_tenant_file_and_need_permissions() {
         (403, Some("Authorization_RequestDenied"))
     );
 }
+
+/// Delegated permission grants: an admin consent through Graph lets a
+/// client get a token for a scope without a consent page; deleting it
+/// takes it back. A group deleted through Graph leaves its members' lists.
+#[tokio::test]
+async fn permission_grants_and_group_deletion() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let sp = |app_id: String| {
+        let idp = &idp;
+        let admin = admin.clone();
+        async move {
+            graph(
+                idp,
+                Some(&admin),
+                &format!("/servicePrincipals(appId='{app_id}')"),
+            )
+            .await
+            .1["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // The Orders CLI has no consent for the Inventory API: ROPC asking for
+    // it fails with a consent error.
+    let inventory = "5c1d9e7a-3b2f-4d6c-8e9a-0b1c2d3e4f5a";
+    let ropc = || {
+        idp.post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            (
+                "scope",
+                "api://5c1d9e7a-3b2f-4d6c-8e9a-0b1c2d3e4f5a/Inventory.Read",
+            ),
+        ])
+    };
+    let (status, body) = ropc().await;
+    assert_eq!(status, 400, "{body}");
+    let (client_sp, resource_sp) = (sp(CLI.to_owned()).await, sp(inventory.to_owned()).await);
+    let (status, grant) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/oauth2PermissionGrants",
+        Some(serde_json::json!({
+            "clientId": client_sp,
+            "consentType": "AllPrincipals",
+            "resourceId": resource_sp,
+            "scope": "Inventory.Read"
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{grant}");
+    assert_eq!(grant["consentType"], "AllPrincipals");
+    let (status, body) = ropc().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["scp"],
+        "Inventory.Read"
+    );
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/oauth2PermissionGrants/{}", grant["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = ropc().await;
+    assert_eq!(status, 400, "the consent is gone");
+
+    // Deleting "Order Readers" takes bob's role (held through it) away.
+    let (_, groups) = graph(
+        &idp,
+        Some(&admin),
+        "/groups?$filter=displayName eq 'Order Readers'",
+    )
+    .await;
+    let group_id = groups["value"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/groups/{group_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, bob) = graph(&idp, Some(&admin), "/users/bob@contoso.test/memberOf").await;
+    assert_eq!(bob["value"].as_array().unwrap().len(), 0);
+}

@@ -11,8 +11,8 @@
 use serde_json::{Map, Value};
 
 use super::schema::{
-    AppRoleEntry, ApplicationEntry, GroupEntry, PasswordCredentialEntry, RequiredAccessEntry,
-    RoleAssignmentEntry, ScopeEntry, TenantFile, UserEntry,
+    AdminConsentEntry, AppRoleEntry, ApplicationEntry, GroupEntry, PasswordCredentialEntry,
+    RequiredAccessEntry, RoleAssignmentEntry, ScopeEntry, TenantFile, UserEntry,
 };
 use crate::directory::{AssignedPrincipal, Directory};
 
@@ -450,6 +450,117 @@ pub(crate) fn remove_member(
         .retain(|g| !g.eq_ignore_ascii_case(&group.display_name));
     if entry.groups.len() == before {
         return Err(format!("{member_id} is not a member of {group_id}."));
+    }
+    Ok(())
+}
+
+/// `DELETE /groups/{id}`: the group, memberships in it, and role
+/// assignments naming it.
+pub(crate) fn delete_group(
+    file: &mut TenantFile,
+    dir: &Directory,
+    id: &str,
+) -> Result<(), EditError> {
+    let group = dir
+        .groups
+        .iter()
+        .find(|g| g.object_id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| format!("Group {id} does not exist."))?;
+    let name = group.display_name.clone();
+    file.groups
+        .retain(|g| !g.display_name.eq_ignore_ascii_case(&name));
+    for user in &mut file.users {
+        user.groups.retain(|g| !g.eq_ignore_ascii_case(&name));
+    }
+    for other in &mut file.groups {
+        other.member_of.retain(|g| !g.eq_ignore_ascii_case(&name));
+    }
+    file.app_role_assignments
+        .retain(|a| !a.principal.eq_ignore_ascii_case(&name));
+    Ok(())
+}
+
+/// `POST /oauth2PermissionGrants` with `consentType: AllPrincipals`: the
+/// client (service principal `clientId`) may use `scope` of the resource
+/// (service principal `resourceId`) for every user. Returns (client app
+/// id, resource app id).
+pub(crate) fn grant_admin_consent(
+    file: &mut TenantFile,
+    dir: &Directory,
+    client_sp: &str,
+    resource_sp: &str,
+    scopes: &[String],
+) -> Result<(String, String), EditError> {
+    let client = dir
+        .applications
+        .iter()
+        .find(|a| !a.first_party && a.service_principal_id.eq_ignore_ascii_case(client_sp))
+        .ok_or_else(|| format!("Client service principal {client_sp} does not exist."))?;
+    let resource = dir
+        .applications
+        .iter()
+        .find(|a| a.service_principal_id.eq_ignore_ascii_case(resource_sp))
+        .ok_or_else(|| format!("Resource service principal {resource_sp} does not exist."))?;
+    let resource_ref = if resource.first_party {
+        resource
+            .identifier_uris
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        resource.app_id.clone()
+    };
+    let names_resource = |reference: &str| {
+        reference.eq_ignore_ascii_case(&resource.app_id)
+            || resource
+                .identifier_uris
+                .iter()
+                .any(|u| u.trim_end_matches('/') == reference.trim_end_matches('/'))
+    };
+    match file
+        .admin_consents
+        .iter_mut()
+        .find(|c| c.client.eq_ignore_ascii_case(&client.app_id) && names_resource(&c.resource))
+    {
+        Some(existing) => {
+            for scope in scopes {
+                if !existing.scopes.iter().any(|s| s == scope) {
+                    existing.scopes.push(scope.clone());
+                }
+            }
+        }
+        None => file.admin_consents.push(AdminConsentEntry {
+            client: client.app_id.clone(),
+            resource: resource_ref,
+            scopes: scopes.to_vec(),
+        }),
+    }
+    Ok((client.app_id.clone(), resource.app_id.clone()))
+}
+
+/// `DELETE /oauth2PermissionGrants/{id}` of an `AllPrincipals` grant.
+pub(crate) fn revoke_admin_consent(
+    file: &mut TenantFile,
+    dir: &Directory,
+    client_app_id: &str,
+    resource_app_id: &str,
+) -> Result<(), EditError> {
+    let resource = dir
+        .resource(resource_app_id)
+        .ok_or("The resource no longer exists.")?;
+    let before = file.admin_consents.len();
+    file.admin_consents.retain(|c| {
+        !(c.client.eq_ignore_ascii_case(client_app_id)
+            && (c.resource.eq_ignore_ascii_case(&resource.app_id)
+                || resource
+                    .identifier_uris
+                    .iter()
+                    .any(|u| u.trim_end_matches('/') == c.resource.trim_end_matches('/'))))
+    });
+    if file.admin_consents.len() == before {
+        return Err(
+            "The grant comes from another tenant's file and cannot be removed here.".to_owned(),
+        );
     }
     Ok(())
 }
