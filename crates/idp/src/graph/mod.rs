@@ -134,7 +134,19 @@ pub struct GraphResponse {
 struct Needs {
     app: &'static [&'static str],
     delegated: &'static [&'static str],
+    /// With a delegated token, the signed-in user must also hold one of
+    /// these directory roles (template ids), as Entra checks both the
+    /// app's permission and the user's role; empty: any member user.
+    roles: &'static [&'static str],
 }
+
+/// Directory role template ids (`crate::directory::DIRECTORY_ROLES`).
+const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+const GROUPS_ADMINISTRATOR: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
+const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 
 const READ_APPLICATIONS: Needs = Needs {
     app: &[
@@ -149,6 +161,7 @@ const READ_APPLICATIONS: Needs = Needs {
         "Directory.Read.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[],
 };
 
 const READ_USERS: Needs = Needs {
@@ -165,6 +178,7 @@ const READ_USERS: Needs = Needs {
         "Directory.Read.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[],
 };
 
 const READ_GROUPS: Needs = Needs {
@@ -181,6 +195,7 @@ const READ_GROUPS: Needs = Needs {
         "Directory.Read.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[],
 };
 
 const READ_ASSIGNMENTS: Needs = Needs {
@@ -198,6 +213,7 @@ const READ_ASSIGNMENTS: Needs = Needs {
         "Directory.Read.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[],
 };
 
 const READ_GRANTS: Needs = Needs {
@@ -211,6 +227,7 @@ const READ_GRANTS: Needs = Needs {
         "Directory.Read.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[],
 };
 
 const READ_ME: Needs = Needs {
@@ -224,6 +241,7 @@ const READ_ME: Needs = Needs {
         "Directory.Read.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[],
 };
 
 /// A validated caller in its home directory.
@@ -237,10 +255,21 @@ impl Caller<'_> {
         let allowed = if self.principal.is_app_only() {
             needs.app.iter().any(|role| self.principal.has_role(role))
         } else {
+            let user_roles = self
+                .principal
+                .object_id()
+                .and_then(|oid| self.dir.user(oid))
+                .map(|u| u.directory_roles.as_slice())
+                .unwrap_or_default();
             needs
                 .delegated
                 .iter()
                 .any(|scope| self.principal.has_scope(scope))
+                && (needs.roles.is_empty()
+                    || needs
+                        .roles
+                        .iter()
+                        .any(|r| user_roles.iter().any(|u| u == r)))
         };
         if allowed {
             Ok(())

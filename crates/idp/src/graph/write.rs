@@ -5,7 +5,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Caller, GraphError, GraphResponse, Needs, objects, registrations};
+use super::{
+    APPLICATION_ADMINISTRATOR, CLOUD_APPLICATION_ADMINISTRATOR, Caller, GLOBAL_ADMINISTRATOR,
+    GROUPS_ADMINISTRATOR, GraphError, GraphResponse, Needs, PRIVILEGED_ROLE_ADMINISTRATOR,
+    USER_ADMINISTRATOR, objects, registrations,
+};
 use crate::directory::config::graph_edit;
 use crate::directory::persist::{self, EditFailure};
 use crate::directory::{Directory, Tenants};
@@ -14,6 +18,11 @@ use crate::protocol::Provider;
 const WRITE_APPLICATIONS: Needs = Needs {
     app: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
     delegated: &["Application.ReadWrite.All", "Directory.AccessAsUser.All"],
+    roles: &[
+        GLOBAL_ADMINISTRATOR,
+        APPLICATION_ADMINISTRATOR,
+        CLOUD_APPLICATION_ADMINISTRATOR,
+    ],
 };
 
 const WRITE_ASSIGNMENTS: Needs = Needs {
@@ -26,11 +35,17 @@ const WRITE_ASSIGNMENTS: Needs = Needs {
         "AppRoleAssignment.ReadWrite.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[
+        GLOBAL_ADMINISTRATOR,
+        APPLICATION_ADMINISTRATOR,
+        CLOUD_APPLICATION_ADMINISTRATOR,
+    ],
 };
 
 const WRITE_USERS: Needs = Needs {
     app: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
     delegated: &["User.ReadWrite.All", "Directory.AccessAsUser.All"],
+    roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR],
 };
 
 const WRITE_GRANTS: Needs = Needs {
@@ -42,6 +57,7 @@ const WRITE_GRANTS: Needs = Needs {
         "DelegatedPermissionGrant.ReadWrite.All",
         "Directory.AccessAsUser.All",
     ],
+    roles: &[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR],
 };
 
 const WRITE_GROUPS: Needs = Needs {
@@ -51,6 +67,11 @@ const WRITE_GROUPS: Needs = Needs {
         "Directory.ReadWrite.All",
     ],
     delegated: &["Group.ReadWrite.All", "Directory.AccessAsUser.All"],
+    roles: &[
+        GLOBAL_ADMINISTRATOR,
+        GROUPS_ADMINISTRATOR,
+        USER_ADMINISTRATOR,
+    ],
 };
 
 /// What a write is.

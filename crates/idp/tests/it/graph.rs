@@ -790,3 +790,51 @@ async fn permission_grants_and_group_deletion() {
     let (_, bob) = graph(&idp, Some(&admin), "/users/bob@contoso.test/memberOf").await;
     assert_eq!(bob["value"].as_array().unwrap().len(), 0);
 }
+
+/// With a delegated token Graph checks the user's directory role as well
+/// as the scope: alice (Application Administrator) may register apps but
+/// not create users; bob (no role) may do neither, whatever scope his
+/// token carries.
+#[tokio::test]
+async fn delegated_writes_need_the_users_directory_role() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let token = |user: (&'static str, &'static str)| {
+        let idp = &idp;
+        async move {
+            let (status, body) = idp
+                .post_token(&[
+                    ("grant_type", "password"),
+                    ("client_id", CLI),
+                    ("username", user.0),
+                    ("password", user.1),
+                    ("scope", "Directory.AccessAsUser.All"),
+                ])
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let alice = token(ALICE).await;
+    let bob = token(crate::BOB).await;
+    let app = || Some(serde_json::json!({"displayName": "Registered by a person"}));
+    let (status, body) = graph_send(&idp, &alice, Method::POST, "/applications", app()).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = graph_send(&idp, &bob, Method::POST, "/applications", app()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("Authorization_RequestDenied"))
+    );
+    let user = || {
+        Some(serde_json::json!({
+            "displayName": "Eve",
+            "userPrincipalName": "eve@contoso.test",
+            "passwordProfile": {"password": "eve-Passw0rd-1"}
+        }))
+    };
+    let (status, _) = graph_send(&idp, &alice, Method::POST, "/users", user()).await;
+    assert_eq!(status, 403, "an Application Administrator manages no users");
+    // Reading stays open to members, as in Entra.
+    let (status, _) = graph(&idp, Some(&bob), "/applications").await;
+    assert_eq!(status, 200);
+}
