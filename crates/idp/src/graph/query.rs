@@ -36,6 +36,10 @@ pub enum Clause {
     Eq(String, Value),
     /// `startswith(prop,'prefix')`, case-insensitive.
     StartsWith(String, String),
+    /// `prop/any(x:x eq 'value')`: a string collection holding the value
+    /// (case-insensitive), as `identifierUris` and `servicePrincipalNames`
+    /// are queried.
+    Any(String, String),
 }
 
 impl Query {
@@ -97,6 +101,11 @@ impl Query {
                 (Some(have), want) => have == want,
                 (None, _) => false,
             },
+            Clause::Any(name, wanted) => matches!(
+                property(object, name),
+                Some(Value::Array(items))
+                    if items.iter().any(|i| i.as_str().is_some_and(|i| i.eq_ignore_ascii_case(wanted)))
+            ),
             Clause::StartsWith(name, prefix) => matches!(
                 property(object, name),
                 Some(Value::String(have))
@@ -168,6 +177,26 @@ fn parse_clause(clause: &str) -> Result<Clause, GraphError> {
         };
         return Ok(Clause::StartsWith(name.trim().to_owned(), prefix));
     }
+    if let Some((name, lambda)) = clause.split_once("/any(")
+        && let Some(lambda) = lambda.strip_suffix(')')
+    {
+        // `x:x eq 'value'`
+        let (variable, test) = lambda.split_once(':').ok_or_else(invalid)?;
+        let mut words = test.trim().splitn(3, ' ');
+        let (Some(subject), Some(op), Some(literal)) = (words.next(), words.next(), words.next())
+        else {
+            return Err(invalid());
+        };
+        if subject != variable.trim() || !op.eq_ignore_ascii_case("eq") {
+            return Err(GraphError::unsupported_query(format!(
+                "Only `{name}/any(x:x eq 'value')` is supported in {clause:?}."
+            )));
+        }
+        let Some(Value::String(value)) = literal_value(literal.trim()) else {
+            return Err(invalid());
+        };
+        return Ok(Clause::Any(name.trim().to_owned(), value));
+    }
     let mut words = clause.splitn(3, ' ');
     let (Some(name), Some(op), Some(literal)) = (words.next(), words.next(), words.next()) else {
         return Err(invalid());
@@ -220,6 +249,9 @@ mod tests {
         assert!(!q.matches(&json!({"displayName": "Orders API"})));
         let q = Query::parse(Some("$filter=securityEnabled eq true")).unwrap();
         assert!(q.matches(&json!({"securityEnabled": true})));
+        let q = Query::parse(Some("$filter=identifierUris/any(x:x eq 'API://Orders')")).unwrap();
+        assert!(q.matches(&json!({"identifierUris": ["api://orders", "https://x"]})));
+        assert!(!q.matches(&json!({"identifierUris": ["api://other"]})));
         let q = Query::parse(Some("$filter=displayName eq 'O''Brien and co'")).unwrap();
         assert!(q.matches(&json!({"displayName": "o'brien AND CO"})));
     }
@@ -230,7 +262,8 @@ mod tests {
             "$filter=appId ne 'x'",
             "$search=\"displayName:x\"",
             "$orderby=displayName",
-            "$filter=identifierUris/any(x:x eq 'api://x')",
+            "$filter=identifierUris/any(x:x ne 'api://x')",
+            "$filter=manager/displayName eq 'x'",
         ] {
             let e = Query::parse(Some(raw)).unwrap_err();
             assert_eq!(e.code, "Request_UnsupportedQuery", "{raw}");

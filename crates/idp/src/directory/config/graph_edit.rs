@@ -19,12 +19,27 @@ use crate::directory::{AssignedPrincipal, Directory};
 /// Why an edit was refused: Graph's `400` with this message.
 pub(crate) type EditError = String;
 
+/// Most objects of one kind a tenant holds through Graph (users, groups,
+/// applications, role assignments): every write rebuilds the directory, so
+/// its size bounds the work per request.
+pub(crate) const MAX_OBJECTS: usize = 10_000;
+
+fn quota(count: usize, what: &str) -> Result<(), EditError> {
+    if count >= MAX_OBJECTS {
+        return Err(format!(
+            "Directory_QuotaExceeded: this provider keeps at most {MAX_OBJECTS} {what} per tenant."
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /applications`: a new registration with a fresh app id; returns it.
 pub(crate) fn create_application(
     file: &mut TenantFile,
     dir: &Directory,
     body: &Value,
 ) -> Result<String, EditError> {
+    quota(file.applications.len(), "applications")?;
     let fields = object(body)?;
     let display_name = fields
         .get("displayName")
@@ -169,6 +184,7 @@ pub(crate) fn add_role_assignment(
     dir: &Directory,
     body: &Value,
 ) -> Result<(AssignedPrincipal, String, String), EditError> {
+    quota(file.app_role_assignments.len(), "app role assignments")?;
     let fields = object(body)?;
     let text = |name: &str| {
         fields
@@ -305,6 +321,7 @@ pub(crate) fn remove_role_assignment(
 /// `POST /users`: `userPrincipalName`, `displayName` and
 /// `passwordProfile.password` (hashed at once); returns the object id.
 pub(crate) fn create_user(file: &mut TenantFile, body: &Value) -> Result<String, EditError> {
+    quota(file.users.len(), "users")?;
     let fields = object(body)?;
     let upn = fields
         .get("userPrincipalName")
@@ -365,6 +382,7 @@ pub(crate) fn delete_user(
 
 /// `POST /groups`: `displayName`, `securityEnabled`; returns the object id.
 pub(crate) fn create_group(file: &mut TenantFile, body: &Value) -> Result<String, EditError> {
+    quota(file.groups.len(), "groups")?;
     let fields = object(body)?;
     let display_name = fields
         .get("displayName")
@@ -746,4 +764,25 @@ fn patch_entry(
         entry.required_resource_access = Some(entries);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::config::parse;
+
+    #[test]
+    fn graph_creates_at_most_the_quota_of_objects() {
+        let mut file = parse(
+            "[tenant]\nid = \"7d3e1b5a-2f4c-4e8d-9a6b-0c1d2e3f4a5b\"\ndomain = \"contoso.test\"\n",
+        )
+        .unwrap();
+        let body = serde_json::json!({"displayName": "G"});
+        for _ in 0..MAX_OBJECTS {
+            create_group(&mut file, &body).unwrap();
+        }
+        let refused = create_group(&mut file, &body).unwrap_err();
+        assert!(refused.starts_with("Directory_QuotaExceeded"), "{refused}");
+        assert_eq!(file.groups.len(), MAX_OBJECTS);
+    }
 }
