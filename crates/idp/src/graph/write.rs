@@ -258,6 +258,24 @@ pub(super) async fn handle(
             let user = super::user(fresh, &id)?;
             Ok(created("users", objects::user(user)))
         }
+        (Verb::Patch, ["users", id]) => {
+            caller.require(&WRITE_USERS)?;
+            let user_id = super::user(dir, id)?.object_id.clone();
+            edit(p, dir, |file, d| {
+                graph_edit::update_user(file, d, &user_id, &body)
+            })
+            .await?;
+            Ok(done())
+        }
+        (Verb::Patch, ["groups", id]) => {
+            caller.require(&WRITE_GROUPS)?;
+            let group_id = super::group(dir, id)?.object_id.clone();
+            edit(p, dir, |file, d| {
+                graph_edit::update_group(file, d, &group_id, &body)
+            })
+            .await?;
+            Ok(done())
+        }
         (Verb::Delete, ["users", id]) => {
             caller.require(&WRITE_USERS)?;
             let user_id = super::user(dir, id)?.object_id.clone();

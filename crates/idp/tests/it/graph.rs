@@ -838,3 +838,129 @@ async fn delegated_writes_need_the_users_directory_role() {
     let (status, _) = graph(&idp, Some(&bob), "/applications").await;
     assert_eq!(status, 200);
 }
+
+/// Renames through Graph keep every reference: a group renamed keeps its
+/// members and the role it holds; a user renamed keeps the object id and
+/// their roles, and signs in under the new name with a new password.
+#[tokio::test]
+async fn renames_keep_memberships_roles_and_ids() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let (_, groups) = graph(
+        &idp,
+        Some(&admin),
+        "/groups?$filter=displayName eq 'Order Readers'",
+    )
+    .await;
+    let group_id = groups["value"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/groups/{group_id}"),
+        Some(serde_json::json!({"displayName": "Order Viewers"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, group) = graph(&idp, Some(&admin), &format!("/groups/{group_id}")).await;
+    assert_eq!(group["displayName"], "Order Viewers");
+    let (_, bob) = graph(&idp, Some(&admin), "/users/bob@contoso.test").await;
+    let bob_id = bob["id"].as_str().unwrap().to_owned();
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/users/{bob_id}"),
+        Some(serde_json::json!({
+            "userPrincipalName": "robert@contoso.test",
+            "passwordProfile": {"password": "robert-Passw0rd"}
+        })),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, tokens) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", "robert@contoso.test"),
+            ("password", "robert-Passw0rd"),
+            ("scope", &format!("api://{API}/access_as_user")),
+        ])
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let c = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(c["oid"], bob_id.as_str(), "the object id stays");
+    assert_eq!(
+        c["roles"],
+        serde_json::json!(["Orders.Read"]),
+        "still held through the renamed group"
+    );
+}
+
+/// The tenant file wins for what it names, renames included: after a
+/// restart the file's name for a user Graph renamed is back, and the
+/// provider starts (one user, not two with one object id).
+#[tokio::test]
+async fn the_file_wins_over_a_graph_rename_at_restart() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let (_, bob) = graph(&idp, Some(&admin), "/users/bob@contoso.test").await;
+    let bob_id = bob["id"].as_str().unwrap().to_owned();
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/users/{bob_id}"),
+        Some(serde_json::json!({"userPrincipalName": "robert@contoso.test"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let addr = idp.running.addr;
+    let data_dir = idp.stop().await;
+    let idp = Idp::start_in(data_dir, &addr.to_string()).await;
+    let admin = automation(&idp).await;
+    let (status, back) = graph(&idp, Some(&admin), &format!("/users/{bob_id}")).await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["userPrincipalName"], "bob@contoso.test");
+    let (_, robert) = graph(&idp, Some(&admin), "/users/robert@contoso.test").await;
+    assert_eq!(robert["error"]["code"], "Request_ResourceNotFound");
+}
+
+/// A user holding a role directly, renamed through Graph: at restart the
+/// file's name returns and the role assignment follows it.
+#[tokio::test]
+async fn a_renamed_users_direct_role_follows_the_files_name_at_restart() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let (_, alice) = graph(&idp, Some(&admin), "/users/alice@contoso.test").await;
+    let alice_id = alice["id"].as_str().unwrap().to_owned();
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/users/{alice_id}"),
+        Some(serde_json::json!({"userPrincipalName": "alicia@contoso.test"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let addr = idp.running.addr;
+    let data_dir = idp.stop().await;
+    let idp = Idp::start_in(data_dir, &addr.to_string()).await;
+    let (status, tokens) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", &format!("api://{API}/access_as_user")),
+        ])
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["roles"],
+        serde_json::json!(["Orders.Admin"])
+    );
+}

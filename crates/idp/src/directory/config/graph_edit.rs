@@ -380,6 +380,107 @@ pub(crate) fn delete_user(
     Ok(())
 }
 
+/// `PATCH /users/{id}`: `displayName`, `userPrincipalName` (references to
+/// the old name follow it), `passwordProfile.password` (hashed at once).
+pub(crate) fn update_user(
+    file: &mut TenantFile,
+    dir: &Directory,
+    id: &str,
+    body: &Value,
+) -> Result<(), EditError> {
+    let fields = object(body)?;
+    let user = dir
+        .users
+        .iter()
+        .find(|u| u.object_id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| format!("User {id} does not exist."))?;
+    let old = user.user_principal_name.clone();
+    let entry = file
+        .users
+        .iter_mut()
+        .find(|u| u.user_principal_name.eq_ignore_ascii_case(&old))
+        .ok_or("The user is not in the stored directory.")?;
+    if let Some(name) = fields.get("displayName").and_then(Value::as_str) {
+        entry.display_name = name.to_owned();
+    }
+    if let Some(password) = fields
+        .get("passwordProfile")
+        .and_then(|p| p.get("password"))
+        .and_then(Value::as_str)
+    {
+        if password.len() < 8 {
+            return Err(
+                "The specified password does not comply with password complexity requirements."
+                    .to_owned(),
+            );
+        }
+        entry.password = None;
+        entry.password_hash = Some(
+            crate::secret::hash(password).map_err(|e| format!("cannot hash the password: {e}"))?,
+        );
+    }
+    if let Some(upn) = fields.get("userPrincipalName").and_then(Value::as_str) {
+        // Keep the object id: it was derived from the old name.
+        entry.object_id = Some(user.object_id.clone());
+        entry.user_principal_name = upn.to_owned();
+        for assignment in &mut file.app_role_assignments {
+            if assignment.principal.eq_ignore_ascii_case(&old) {
+                assignment.principal = upn.to_owned();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `PATCH /groups/{id}`: `displayName` (memberships and assignments that
+/// name the group follow it), `securityEnabled`.
+pub(crate) fn update_group(
+    file: &mut TenantFile,
+    dir: &Directory,
+    id: &str,
+    body: &Value,
+) -> Result<(), EditError> {
+    let fields = object(body)?;
+    let group = dir
+        .groups
+        .iter()
+        .find(|g| g.object_id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| format!("Group {id} does not exist."))?;
+    let old = group.display_name.clone();
+    let entry = file
+        .groups
+        .iter_mut()
+        .find(|g| g.display_name.eq_ignore_ascii_case(&old))
+        .ok_or("The group is not in the stored directory.")?;
+    if let Some(enabled) = fields.get("securityEnabled").and_then(Value::as_bool) {
+        entry.security_enabled = Some(enabled);
+    }
+    if let Some(name) = fields.get("displayName").and_then(Value::as_str) {
+        // Keep the object id: it was derived from the old name.
+        entry.object_id = Some(group.object_id.clone());
+        entry.display_name = name.to_owned();
+        let rename = |names: &mut Vec<String>| {
+            for n in names.iter_mut() {
+                if n.eq_ignore_ascii_case(&old) {
+                    *n = name.to_owned();
+                }
+            }
+        };
+        for user in &mut file.users {
+            rename(&mut user.groups);
+        }
+        for other in &mut file.groups {
+            rename(&mut other.member_of);
+        }
+        for assignment in &mut file.app_role_assignments {
+            if assignment.principal.eq_ignore_ascii_case(&old) {
+                assignment.principal = name.to_owned();
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `POST /groups`: `displayName`, `securityEnabled`; returns the object id.
 pub(crate) fn create_group(file: &mut TenantFile, body: &Value) -> Result<String, EditError> {
     quota(file.groups.len(), "groups")?;

@@ -161,11 +161,62 @@ pub(crate) fn merge(file: TenantFile, stored: Option<TenantFile>) -> TenantFile 
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         _ => false,
     };
+    // Users and groups are the same object when their object ids are
+    // (explicit, or derived from the name as the loader derives them): a
+    // user Graph renamed is still the file's user, and the file wins.
+    let tenant = tenant_id(&merged);
+    let user_id = |u: &super::schema::UserEntry| {
+        u.object_id
+            .as_deref()
+            .and_then(normalize_guid)
+            .unwrap_or_else(|| derived_guid(&tenant, "user", &u.user_principal_name.to_lowercase()))
+    };
+    let group_id = |g: &super::schema::GroupEntry| {
+        g.object_id
+            .as_deref()
+            .and_then(normalize_guid)
+            .unwrap_or_else(|| derived_guid(&tenant, "group", &g.display_name.to_lowercase()))
+    };
+    // Names the store uses for objects the file names differently (a Graph
+    // rename the file now undoes): references follow the file's name.
+    let mut renamed: Vec<(String, String)> = Vec::new();
+    for old in &stored.users {
+        if let Some(new) = merged.users.iter().find(|n| user_id(n) == user_id(old))
+            && !eq(&new.user_principal_name, &old.user_principal_name)
+        {
+            renamed.push((
+                old.user_principal_name.clone(),
+                new.user_principal_name.clone(),
+            ));
+        }
+    }
+    for old in &stored.groups {
+        if let Some(new) = merged.groups.iter().find(|n| group_id(n) == group_id(old))
+            && !eq(&new.display_name, &old.display_name)
+        {
+            renamed.push((old.display_name.clone(), new.display_name.clone()));
+        }
+    }
+    let follow = |name: &mut String| {
+        if let Some((_, new)) = renamed.iter().find(|(old, _)| eq(old, name)) {
+            *name = new.clone();
+        }
+    };
+    let mut stored = stored;
+    for user in &mut stored.users {
+        user.groups.iter_mut().for_each(follow);
+    }
+    for group in &mut stored.groups {
+        group.member_of.iter_mut().for_each(follow);
+    }
+    for assignment in &mut stored.app_role_assignments {
+        follow(&mut assignment.principal);
+    }
     keep(&mut merged.users, stored.users, |a, b| {
-        eq(&a.user_principal_name, &b.user_principal_name)
+        eq(&a.user_principal_name, &b.user_principal_name) || user_id(a) == user_id(b)
     });
     keep(&mut merged.groups, stored.groups, |a, b| {
-        eq(&a.display_name, &b.display_name)
+        eq(&a.display_name, &b.display_name) || group_id(a) == group_id(b)
     });
     keep(&mut merged.applications, stored.applications, |a, b| {
         opt_eq(&a.app_id, &b.app_id)
