@@ -116,10 +116,12 @@ def test_graph_sdk_creates_apps_assigns_a_role_and_the_next_token_carries_it():
     from msgraph.generated.models.app_role import AppRole
     from msgraph.generated.models.app_role_assignment import AppRoleAssignment
     from msgraph.generated.models.application import Application
+    from msgraph.generated.models.o_auth2_permission_grant import OAuth2PermissionGrant
     from msgraph.generated.models.password_credential import PasswordCredential
+    from msgraph.generated.models.permission_scope import PermissionScope
     from msgraph.generated.models.service_principal import ServicePrincipal
 
-    from test_msal import claims_of
+    from test_msal import CLI, claims_of
 
     client = graph_client(graph_token(AUTOMATION, AUTOMATION_SECRET))
     role_id = uuid.UUID("6c2b3d4e-5f60-4b7c-8d9e-0f1a2b3c4d5e")
@@ -164,6 +166,28 @@ def test_graph_sdk_creates_apps_assigns_a_role_and_the_next_token_carries_it():
             claims = claims_of(result["access_token"])
             assert claims["aud"] == api.app_id
             assert claims["roles"] == ["Reports.Write"]
+
+            # alice's next token carries the role too: expose a scope,
+            # consent to it for the Orders CLI (for every user), sign in.
+            await client.applications.by_application_id(api.id).patch(Application(
+                api=ApiApplication(oauth2_permission_scopes=[PermissionScope(
+                    id=uuid.UUID("7d3c4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"), value="access_as_user",
+                    type="User", admin_consent_display_name="Access reports", is_enabled=True)])))
+            cli_sp = await client.service_principals_with_app_id(CLI).get()
+            grant = await client.oauth2_permission_grants.post(OAuth2PermissionGrant(
+                client_id=str(cli_sp.id), consent_type="AllPrincipals",
+                resource_id=str(api_sp.id), scope="access_as_user"))
+            assert grant.consent_type == "AllPrincipals"
+            cli = msal.PublicClientApplication(
+                CLI, authority=AUTHORITY, instance_discovery=False, verify=CA_FILE)
+            for _ in range(10):
+                user = cli.acquire_token_by_username_password(
+                    "alice@contoso.test", "alice-Passw0rd", scopes=[f"api://{api.app_id}/access_as_user"])
+                if "access_token" in user:
+                    break
+                time.sleep(0.2)
+            assert "access_token" in user, user
+            assert claims_of(user["access_token"])["roles"] == ["Reports.Write"]
         finally:
             await client.applications.by_application_id(api.id).delete()
             await client.applications.by_application_id(job.id).delete()
