@@ -489,11 +489,23 @@ pub async fn handle(
         }
         ["oauth2PermissionGrants"] => {
             caller.require(&READ_GRANTS)?;
-            let items = dir
+            let mut items: Vec<Value> = dir
                 .admin_consents
                 .iter()
                 .filter_map(|c| objects::admin_consent_grant(dir, c))
                 .collect();
+            let consents = p
+                .store
+                .user_consents(query::MAX_TOP as u32 * 10)
+                .await
+                .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+            items.extend(
+                consents
+                    .iter()
+                    .filter_map(|(client, user, resource, scopes)| {
+                        objects::user_consent_grant(dir, client, user, resource, scopes)
+                    }),
+            );
             Ok(page("oauth2PermissionGrants", items))
         }
         _ => Err(GraphError::new(

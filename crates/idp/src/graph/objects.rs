@@ -255,6 +255,32 @@ pub fn admin_consent_grant(dir: &Directory, consent: &AdminConsent) -> Option<Va
     }))
 }
 
+/// An `oauth2PermissionGrant` of consent type `Principal` (a user's own
+/// consent), or `None` when what it names is gone or in another tenant.
+pub fn user_consent_grant(
+    dir: &Directory,
+    client_app_id: &str,
+    user_id: &str,
+    resource_app_id: &str,
+    scopes: &[String],
+) -> Option<Value> {
+    let client = dir.application(client_app_id)?;
+    let resource = dir.resource(resource_app_id)?;
+    let user = dir.user(user_id)?;
+    let digest = crate::secret::digest(&format!(
+        "{}\0{}\0{}",
+        client.service_principal_id, resource.service_principal_id, user.object_id
+    ));
+    Some(json!({
+        "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..24]),
+        "clientId": client.service_principal_id,
+        "consentType": "Principal",
+        "principalId": user.object_id,
+        "resourceId": resource.service_principal_id,
+        "scope": scopes.join(" "),
+    }))
+}
+
 fn app_role(role: &AppRoleDefinition) -> Value {
     let mut members = Vec::new();
     if role.allowed_for_users {

@@ -395,6 +395,22 @@ pub(super) async fn handle(
         }
         (Verb::Delete, ["oauth2PermissionGrants", grant_id]) => {
             caller.require(&WRITE_GRANTS)?;
+            // A user's own consent (in the store)?
+            let consents = p
+                .store
+                .user_consents(super::query::MAX_TOP as u32 * 10)
+                .await
+                .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+            if let Some((client, user, resource, _)) = consents.iter().find(|(c, u, r, s)| {
+                objects::user_consent_grant(dir, c, u, r, s)
+                    .is_some_and(|v| v.get("id").and_then(Value::as_str) == Some(*grant_id))
+            }) {
+                p.store
+                    .revoke_consent(client, user, resource)
+                    .await
+                    .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+                return Ok(done());
+            }
             let consent = dir
                 .admin_consents
                 .iter()

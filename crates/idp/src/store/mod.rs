@@ -347,6 +347,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         resource_app_id: &str,
     ) -> Result<Vec<String>, StoreError>;
 
+    /// Every user's consents (client, user, resource, scopes sorted), at most
+    /// `limit` (client, user, resource) combinations, for Graph's
+    /// `oauth2PermissionGrants` of consent type `Principal`.
+    async fn user_consents(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(String, String, String, Vec<String>)>, StoreError>;
+    /// Withdraws a user's consent for client → resource (every scope);
+    /// false when there was none.
+    async fn revoke_consent(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        resource_app_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Stores a consent page's pending answer.
     async fn put_pending_consent(&self, pending: &PendingConsent) -> Result<(), StoreError>;
     /// Takes (returns and deletes) a pending consent: each is answered once.

@@ -318,6 +318,50 @@ impl Store for SqliteStore {
         .context("list session clients")
     }
 
+    async fn user_consents(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(String, String, String, Vec<String>)>, StoreError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT client_id, user_id, resource_app_id, scope FROM consents \
+             ORDER BY client_id, user_id, resource_app_id, scope LIMIT ?",
+        )
+        .bind(i64::from(limit).saturating_mul(64))
+        .fetch_all(&self.pool)
+        .await
+        .context("list consents")?;
+        let mut grants: Vec<(String, String, String, Vec<String>)> = Vec::new();
+        for (client, user, resource, scope) in rows {
+            let full = grants.len() >= limit as usize;
+            match grants.last_mut() {
+                Some(last) if last.0 == client && last.1 == user && last.2 == resource => {
+                    last.3.push(scope)
+                }
+                _ if full => break,
+                _ => grants.push((client, user, resource, vec![scope])),
+            }
+        }
+        Ok(grants)
+    }
+
+    async fn revoke_consent(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        resource_app_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM consents WHERE client_id = ? AND user_id = ? AND resource_app_id = ?",
+        )
+        .bind(client_id)
+        .bind(user_id)
+        .bind(resource_app_id)
+        .execute(&self.pool)
+        .await
+        .context("revoke consent")?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn grant_consent(
         &self,
         client_id: &str,

@@ -770,6 +770,46 @@ async fn permission_grants_and_group_deletion() {
     let (status, _) = ropc().await;
     assert_eq!(status, 400, "the consent is gone");
 
+    // One user's consent (consentType Principal): listed, then withdrawn.
+    let (_, alice) = graph(&idp, Some(&admin), "/users/alice@contoso.test").await;
+    let (status, grant) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/oauth2PermissionGrants",
+        Some(serde_json::json!({
+            "clientId": client_sp,
+            "consentType": "Principal",
+            "principalId": alice["id"],
+            "resourceId": resource_sp,
+            "scope": "Inventory.Read"
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{grant}");
+    let (status, _) = ropc().await;
+    assert_eq!(status, 200);
+    let (_, grants) = graph(&idp, Some(&admin), "/oauth2PermissionGrants").await;
+    assert!(
+        grants["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == grant["id"] && g["consentType"] == "Principal"),
+        "{grants}"
+    );
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/oauth2PermissionGrants/{}", grant["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = ropc().await;
+    assert_eq!(status, 400, "alice's consent is withdrawn");
+
     // Deleting "Order Readers" takes bob's role (held through it) away.
     let (_, groups) = graph(
         &idp,
