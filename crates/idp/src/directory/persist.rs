@@ -81,8 +81,12 @@ pub async fn seed(
                 None => None,
             };
             let mut normalized = file.clone();
-            stored::normalize(&mut normalized, base_dir, previous.as_ref())
-                .map_err(|e| PersistError::Invalid(prefixed(label, e)))?;
+            stored::normalize(
+                &mut normalized,
+                base_dir,
+                previous.as_ref().map(|d| &d.entries),
+            )
+            .map_err(|e| PersistError::Invalid(prefixed(label, e)))?;
             let merged = stored::merge(normalized, previous.clone());
             if previous.as_ref() != Some(&merged) {
                 writes.push((
@@ -94,7 +98,7 @@ pub async fn seed(
             tenant_ids.push(tenant_id);
             sources.push(Source {
                 label: label.clone(),
-                file: merged,
+                file: merged.entries,
                 base_dir: base_dir.clone(),
             });
         }
@@ -149,7 +153,9 @@ pub async fn load(
         versions.push(version);
         sources.push(Source {
             label: format!("the stored directory of tenant {tenant_id}"),
-            file: stored::from_json(&json).map_err(PersistError::Invalid)?,
+            file: stored::from_json(&json)
+                .map_err(PersistError::Invalid)?
+                .entries,
             base_dir: PathBuf::from("."),
         });
     }
@@ -243,14 +249,14 @@ pub(crate) async fn edit<T>(
                 })));
             };
             versions.push(version);
-            let mut file = stored::from_json(&json).map_err(EditFailure::Invalid)?;
+            let mut document = stored::from_json(&json).map_err(EditFailure::Invalid)?;
             if id == tenant_id {
-                let out = edit(&mut file, current).map_err(EditFailure::Refused)?;
-                target = Some((version, stored::to_json(&file), out));
+                let out = edit(&mut document.entries, current).map_err(EditFailure::Refused)?;
+                target = Some((version, stored::to_json(&document), out));
             }
             sources.push(Source {
                 label: String::new(),
-                file,
+                file: document.entries,
                 base_dir: PathBuf::from("."),
             });
         }
@@ -296,7 +302,9 @@ pub async fn export(store: &dyn Store, tenant_id: &str) -> Result<String, Persis
             )],
         }));
     };
-    let file = stored::from_json(&json).map_err(PersistError::Invalid)?;
+    let file = stored::from_json(&json)
+        .map_err(PersistError::Invalid)?
+        .entries;
     let toml = toml::to_string(&file).map_err(|e| {
         PersistError::Invalid(ConfigErrors {
             problems: vec![format!("cannot write the directory as TOML: {e}")],

@@ -1004,3 +1004,72 @@ async fn a_renamed_users_direct_role_follows_the_files_name_at_restart() {
         serde_json::json!(["Orders.Admin"])
     );
 }
+
+/// Removing an object from the tenant file removes it from the store at
+/// the next start (access revoked), while what Graph created stays.
+#[tokio::test]
+async fn removing_a_user_from_the_file_revokes_them_and_graphs_objects_stay() {
+    use reqwest::Method;
+    let dir = std::env::temp_dir().join(format!(
+        "rolegate-idp-test-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("tenant.toml");
+    let original = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/tenant.toml"
+    ))
+    .unwrap();
+    std::fs::write(&tenant, &original).unwrap();
+    let data = dir.join("data");
+    let idp = Idp::start_with(data.clone(), "127.0.0.1:0", tenant.to_str().unwrap()).await;
+    let admin = automation(&idp).await;
+    let (status, _) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/groups",
+        Some(serde_json::json!({"displayName": "Made by Graph"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let addr = idp.running.addr.to_string();
+    idp.stop().await;
+    // carol leaves the file.
+    let start = original
+        .find("[[users]]\nuser_principal_name = \"carol@contoso.test\"")
+        .unwrap();
+    let end = start + original[start..].find("\n\n").unwrap();
+    std::fs::write(
+        &tenant,
+        format!("{}{}", &original[..start], &original[end..]),
+    )
+    .unwrap();
+    let idp = Idp::start_with(data, &addr, tenant.to_str().unwrap()).await;
+    let admin = automation(&idp).await;
+    let (status, _) = graph(&idp, Some(&admin), "/users/carol@contoso.test").await;
+    assert_eq!(status, 404, "carol was removed from the file");
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", "carol@contoso.test"),
+            ("password", "carol-Passw0rd"),
+            ("scope", &format!("api://{API}/access_as_user")),
+        ])
+        .await;
+    assert_eq!(status, 400, "carol cannot sign in any more: {body}");
+    let (_, groups) = graph(
+        &idp,
+        Some(&admin),
+        "/groups?$filter=displayName eq 'Made by Graph'",
+    )
+    .await;
+    assert_eq!(
+        groups["value"].as_array().unwrap().len(),
+        1,
+        "Graph's group stays"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

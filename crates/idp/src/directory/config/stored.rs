@@ -15,19 +15,105 @@
 
 use std::path::Path;
 
-use super::schema::TenantFile;
+use serde::{Deserialize, Serialize};
+
+use super::schema::{
+    AdminConsentEntry, ApplicationEntry, GroupEntry, RoleAssignmentEntry, ServicePrincipalEntry,
+    TenantFile, UserEntry,
+};
 use super::{ConfigErrors, derived_guid, normalize_guid};
 
+/// A tenant's stored directory: its entries, and which of them the tenant
+/// file seeded last (so that an entry removed from the file is removed from
+/// the store, while what Graph created stays).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Document {
+    /// The entries, in the tenant file's schema.
+    pub(crate) entries: TenantFile,
+    /// Keys of the entries the tenant file named when it last seeded.
+    #[serde(default)]
+    pub(crate) from_file: FileKeys,
+}
+
+/// Keys of entries, per kind (see [`keys_of`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileKeys {
+    #[serde(default)]
+    users: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    applications: Vec<String>,
+    #[serde(default)]
+    app_role_assignments: Vec<String>,
+    #[serde(default)]
+    admin_consents: Vec<String>,
+    #[serde(default)]
+    service_principals: Vec<String>,
+}
+
 /// Serialises a document.
-pub(crate) fn to_json(file: &TenantFile) -> String {
-    serde_json::to_string(file).unwrap_or_default()
+pub(crate) fn to_json(document: &Document) -> String {
+    serde_json::to_string(document).unwrap_or_default()
 }
 
 /// Reads a stored document.
-pub(crate) fn from_json(text: &str) -> Result<TenantFile, ConfigErrors> {
+pub(crate) fn from_json(text: &str) -> Result<Document, ConfigErrors> {
     serde_json::from_str(text).map_err(|e| ConfigErrors {
         problems: vec![format!("the stored directory does not parse: {e}")],
     })
+}
+
+fn user_key(tenant: &str, u: &UserEntry) -> String {
+    u.object_id
+        .as_deref()
+        .and_then(normalize_guid)
+        .unwrap_or_else(|| derived_guid(tenant, "user", &u.user_principal_name.to_lowercase()))
+}
+
+fn group_key(tenant: &str, g: &GroupEntry) -> String {
+    g.object_id
+        .as_deref()
+        .and_then(normalize_guid)
+        .unwrap_or_else(|| derived_guid(tenant, "group", &g.display_name.to_lowercase()))
+}
+
+fn application_key(a: &ApplicationEntry) -> String {
+    a.app_id.as_deref().unwrap_or_default().to_ascii_lowercase()
+}
+
+fn assignment_key(a: &RoleAssignmentEntry) -> String {
+    format!(
+        "{}|{}|{}",
+        a.principal.to_lowercase(),
+        a.resource.to_lowercase(),
+        a.role
+    )
+}
+
+fn consent_key(c: &AdminConsentEntry) -> String {
+    format!("{}|{}", c.client.to_lowercase(), c.resource.to_lowercase())
+}
+
+fn principal_key(s: &ServicePrincipalEntry) -> String {
+    s.app_id.to_ascii_lowercase()
+}
+
+/// The keys of every entry of `file`.
+fn keys_of(file: &TenantFile) -> FileKeys {
+    let tenant = tenant_id(file);
+    FileKeys {
+        users: file.users.iter().map(|u| user_key(&tenant, u)).collect(),
+        groups: file.groups.iter().map(|g| group_key(&tenant, g)).collect(),
+        applications: file.applications.iter().map(application_key).collect(),
+        app_role_assignments: file
+            .app_role_assignments
+            .iter()
+            .map(assignment_key)
+            .collect(),
+        admin_consents: file.admin_consents.iter().map(consent_key).collect(),
+        service_principals: file.service_principals.iter().map(principal_key).collect(),
+    }
 }
 
 /// The tenant id a document is for (lower case).
@@ -143,11 +229,58 @@ pub(crate) fn normalize(
 
 /// The stored document after seeding it with `file` (both normalised): the
 /// file's entries, then the stored entries the file does not name, each in
-/// its own order.
-pub(crate) fn merge(file: TenantFile, stored: Option<TenantFile>) -> TenantFile {
-    let Some(stored) = stored else {
-        return file;
+/// its own order — except stored entries the file named when it last seeded
+/// and names no more: those were removed from the file, and go.
+pub(crate) fn merge(file: TenantFile, stored: Option<Document>) -> Document {
+    let from_file = keys_of(&file);
+    let Some(Document {
+        entries: mut stored,
+        from_file: before,
+    }) = stored
+    else {
+        return Document {
+            entries: file,
+            from_file,
+        };
     };
+    let tenant = tenant_id(&file);
+    // Removed from the file since it last seeded.
+    let gone =
+        |was: &[String], now: &[String], key: String| was.contains(&key) && !now.contains(&key);
+    stored
+        .users
+        .retain(|u| !gone(&before.users, &from_file.users, user_key(&tenant, u)));
+    stored
+        .groups
+        .retain(|g| !gone(&before.groups, &from_file.groups, group_key(&tenant, g)));
+    stored.applications.retain(|a| {
+        !gone(
+            &before.applications,
+            &from_file.applications,
+            application_key(a),
+        )
+    });
+    stored.app_role_assignments.retain(|a| {
+        !gone(
+            &before.app_role_assignments,
+            &from_file.app_role_assignments,
+            assignment_key(a),
+        )
+    });
+    stored.admin_consents.retain(|c| {
+        !gone(
+            &before.admin_consents,
+            &from_file.admin_consents,
+            consent_key(c),
+        )
+    });
+    stored.service_principals.retain(|p| {
+        !gone(
+            &before.service_principals,
+            &from_file.service_principals,
+            principal_key(p),
+        )
+    });
     let mut merged = file;
     fn keep<T: Clone>(into: &mut Vec<T>, from: Vec<T>, same: impl Fn(&T, &T) -> bool) {
         let extra: Vec<T> = from
@@ -157,26 +290,11 @@ pub(crate) fn merge(file: TenantFile, stored: Option<TenantFile>) -> TenantFile 
         into.extend(extra);
     }
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    let opt_eq = |a: &Option<String>, b: &Option<String>| match (a, b) {
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-        _ => false,
-    };
     // Users and groups are the same object when their object ids are
     // (explicit, or derived from the name as the loader derives them): a
     // user Graph renamed is still the file's user, and the file wins.
-    let tenant = tenant_id(&merged);
-    let user_id = |u: &super::schema::UserEntry| {
-        u.object_id
-            .as_deref()
-            .and_then(normalize_guid)
-            .unwrap_or_else(|| derived_guid(&tenant, "user", &u.user_principal_name.to_lowercase()))
-    };
-    let group_id = |g: &super::schema::GroupEntry| {
-        g.object_id
-            .as_deref()
-            .and_then(normalize_guid)
-            .unwrap_or_else(|| derived_guid(&tenant, "group", &g.display_name.to_lowercase()))
-    };
+    let user_id = |u: &UserEntry| user_key(&tenant, u);
+    let group_id = |g: &GroupEntry| group_key(&tenant, g);
     // Names the store uses for objects the file names differently (a Graph
     // rename the file now undoes): references follow the file's name.
     let mut renamed: Vec<(String, String)> = Vec::new();
@@ -202,7 +320,6 @@ pub(crate) fn merge(file: TenantFile, stored: Option<TenantFile>) -> TenantFile 
             *name = new.clone();
         }
     };
-    let mut stored = stored;
     for user in &mut stored.users {
         user.groups.iter_mut().for_each(follow);
     }
@@ -219,22 +336,25 @@ pub(crate) fn merge(file: TenantFile, stored: Option<TenantFile>) -> TenantFile 
         eq(&a.display_name, &b.display_name) || group_id(a) == group_id(b)
     });
     keep(&mut merged.applications, stored.applications, |a, b| {
-        opt_eq(&a.app_id, &b.app_id)
+        application_key(a) == application_key(b)
     });
     keep(
         &mut merged.app_role_assignments,
         stored.app_role_assignments,
-        |a, b| eq(&a.principal, &b.principal) && eq(&a.resource, &b.resource) && a.role == b.role,
+        |a, b| assignment_key(a) == assignment_key(b),
     );
     keep(&mut merged.admin_consents, stored.admin_consents, |a, b| {
-        eq(&a.client, &b.client) && eq(&a.resource, &b.resource)
+        consent_key(a) == consent_key(b)
     });
     keep(
         &mut merged.service_principals,
         stored.service_principals,
-        |a, b| eq(&a.app_id, &b.app_id),
+        |a, b| principal_key(a) == principal_key(b),
     );
-    merged
+    Document {
+        entries: merged,
+        from_file,
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +383,7 @@ app_id = "7fbf04bb-64db-4661-a8cd-d2d07d250ad8"
     fn normalising_hashes_secrets_and_keeps_hashes_that_still_verify() {
         let mut first = parse(FILE).unwrap();
         normalize(&mut first, Path::new("."), None).unwrap();
-        let json = to_json(&first);
+        let json = serde_json::to_string(&first).unwrap();
         assert!(
             !json.contains("alice-Passw0rd") && !json.contains("daemon-secret"),
             "{json}"
@@ -282,18 +402,20 @@ app_id = "7fbf04bb-64db-4661-a8cd-d2d07d250ad8"
             changed.applications[0].password_credentials,
             first.applications[0].password_credentials
         );
-        assert_eq!(from_json(&json).unwrap(), first);
+        let document = merge(first.clone(), None);
+        assert_eq!(from_json(&to_json(&document)).unwrap(), document);
     }
 
     #[test]
     fn seeding_replaces_what_the_file_names_and_keeps_the_rest() {
-        let mut stored = parse(FILE).unwrap();
-        stored.users[0].display_name = "Alice (renamed in the store)".to_owned();
-        let mut extra = stored.users[0].clone();
+        let mut stored = merge(parse(FILE).unwrap(), None);
+        stored.entries.users[0].display_name = "Alice (renamed in the store)".to_owned();
+        let mut extra = stored.entries.users[0].clone();
         extra.user_principal_name = "graph-made@contoso.test".to_owned();
-        stored.users.push(extra);
+        extra.object_id = Some("0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a".to_owned());
+        stored.entries.users.push(extra);
         let file = parse(FILE).unwrap();
-        let merged = merge(file, Some(stored));
+        let merged = merge(file, Some(stored)).entries;
         let names: Vec<&str> = merged
             .users
             .iter()
@@ -301,5 +423,29 @@ app_id = "7fbf04bb-64db-4661-a8cd-d2d07d250ad8"
             .collect();
         assert_eq!(names, ["alice@contoso.test", "graph-made@contoso.test"]);
         assert_eq!(merged.users[0].display_name, "Alice", "the file wins");
+    }
+
+    #[test]
+    fn an_entry_removed_from_the_file_leaves_the_store_and_graphs_stay() {
+        let seeded = merge(parse(FILE).unwrap(), None);
+        let mut stored = seeded.clone();
+        let mut made = stored.entries.users[0].clone();
+        made.user_principal_name = "graph-made@contoso.test".to_owned();
+        made.object_id = Some("0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a".to_owned());
+        stored.entries.users.push(made);
+        // The operator removes alice from the file.
+        let without_alice = FILE.replace(
+            "[[users]]\nuser_principal_name = \"alice@contoso.test\"\ndisplay_name = \"Alice\"\npassword = \"alice-Passw0rd\"\n",
+            "",
+        );
+        let file = parse(&without_alice).unwrap();
+        assert!(file.users.is_empty());
+        let merged = merge(file, Some(stored)).entries;
+        let names: Vec<&str> = merged
+            .users
+            .iter()
+            .map(|u| u.user_principal_name.as_str())
+            .collect();
+        assert_eq!(names, ["graph-made@contoso.test"]);
     }
 }
