@@ -211,7 +211,7 @@ balancer that terminates TLS, add --insecure-http (plain HTTP on --listen) and
 in X-Forwarded-For. See docs/deploy.md.
 
 Exit codes:
-  0  stopped cleanly (Ctrl-C)
+  0  stopped cleanly (Ctrl-C or SIGTERM: requests in progress finish)
   2  the tenant file is invalid (every problem is listed), or the server could not start";
 
 /// Runs `rolegate idp`.
@@ -358,11 +358,20 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
             running.ca_path.display()
         );
     }
-    eprintln!("Ctrl-C stops it.");
+    eprintln!("Ctrl-C (or SIGTERM) stops it.");
     drop(tenants);
     let mut task = running.task;
+    // SIGTERM (a container runtime, systemd) stops as Ctrl-C does: requests
+    // in progress finish.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
+        _ = async {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        } => {
             eprintln!("stopping");
             let _ = stop_tx.send(());
             let _ = task.await;

@@ -148,8 +148,17 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         &gateway_lines,
     );
     let mut task = running.task;
+    // SIGTERM (a container runtime, systemd) stops as Ctrl-C does: requests
+    // in progress finish.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
+        _ = async {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        } => {
             eprintln!("stopping the demo");
             if let Some(proxy) = proxy {
                 proxy.stop().await;

@@ -358,3 +358,51 @@ async fn export_writes_the_stored_directory_as_a_tenant_file() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("give --tenant"), "{}", stderr(&out));
 }
+
+/// SIGTERM (container runtimes, systemd) stops `rolegate idp` cleanly: exit
+/// code 0 once requests in progress have finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_provider_cleanly() {
+    use tokio::io::AsyncBufReadExt as _;
+    let data = std::env::temp_dir().join(format!(
+        "rolegate-cli-sigterm-{}",
+        rolegate_idp::secret::random_token(9)
+    ));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolegate"))
+        .args(["idp", "--config"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/tenant.toml"
+        ))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("stops it") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(ready, "the provider did not start");
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("stopped within 20 s")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&data);
+}
