@@ -7,12 +7,12 @@
 //! creates a row). Failed passwords are counted per user in the store as
 //! well (see [`crate::protocol::token::password::sign_in_with_password`]).
 //!
-//! A store failure counts as "over the limit" (fail closed): the request
-//! gets a throttling answer, and the store's error is logged.
+//! A store failure is returned to the caller, which refuses the request
+//! with a server error (fail closed, and saying what failed).
 
 use std::net::IpAddr;
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// One limit: at most `max` events per key in a window of `window` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,32 +43,20 @@ impl Throttle {
     }
 
     /// Whether `key` is still under its limit at `now` (nothing counted).
-    pub async fn allows(&self, store: &dyn Store, key: &str, now: i64) -> bool {
-        match store
+    pub async fn allows(&self, store: &dyn Store, key: &str, now: i64) -> Result<bool, StoreError> {
+        let count = store
             .throttle_events(&self.key(key), now, self.rate.window.max(1))
-            .await
-        {
-            Ok(count) => count < self.rate.max,
-            Err(e) => {
-                tracing::error!(throttle = self.name, error = %e, "throttle unreadable; refusing");
-                false
-            }
-        }
+            .await?;
+        Ok(count < self.rate.max)
     }
 
     /// Counts one event for `key` at `now`; returns whether it was within
     /// the limit.
-    pub async fn hit(&self, store: &dyn Store, key: &str, now: i64) -> bool {
-        match store
+    pub async fn hit(&self, store: &dyn Store, key: &str, now: i64) -> Result<bool, StoreError> {
+        let count = store
             .count_throttle_event(&self.key(key), now, self.rate.window.max(1))
-            .await
-        {
-            Ok(count) => count <= self.rate.max,
-            Err(e) => {
-                tracing::error!(throttle = self.name, error = %e, "throttle not counted; refusing");
-                false
-            }
-        }
+            .await?;
+        Ok(count <= self.rate.max)
     }
 
     fn key(&self, key: &str) -> String {
@@ -136,17 +124,23 @@ mod tests {
         let store = SqliteStore::in_memory().await.unwrap();
         let t = Throttle::new("t", Rate { max: 2, window: 60 });
         let other = Throttle::new("u", Rate { max: 2, window: 60 });
-        assert!(t.allows(&store, "a", 0).await);
-        assert!(t.hit(&store, "a", 0).await);
-        assert!(t.hit(&store, "a", 1).await);
-        assert!(!t.allows(&store, "a", 2).await);
-        assert!(!t.hit(&store, "a", 2).await);
-        assert!(t.allows(&store, "b", 2).await, "keys are independent");
+        assert!(t.allows(&store, "a", 0).await.unwrap());
+        assert!(t.hit(&store, "a", 0).await.unwrap());
+        assert!(t.hit(&store, "a", 1).await.unwrap());
+        assert!(!t.allows(&store, "a", 2).await.unwrap());
+        assert!(!t.hit(&store, "a", 2).await.unwrap());
         assert!(
-            other.allows(&store, "a", 2).await,
+            t.allows(&store, "b", 2).await.unwrap(),
+            "keys are independent"
+        );
+        assert!(
+            other.allows(&store, "a", 2).await.unwrap(),
             "throttles are independent"
         );
-        assert!(t.allows(&store, "a", 60).await, "a new window starts");
-        assert!(t.hit(&store, "a", 60).await);
+        assert!(
+            t.allows(&store, "a", 60).await.unwrap(),
+            "a new window starts"
+        );
+        assert!(t.hit(&store, "a", 60).await.unwrap());
     }
 }

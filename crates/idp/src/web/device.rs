@@ -47,9 +47,17 @@ async fn device_code(
     let now = state.provider.now();
     let limits = &state.provider.limits;
     let store = state.provider.store.as_ref();
-    if !limits.device_codes.hit(store, &key, now).await
-        || !limits.device_codes_all.hit(store, "all", now).await
-    {
+    let within = match limits.device_codes.hit(store, &key, now).await {
+        Ok(true) => limits.device_codes_all.hit(store, "all", now).await,
+        other => other,
+    };
+    let within = match within {
+        Ok(within) => within,
+        Err(e) => {
+            return json_error(&state, &headers, &crate::protocol::errors::server_error(e));
+        }
+    };
+    if !within {
         return json_error(
             &state,
             &headers,

@@ -52,6 +52,19 @@ enum Presented<'r> {
     Secret(&'r str),
 }
 
+/// Counts a failed client authentication (the refusal goes out whatever
+/// the store says; a store failure is logged).
+async fn count_failure(p: &Provider, key: &str, now: i64) {
+    if let Err(e) = p
+        .limits
+        .client_failures
+        .hit(p.store.as_ref(), key, now)
+        .await
+    {
+        tracing::error!(error = %e, "a failed client authentication was not counted");
+    }
+}
+
 /// Identifies the client and checks its credential as `credential` demands.
 pub(super) async fn authenticate<'a>(
     p: &Provider,
@@ -80,6 +93,7 @@ pub(super) async fn authenticate<'a>(
         .client_failures
         .allows(p.store.as_ref(), &throttle_key, now)
         .await
+        .map_err(crate::protocol::errors::server_error)?
     {
         return Err(OAuthError::throttled("failed client authentications"));
     }
@@ -97,10 +111,7 @@ pub(super) async fn authenticate<'a>(
                 }),
                 Err(e) => {
                     if e.is_client_failure() {
-                        p.limits
-                            .client_failures
-                            .hit(p.store.as_ref(), &throttle_key, now)
-                            .await;
+                        count_failure(p, &throttle_key, now).await;
                     }
                     tracing::info!(client = %app.app_id, reason = %e, "client assertion refused");
                     Err(OAuthError::from(&e))
@@ -114,10 +125,7 @@ pub(super) async fn authenticate<'a>(
                     auth: ClientAuth::Secret,
                 }),
                 Ok(false) => {
-                    p.limits
-                        .client_failures
-                        .hit(p.store.as_ref(), &throttle_key, now)
-                        .await;
+                    count_failure(p, &throttle_key, now).await;
                     Err(OAuthError::invalid_client(
                         aadsts::INVALID_CLIENT_SECRET,
                         format!(
