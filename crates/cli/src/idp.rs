@@ -403,7 +403,15 @@ async fn rotate(data: DataDir, store: StoreConfig, publish_lead: i64) -> Result<
         .rotate(now, publish_lead, 24 * 3600)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    println!("{report:?}");
+    println!(
+        "rotated the signing keys:\n  retired:  {} (signs until {}, stays published until {})\n  promoted: {} (signs from {})\n  next:     {} (published now)",
+        report.retired_kid,
+        crate::time::utc(report.switch_at),
+        crate::time::utc(report.unpublish_at),
+        report.promoted_kid,
+        crate::time::utc(report.switch_at),
+        report.next_kid,
+    );
     eprintln!(
         "running identity providers pick the new keys up at once on a PostgreSQL store (LISTEN/NOTIFY), \
          otherwise within {RELOAD_INTERVAL} seconds or at once on SIGHUP"

@@ -84,14 +84,18 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
     }
 }
 
-/// Logs go to standard error, filtered by `ROLEGATE_LOG` (default: errors
-/// only, so that diagnostics are not repeated as log lines). Tokens and
-/// secrets are never logged.
+/// Logs go to standard error, filtered by `ROLEGATE_LOG` (or, when it is
+/// unset, `RUST_LOG`; default: errors only, so that diagnostics are not
+/// repeated as log lines), coloured only on a terminal. Tokens and secrets
+/// are never logged.
 fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_env("ROLEGATE_LOG").unwrap_or_else(|_| EnvFilter::new("error"));
+    use std::io::IsTerminal as _;
+    let filter = EnvFilter::try_from_env("ROLEGATE_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

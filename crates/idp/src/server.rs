@@ -384,7 +384,7 @@ fn spawn_maintenance(provider: Arc<Provider>) {
             since_purge += reload;
             // Picks up rotations made with `rolegate idp rotate-keys`.
             if let Err(e) = provider.keys.reload().await {
-                tracing::warn!(error = %e, "reloading signing keys failed");
+                tracing::error!(error = %e, "reloading signing keys failed; still signing with the keys loaded before");
             }
         }
     });
@@ -409,7 +409,9 @@ async fn spawn_key_listener(provider: Arc<Provider>) {
         while changes.recv().await.is_some() {
             match provider.keys.reload().await {
                 Ok(()) => tracing::info!("signing keys reloaded (changed in the store)"),
-                Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
+                Err(e) => {
+                    tracing::error!(error = %e, "reloading signing keys failed; still signing with the keys loaded before")
+                }
             }
         }
     });

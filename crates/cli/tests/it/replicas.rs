@@ -270,11 +270,11 @@ impl Cluster {
         .await;
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let report = stdout(&out);
-        let start = report
-            .find("next_kid: \"")
-            .expect("the report names the next key")
-            + 11;
-        report[start..start + report[start..].find('"').unwrap()].to_owned()
+        let line = report
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("next:"))
+            .expect("the report names the next key");
+        line.split_whitespace().next().unwrap().to_owned()
     }
 
     async fn stop(mut self) {

@@ -223,7 +223,12 @@ async fn rotate_keys_works_against_a_postgres_store() {
         )
         .await;
         assert_eq!(code(&out), 0, "{}", stderr(&out));
-        assert!(stdout(&out).contains("RotationReport"), "{}", stdout(&out));
+        assert!(
+            stdout(&out).starts_with("rotated the signing keys:")
+                && stdout(&out).contains("  next:     "),
+            "{}",
+            stdout(&out)
+        );
     }
     let url = PostgresUrl::parse(db.url()).unwrap();
     let store = PostgresStore::open(&url, KeyEncryptionKey::from_base64(&kek).unwrap())
