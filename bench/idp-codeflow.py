@@ -149,7 +149,9 @@ def sign_in(conn, user, password):
         },
     )
     absorb_cookies(jar, headers)
-    if status not in (302, 303) or "rolegate_session" not in jar:
+    # The session cookie is __Host-rolegate_session since 3e6b07f (it was
+    # rolegate_session before).
+    if status not in (302, 303) or not {"rolegate_session", "__Host-rolegate_session"} & jar.keys():
         raise Failure(f"sign-in failed: {status} {body[:300]!r}")
     code_from(header(headers, "location")[0])
     return jar
