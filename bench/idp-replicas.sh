@@ -565,6 +565,8 @@ for r in rows:
     print(f"{r['what']}: {sum(int(x['requests']) for x in w):,} client-credentials requests, every one a 200 with a token; "
           f"{f['flows']:,} code flows, none failed"
           + ("; every code redeemed at the other replica" if f.get("cross_replica") else "")
+          + f"; load generators used {r['cc']['acct']['child_cpu_s'] / r['cc']['acct']['wall_s']:.2f} (cc) and "
+          f"{r['flow']['acct']['child_cpu_s'] / r['flow']['acct']['wall_s']:.2f} (flow) cores"
           + f"; issuer {r['agreed']['issuer'].rsplit('/', 2)[0]}/…"
           + (", the same on both replicas, as the JWKS and the signing key" if r["replicas"] > 1 else ""))
 if warn:
