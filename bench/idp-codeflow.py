@@ -11,6 +11,12 @@ HTTPS connections trusting the provider's local CA:
 Bounded by time and by count (whichever comes first). Prints one JSON object
 on stdout: flows/s and p50/p90/p99 latencies (ms) of the whole flow and of
 each step; exits 1 if any flow failed.
+
+With --other-port (a second replica on the same database; --other-host and
+--other-ca when they differ), every code is redeemed at the replica that did
+not issue it: even workers authorize at --port and redeem at --other-port,
+odd workers the reverse, all with the SSO session signed in at --port
+(bench/idp-replicas.sh).
 """
 
 import argparse
@@ -149,14 +155,17 @@ def sign_in(conn, user, password):
         },
     )
     absorb_cookies(jar, headers)
-    if status not in (302, 303) or "rolegate_session" not in jar:
+    # The session cookie is __Host-rolegate_session since 3e6b07f (it was
+    # rolegate_session before).
+    if status not in (302, 303) or not {"rolegate_session", "__Host-rolegate_session"} & jar.keys():
         raise Failure(f"sign-in failed: {status} {body[:300]!r}")
     code_from(header(headers, "location")[0])
     return jar
 
 
-def one_flow(conn, jar, n):
-    """authorize (SSO) -> code -> token. Returns (authorize_s, token_s)."""
+def one_flow(conn, jar, n, token_conn=None):
+    """authorize (SSO) -> code -> token. Returns (authorize_s, token_s).
+    The redemption goes over token_conn when given (another replica)."""
     t0 = time.perf_counter()
     status, headers, body = conn.request(
         "GET", authorize_path(f"s{n}"), headers={"Cookie": cookie_header(jar)}
@@ -175,7 +184,7 @@ def one_flow(conn, jar, n):
             "scope": SCOPE,
         }
     )
-    status, headers, body = conn.request(
+    status, headers, body = (token_conn or conn).request(
         "POST",
         f"/{TENANT}/oauth2/v2.0/token",
         body=form,
@@ -212,17 +221,34 @@ def main():
     ap.add_argument("--warmup", type=int, default=20, help="flows run before measuring")
     ap.add_argument("--user", default="alice@contoso.test")
     ap.add_argument("--password", default="alice-Passw0rd")
+    ap.add_argument("--other-port", type=int, help="a second replica: codes cross between the two")
+    ap.add_argument("--other-host", help="the host of --other-port (default: --host)")
+    ap.add_argument("--other-ca", help="the CA of --other-port (default: --ca)")
     args = ap.parse_args()
     if not (0 < args.seconds <= 300 and 0 < args.max_flows <= 100_000 and 0 < args.concurrency <= 32):
         ap.error("bounds: 0 < seconds <= 300, 0 < max-flows <= 100000, 0 < concurrency <= 32")
 
     ctx = ssl.create_default_context(cafile=args.ca)
     timeout = 10.0
-    first = Conn(args.host, args.port, ctx, timeout)
+    cross = args.other_port is not None
+    other_ctx = ssl.create_default_context(cafile=args.other_ca) if args.other_ca else ctx
+
+    def conns(w):
+        """(authorize, redeem) connections of worker w; redeem is None
+        without --other-port (the same connection)."""
+        here = Conn(args.host, args.port, ctx, timeout)
+        if not cross:
+            return here, None
+        there = Conn(args.other_host or args.host, args.other_port, other_ctx, timeout)
+        return (here, there) if w % 2 == 0 else (there, here)
+
+    first, first_token = conns(0)
     jar = sign_in(first, args.user, args.password)
     for i in range(args.warmup):
-        one_flow(first, jar, -1 - i)
+        one_flow(first, jar, -1 - i, first_token)
     first.close()
+    if first_token is not None:
+        first_token.close()
 
     lock = threading.Lock()
     issued = [0]
@@ -231,11 +257,13 @@ def main():
     start_gate = threading.Barrier(args.concurrency + 1)
 
     def worker(w):
-        conn = Conn(args.host, args.port, ctx, timeout)
+        conn, tconn = conns(w)
         try:
             try:
-                # Open the TLS connection before the clock starts.
-                conn.request("GET", f"/{TENANT}/v2.0/.well-known/openid-configuration")
+                # Open the TLS connections before the clock starts.
+                for c in (conn, tconn):
+                    if c is not None:
+                        c.request("GET", f"/{TENANT}/v2.0/.well-known/openid-configuration")
                 start_gate.wait()
             except Exception as e:  # noqa: BLE001
                 with lock:
@@ -249,7 +277,7 @@ def main():
                     issued[0] += 1
                     n = issued[0]
                 try:
-                    a, t = one_flow(conn, jar, n)
+                    a, t = one_flow(conn, jar, n, tconn)
                 except Exception as e:  # noqa: BLE001 - every failure is reported
                     with lock:
                         errors.append(f"flow {n}: {e}")
@@ -262,6 +290,8 @@ def main():
                     flows.append(a + t)
         finally:
             conn.close()
+            if tconn is not None:
+                tconn.close()
 
     threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(args.concurrency)]
     for t in threads:
@@ -289,6 +319,7 @@ def main():
         "seconds": round(elapsed, 3),
         "flows_per_s": round(len(flows) / elapsed, 1) if elapsed > 0 else 0,
         "concurrency": args.concurrency,
+        "cross_replica": cross,
         "flow_ms": ms(flows),
         "authorize_ms": ms(auth_lat),
         "token_ms": ms(token_lat),
