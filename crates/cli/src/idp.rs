@@ -392,7 +392,7 @@ async fn rotate(data: DataDir, store: StoreConfig, publish_lead: i64) -> Result<
             data.data_dir.display()
         )));
     }
-    let store = server::open_store(&store, &data.data_dir)
+    let store = server::open_store_for_tool(&store, &data.data_dir)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let now = SystemClock.now();
@@ -449,7 +449,7 @@ async fn export(
             data.data_dir.display()
         )));
     }
-    let store = server::open_store(&store, &data.data_dir)
+    let store = server::open_store_for_tool(&store, &data.data_dir)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let toml = rolegate_idp::directory::persist::export(store.as_ref(), &tenant)
@@ -467,7 +467,7 @@ async fn rekey(store: StoreConfig, new: KeyEncryptionKey) -> Result<Outcome, Fai
                 .to_owned(),
         ));
     };
-    let store = PostgresStore::open(&url, kek)
+    let store = PostgresStore::open_existing(&url, kek)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let count = store

@@ -290,6 +290,24 @@ pub async fn start_with(
     })
 }
 
+/// Opens the store for a tool (`rotate-keys`, `rekey`, `export`, `probe`):
+/// as [`open_store`], except that a PostgreSQL database must already have
+/// this binary's schema (a tool never migrates what running replicas use).
+pub async fn open_store_for_tool(
+    config: &StoreConfig,
+    data_dir: &Path,
+) -> Result<Arc<dyn Store>, RunError> {
+    match config {
+        #[cfg(feature = "postgres")]
+        StoreConfig::Postgres { url, kek } => Ok(Arc::new(
+            PostgresStore::open_existing(url, kek.clone())
+                .await
+                .map_err(Box::new)?,
+        )),
+        StoreConfig::Sqlite => open_store(config, data_dir).await,
+    }
+}
+
 /// Opens the store `config` names, bringing its schema up to date
 /// (SQLite: [`DATABASE`] in `data_dir`, created if missing).
 pub async fn open_store(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, RunError> {

@@ -136,7 +136,7 @@ async fn open_keys(
             path: dir.to_path_buf(),
             reason,
         };
-        let opened = server::open_store(store, dir)
+        let opened = server::open_store_for_tool(store, dir)
             .await
             .map_err(|e| failed(e.to_string()))?;
         if opened

@@ -56,6 +56,21 @@ pub enum OpenError {
         /// The newest migration this binary has.
         known: i64,
     },
+    /// A tool (not a provider) found a schema older than it knows: it does
+    /// not migrate.
+    #[error(
+        "the PostgreSQL database {url} has schema version {found}, older than this rolegate knows \
+         ({known}): start a provider of this version once to bring it up to date, or use the \
+         rolegate that matches the running replicas"
+    )]
+    SchemaTooOld {
+        /// The database.
+        url: PostgresUrl,
+        /// The newest migration applied to it.
+        found: i64,
+        /// The newest migration this binary has.
+        known: i64,
+    },
     /// The server is older than [`MINIMUM_SERVER_VERSION`].
     #[error("the PostgreSQL server of {url} is version {found}; rolegate needs {minimum} or newer")]
     ServerTooOld {
@@ -94,6 +109,25 @@ impl PostgresStore {
         url: &PostgresUrl,
         kek: KeyEncryptionKey,
     ) -> Result<PostgresStore, OpenError> {
+        Self::open_with(url, kek, true).await
+    }
+
+    /// [`open`](Self::open) for tools (`rotate-keys`, `rekey`, `export`,
+    /// `probe`): the same checks, but a database that has a schema must
+    /// already have the one this binary knows — a tool never upgrades a
+    /// database running replicas use (an empty one it sets up).
+    pub async fn open_existing(
+        url: &PostgresUrl,
+        kek: KeyEncryptionKey,
+    ) -> Result<PostgresStore, OpenError> {
+        Self::open_with(url, kek, false).await
+    }
+
+    async fn open_with(
+        url: &PostgresUrl,
+        kek: KeyEncryptionKey,
+        may_migrate: bool,
+    ) -> Result<PostgresStore, OpenError> {
         let connect_error = |source| OpenError::Connect {
             url: url.clone(),
             source,
@@ -103,7 +137,7 @@ impl PostgresStore {
             .await
             .unwrap_or_else(|_| Err(timed_out()))
             .map_err(connect_error)?;
-        let migrated = migrate(&mut setup, url).await;
+        let migrated = migrate(&mut setup, url, may_migrate).await;
         // Closing the session also releases the migration lock.
         let _ = setup.close().await;
         migrated?;
@@ -147,7 +181,11 @@ impl PostgresStore {
 /// Checks the server, then applies the migrations this binary has and the
 /// database lacks, holding [`MIGRATION_LOCK`] for the session (`conn` is
 /// closed afterwards, which releases it even on failure).
-async fn migrate(conn: &mut PgConnection, url: &PostgresUrl) -> Result<(), OpenError> {
+async fn migrate(
+    conn: &mut PgConnection,
+    url: &PostgresUrl,
+    may_migrate: bool,
+) -> Result<(), OpenError> {
     let query_error = |source| OpenError::Query {
         url: url.clone(),
         source,
@@ -187,6 +225,18 @@ async fn migrate(conn: &mut PgConnection, url: &PostgresUrl) -> Result<(), OpenE
             found,
             known,
         });
+    }
+    // A tool may create the schema of an empty database (no replica can be
+    // using it) but never upgrades one.
+    if !may_migrate && let Some(found) = applied {
+        if found < known {
+            return Err(OpenError::SchemaTooOld {
+                url: url.clone(),
+                found,
+                known,
+            });
+        }
+        return Ok(());
     }
     let mut migrator = Migrator::new(MIGRATIONS)
         .await

@@ -309,3 +309,30 @@ async fn replicas_starting_together_share_one_set_of_signing_keys() {
         store.close().await;
     }
 }
+
+/// A tool opening a database with an older schema refuses instead of
+/// upgrading it under running replicas; a provider upgrades it.
+#[tokio::test]
+async fn tools_never_upgrade_a_schema_providers_do() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let url = PostgresUrl::parse(db.url()).unwrap();
+    let kek = fresh_kek();
+    let store = PostgresStore::open(&url, kek.clone()).await.unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    store.close().await;
+    let err = PostgresStore::open_existing(&url, kek.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OpenError::SchemaTooOld { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("older than this rolegate knows"),
+        "{err}"
+    );
+}
