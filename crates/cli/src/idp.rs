@@ -63,11 +63,12 @@ pub struct IdpArgs {
     #[arg(long, requires = "public_url", conflicts_with_all = ["tls_cert", "tls_key"])]
     insecure_http: bool,
 
-    /// With --insecure-http: a balancer's address (repeatable) whose
+    /// With --insecure-http: a balancer's address or network (repeatable;
+    /// e.g. 10.0.0.7 or 10.42.0.0/16 for an ingress controller's pods) whose
     /// X-Forwarded-For is believed; its last entry is then the client
     /// address that per-source limits count against.
-    #[arg(long, value_name = "IP", requires = "insecure_http")]
-    trusted_proxy: Vec<std::net::IpAddr>,
+    #[arg(long, value_name = "IP[/PREFIX]", requires = "insecure_http")]
+    trusted_proxy: Vec<rolegate_idp::tls::Network>,
 
     /// Access-token lifetime in seconds (expires_in).
     #[arg(long, value_name = "SECS", default_value_t = 3599)]

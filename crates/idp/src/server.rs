@@ -47,7 +47,7 @@ pub struct ServerConfig {
     /// Balancers whose `X-Forwarded-For` is believed (plain HTTP only): a
     /// request from one of these addresses is attributed to the last
     /// address its `X-Forwarded-For` names, for the per-source limits.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<crate::tls::Network>,
     /// Lifetimes and limits.
     pub settings: Settings,
     /// Limits on connections: timeouts, body size, how many at once.

@@ -41,7 +41,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-pub use self::serve::{ServeLimits, serve_plain, serve_tls};
+pub use self::serve::{Network, ServeLimits, serve_plain, serve_tls};
 
 mod serve;
 

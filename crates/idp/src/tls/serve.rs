@@ -150,7 +150,7 @@ pub async fn serve_plain(
     listener: TcpListener,
     app: axum::Router,
     limits: ServeLimits,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<Network>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     serve(
@@ -167,7 +167,7 @@ pub async fn serve_plain(
 async fn serve(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
-    trusted_proxies: Arc<[IpAddr]>,
+    trusted_proxies: Arc<[Network]>,
     app: axum::Router,
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -238,7 +238,7 @@ struct Connection {
     /// `None`: plain HTTP ([`serve_plain`]).
     acceptor: Option<TlsAcceptor>,
     /// Peers whose `X-Forwarded-For` names the client.
-    trusted_proxies: Arc<[IpAddr]>,
+    trusted_proxies: Arc<[Network]>,
     peer: SocketAddr,
     app: axum::Router,
     limits: ServeLimits,
@@ -287,7 +287,7 @@ impl Connection {
         let requests = Arc::new(Requests {
             app: self.app,
             peer,
-            forwarded: self.trusted_proxies.contains(&peer.ip()),
+            forwarded: self.trusted_proxies.iter().any(|n| n.contains(peer.ip())),
             limits,
             activity,
         });
@@ -405,6 +405,72 @@ impl Requests {
                 broken => refusal(broken, &self.limits, version),
             },
         )
+    }
+}
+
+/// An address or a network (`10.0.0.0/8`, `fd00::/8`): the balancers whose
+/// `X-Forwarded-For` [`serve_plain`] believes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Whether `ip` is in the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            (IpAddr::V6(_), IpAddr::V4(ip)) => self.contains(IpAddr::V6(ip.to_ipv6_mapped())),
+            (IpAddr::V4(_), IpAddr::V6(ip)) => ip
+                .to_ipv4_mapped()
+                .is_some_and(|ip| self.contains(IpAddr::V4(ip))),
+        }
+    }
+}
+
+impl From<IpAddr> for Network {
+    fn from(addr: IpAddr) -> Self {
+        Network {
+            addr,
+            prefix: if addr.is_ipv4() { 32 } else { 128 },
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    /// `IP` or `IP/prefix`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or network (e.g. 10.0.0.0/8)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(Network { addr, prefix })
     }
 }
 

@@ -2,17 +2,17 @@
 //! plain HTTP under the balancer's origin, and `--trusted-proxy` makes the
 //! per-source limits count the client the balancer names.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use rolegate_idp::protocol::Settings;
 use rolegate_idp::server::{self, PublicUrl, RunError, ServerConfig, StoreConfig};
+use rolegate_idp::tls::Network;
 
 use crate::{API, CLI, TID};
 
 const PUBLIC: &str = "https://login.rolegate.test";
 
-fn config(public_url: Option<&str>, trusted: Vec<IpAddr>) -> ServerConfig {
+fn config(public_url: Option<&str>, trusted: Vec<Network>) -> ServerConfig {
     ServerConfig {
         config_path: PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -41,7 +41,7 @@ struct Plain {
 }
 
 impl Plain {
-    async fn start(trusted: Vec<IpAddr>) -> Plain {
+    async fn start(trusted: Vec<Network>) -> Plain {
         let cfg = config(Some(PUBLIC), trusted);
         let data_dir = cfg.data_dir.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -161,7 +161,8 @@ fn a_public_url_is_an_https_origin() {
 /// of its own in front.
 #[tokio::test]
 async fn a_trusted_balancer_names_the_source_the_limits_count() {
-    let idp = Plain::start(vec!["127.0.0.1".parse().unwrap()]).await;
+    // A network, as for an ingress controller's pods.
+    let idp = Plain::start(vec!["127.0.0.0/8".parse().unwrap()]).await;
     for _ in 0..30 {
         assert_eq!(idp.device_code(Some("203.0.113.7")).await, 200);
     }
@@ -184,4 +185,28 @@ async fn an_untrusted_peer_cannot_choose_its_source() {
         assert_eq!(idp.device_code(Some(&format!("203.0.113.{i}"))).await, 200);
     }
     assert_eq!(idp.device_code(Some("203.0.113.200")).await, 429);
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks() {
+    let net: Network = "10.42.0.0/16".parse().unwrap();
+    assert!(net.contains("10.42.7.9".parse().unwrap()));
+    assert!(!net.contains("10.43.0.1".parse().unwrap()));
+    let one: Network = "192.0.2.7".parse().unwrap();
+    assert!(one.contains("192.0.2.7".parse().unwrap()));
+    assert!(!one.contains("192.0.2.8".parse().unwrap()));
+    let v6: Network = "fd00::/8".parse().unwrap();
+    assert!(v6.contains("fd12::1".parse().unwrap()));
+    assert!(!v6.contains("fe80::1".parse().unwrap()));
+    let mapped: Network = "::ffff:10.0.0.0/104".parse().unwrap();
+    assert!(mapped.contains("10.1.2.3".parse().unwrap()));
+    assert!(
+        "0.0.0.0/0"
+            .parse::<Network>()
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap())
+    );
+    for bad in ["10.0.0.0/33", "fd00::/129", "host", "10.0.0.0/x"] {
+        assert!(bad.parse::<Network>().is_err(), "{bad}");
+    }
 }
