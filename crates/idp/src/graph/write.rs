@@ -193,6 +193,24 @@ pub(super) async fn handle(
                 objects::service_principal(app),
             ))
         }
+        (Verb::Patch, ["servicePrincipals", id]) => {
+            caller.require(&WRITE_APPLICATIONS)?;
+            let app_id = super::service_principal(dir, id)?.app_id.clone();
+            edit(p, dir, |file, d| {
+                graph_edit::update_service_principal(file, d, &app_id, &body)
+            })
+            .await?;
+            Ok(done())
+        }
+        (Verb::Delete, ["servicePrincipals", id]) => {
+            caller.require(&WRITE_APPLICATIONS)?;
+            super::service_principal(dir, id)?;
+            Err(GraphError::new(
+                400,
+                "Request_BadRequest",
+                "An application's service principal lives as long as the application here: delete the application (DELETE /applications/{id}) instead.",
+            ))
+        }
         (
             Verb::Post,
             [

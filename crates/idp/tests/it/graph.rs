@@ -1073,3 +1073,73 @@ async fn removing_a_user_from_the_file_revokes_them_and_graphs_objects_stay() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// "Assignment required" on the enterprise application: users without a
+/// role assignment are refused (AADSTS50105) once it is switched on.
+#[tokio::test]
+async fn assignment_required_switched_on_through_graph() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let (_, sp) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals(appId='{API}')"),
+    )
+    .await;
+    let sign_in = |user: (&'static str, &'static str)| {
+        let idp = &idp;
+        async move {
+            idp.post_token(&[
+                ("grant_type", "password"),
+                ("client_id", CLI),
+                ("username", user.0),
+                ("password", user.1),
+                ("scope", &format!("api://{API}/access_as_user")),
+            ])
+            .await
+        }
+    };
+    let carol = ("carol@contoso.test", "carol-Passw0rd");
+    assert_eq!(
+        sign_in(carol).await.0,
+        200,
+        "carol holds no role but may sign in"
+    );
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/servicePrincipals/{}", sp["id"].as_str().unwrap()),
+        Some(serde_json::json!({"appRoleAssignmentRequired": true})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, sp) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals(appId='{API}')"),
+    )
+    .await;
+    assert_eq!(sp["appRoleAssignmentRequired"], true);
+    let (status, body) = sign_in(carol).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(crate::aadsts(&body), 50105);
+    assert_eq!(sign_in(ALICE).await.0, 200, "alice holds Orders.Admin");
+    // The service principal lives as long as the application.
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/servicePrincipals/{}", sp["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("delete the application")
+    );
+}

@@ -318,6 +318,49 @@ pub(crate) fn remove_role_assignment(
     Ok(())
 }
 
+/// `PATCH /servicePrincipals/{id}`: `appRoleAssignmentRequired` (the
+/// enterprise application's "assignment required" switch).
+pub(crate) fn update_service_principal(
+    file: &mut TenantFile,
+    dir: &Directory,
+    app_id: &str,
+    body: &Value,
+) -> Result<(), EditError> {
+    let fields = object(body)?;
+    let Some(required) = fields
+        .get("appRoleAssignmentRequired")
+        .and_then(Value::as_bool)
+    else {
+        return Ok(());
+    };
+    let app = dir
+        .applications
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("Application {app_id} does not exist."))?;
+    if app.first_party {
+        return Err("Microsoft Graph's service principal cannot be changed here.".to_owned());
+    }
+    if app.is_foreign(&dir.tenant.id) {
+        match file
+            .service_principals
+            .iter_mut()
+            .find(|p| p.app_id.eq_ignore_ascii_case(app_id))
+        {
+            Some(entry) => entry.app_role_assignment_required = Some(required),
+            None => file
+                .service_principals
+                .push(super::schema::ServicePrincipalEntry {
+                    app_id: app.app_id.clone(),
+                    app_role_assignment_required: Some(required),
+                }),
+        }
+        return Ok(());
+    }
+    application_entry(file, app_id)?.app_role_assignment_required = Some(required);
+    Ok(())
+}
+
 /// `POST /users`: `userPrincipalName`, `displayName` and
 /// `passwordProfile.password` (hashed at once); returns the object id.
 pub(crate) fn create_user(file: &mut TenantFile, body: &Value) -> Result<String, EditError> {
