@@ -38,6 +38,7 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -117,7 +118,7 @@ pub(crate) struct Pool {
 
 /// A pooled connection and when it was put back.
 struct Idle {
-    conn: Conn,
+    conn: Box<Conn>,
     since: Instant,
 }
 
@@ -222,7 +223,7 @@ impl Pool {
     }
 
     /// The most recently used idle connection that is still open.
-    fn checkout(&self) -> Option<Conn> {
+    fn checkout(&self) -> Option<Box<Conn>> {
         let mut idle = lock(&self.idle);
         while let Some(Idle { mut conn, since }) = idle.pop_back() {
             if since.elapsed() >= IDLE_TIMEOUT {
@@ -239,7 +240,7 @@ impl Pool {
 
     /// Puts `conn` back after an exchange whose response body ended; it is
     /// closed instead if it cannot take another request.
-    fn checkin(&self, mut conn: Conn) {
+    fn checkin(&self, mut conn: Box<Conn>) {
         if !conn.is_reusable() {
             return;
         }
@@ -267,7 +268,7 @@ impl Pool {
 
     /// A new connection: TCP (each resolved address in turn, each within
     /// the connect timeout), TLS for `https://`, then HTTP/1.1.
-    async fn connect(&self) -> Result<Conn, UpstreamError> {
+    async fn connect(&self) -> Result<Box<Conn>, UpstreamError> {
         let addresses = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
             .map_err(UpstreamError::Connect)?;
@@ -303,10 +304,9 @@ impl Pool {
             .handshake(TokioIo::new(stream))
             .await
             .map_err(UpstreamError::Http)?;
-        Ok(Conn {
-            sender,
-            driver: Some(driver),
-        })
+        // Boxed: a connection moves between the pool, the request and the
+        // body; a pointer moves cheaper than the connection's state.
+        Ok(Box::new(Conn::new(sender, driver)))
     }
 }
 
@@ -330,19 +330,38 @@ fn sweep_in_background(pool: Weak<Pool>) {
     });
 }
 
-/// One upstream connection: the handle requests are sent with, and the
-/// future that does the reading and writing (`None` once it has ended).
+/// One upstream connection: the handle requests are sent with, the future
+/// that does the reading and writing (`None` once it has ended), and the
+/// waker it is driven with.
 struct Conn {
     sender: SendRequest<Incoming>,
     driver: Option<Connection<TokioIo<Stream>, Incoming>>,
+    signal: Arc<Signal>,
+    /// `signal` as a [`Waker`].
+    waker: Waker,
 }
 
 impl Conn {
-    /// Polls the connection with `cx`; forgets it when it has ended
-    /// (closed by either side, or failed), which fails what is in flight.
-    fn drive(&mut self, cx: &mut Context<'_>) {
+    fn new(sender: SendRequest<Incoming>, driver: Connection<TokioIo<Stream>, Incoming>) -> Conn {
+        let signal = Arc::new(Signal {
+            state: AtomicU8::new(IDLE),
+            task: Mutex::new(None),
+        });
+        Conn {
+            sender,
+            driver: Some(driver),
+            waker: Waker::from(Arc::clone(&signal)),
+            signal,
+        }
+    }
+
+    /// Polls the connection with its own waker; forgets it when it has
+    /// ended (closed by either side, or failed), which fails what is in
+    /// flight.
+    fn drive(&mut self) {
+        let mut cx = Context::from_waker(&self.waker);
         if let Some(driver) = &mut self.driver
-            && Pin::new(driver).poll(cx).is_ready()
+            && Pin::new(driver).poll(&mut cx).is_ready()
         {
             // Dropping it answers the request in flight (if any) with an
             // error and hands back one that never left.
@@ -350,29 +369,105 @@ impl Conn {
         }
     }
 
+    /// Runs `step` for the task of `cx`: a wake-up of the connection while
+    /// `step` runs (the connection waking itself, or a body channel waking
+    /// its peer, all inside this task) runs `step` again at once instead of
+    /// scheduling the task again; one after `step` wakes the task.
+    fn run<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut step: impl FnMut(&mut Conn) -> Poll<T>,
+    ) -> Poll<T> {
+        self.signal.set_task(cx.waker());
+        for _ in 0..MAX_RERUNS {
+            self.signal.state.store(RUNNING, Ordering::SeqCst);
+            let result = step(self);
+            let woken = self.signal.state.swap(IDLE, Ordering::SeqCst) == WOKEN;
+            if result.is_ready() || !woken {
+                return result;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
     /// Drives the connection until `sent` (the response future) resolves.
+    /// `sent` is only ever completed by the connection, so it is polled
+    /// with a no-op waker.
     fn poll_response<F: Future>(
         &mut self,
         cx: &mut Context<'_>,
-        sent: Pin<&mut F>,
+        mut sent: Pin<&mut F>,
     ) -> Poll<F::Output> {
-        self.drive(cx);
-        let mut quiet = Context::from_waker(Waker::noop());
-        // With the connection gone the future has its answer; `cx` would
-        // wait forever otherwise.
-        let cx = if self.driver.is_some() {
-            &mut quiet
-        } else {
-            cx
-        };
-        sent.poll(cx)
+        let answer = self.run(cx, |conn| {
+            conn.drive();
+            // With the connection gone, `sent` has its answer.
+            sent.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        });
+        if answer.is_pending() && self.driver.is_none() {
+            // Not expected (hyper answers what was in flight when the
+            // connection is dropped); never wait on a waker nobody holds.
+            return sent.poll(cx);
+        }
+        answer
     }
 
-    /// Whether the connection is open and idle: polled (with a no-op waker,
-    /// so that it wakes nobody while pooled) to notice a close.
+    /// Whether the connection is open and idle: polled to notice a close,
+    /// waking nobody (no task is attached while it is pooled).
     fn is_reusable(&mut self) -> bool {
-        self.drive(&mut Context::from_waker(Waker::noop()));
+        self.signal.clear_task();
+        self.drive();
         self.driver.is_some() && self.sender.is_ready()
+    }
+}
+
+/// The waker of a pooled connection: wakes the task that uses it, except
+/// while that task is itself polling the connection (see [`Conn::run`]).
+struct Signal {
+    state: AtomicU8,
+    task: Mutex<Option<Waker>>,
+}
+
+/// Nobody polls the connection.
+const IDLE: u8 = 0;
+/// [`Conn::run`] is polling it.
+const RUNNING: u8 = 1;
+/// It was woken while being polled.
+const WOKEN: u8 = 2;
+/// Immediate re-runs in one [`Conn::run`] before it yields to the runtime.
+const MAX_RERUNS: usize = 8;
+
+impl Signal {
+    fn set_task(&self, waker: &Waker) {
+        let mut task = lock(&self.task);
+        if !task.as_ref().is_some_and(|t| t.will_wake(waker)) {
+            *task = Some(waker.clone());
+        }
+    }
+
+    fn clear_task(&self) {
+        *lock(&self.task) = None;
+    }
+}
+
+impl std::task::Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let noted = self
+            .state
+            .compare_exchange(RUNNING, WOKEN, Ordering::SeqCst, Ordering::SeqCst);
+        match noted {
+            // Noted: `Conn::run` runs its step again.
+            Ok(_) | Err(WOKEN) => {}
+            Err(_) => {
+                if let Some(task) = lock(&self.task).as_ref() {
+                    task.wake_by_ref();
+                }
+            }
+        }
     }
 }
 
@@ -381,7 +476,7 @@ impl Conn {
 /// has ended (closed if the body is dropped before its end).
 pub(crate) struct PooledBody {
     body: Incoming,
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     pool: Arc<Pool>,
 }
 
@@ -402,25 +497,30 @@ impl hyper::body::Body for PooledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let mut quiet = Context::from_waker(Waker::noop());
-        let mut frame = Pin::new(&mut this.body).poll_frame(&mut quiet);
-        if frame.is_pending() {
-            match &mut this.conn {
-                Some(conn) => {
-                    conn.drive(cx);
-                    let cx = if conn.driver.is_some() {
-                        &mut quiet
-                    } else {
-                        cx
-                    };
-                    frame = Pin::new(&mut this.body).poll_frame(cx);
+        let body = &mut this.body;
+        let frame = match &mut this.conn {
+            // The body is only fed by the connection: it is polled with a
+            // no-op waker, the connection with its own.
+            Some(conn) => conn.run(cx, |conn| {
+                let mut quiet = Context::from_waker(Waker::noop());
+                let frame = Pin::new(&mut *body).poll_frame(&mut quiet);
+                if frame.is_ready() {
+                    return frame;
                 }
-                None => frame = Pin::new(&mut this.body).poll_frame(cx),
-            }
-        }
+                conn.drive();
+                Pin::new(&mut *body).poll_frame(&mut quiet)
+            }),
+            None => Pin::new(&mut *body).poll_frame(cx),
+        };
         match &frame {
             Poll::Ready(None) => this.release(),
             Poll::Ready(Some(Err(_))) => this.conn = None,
+            Poll::Pending if this.conn.as_ref().is_some_and(|c| c.driver.is_none()) => {
+                // The connection ended: its body is complete or failed,
+                // and says so at the next poll.
+                this.conn = None;
+                cx.waker().wake_by_ref();
+            }
             _ => {}
         }
         frame
