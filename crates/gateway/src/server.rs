@@ -149,15 +149,28 @@ async fn connection<I, H, F>(
     // side closes it.
     let mut connection =
         pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+    // The stop signal and the idle timer are awaited in a task of their
+    // own, which says when to close through a oneshot: this task then polls
+    // only the connection and the oneshot, not a timer and a watch channel
+    // at every wake-up. The watcher ends with the connection.
+    let (mut close_tx, mut close_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stopped(&mut stop) => {}
+            () = idle(&watched, idle_timeout) => {}
+            () = close_tx.closed() => return,
+        }
+        let _ = close_tx.send(());
+    });
     tokio::select! {
+        biased;
         result = connection.as_mut() => {
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             return;
         }
-        () = stopped(&mut stop) => {}
-        () = idle(&watched, idle_timeout) => {}
+        _ = &mut close_rx => {}
     }
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(CLOSE_GRACE, connection).await;
