@@ -12,8 +12,19 @@ use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 /// `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding` and
 /// `Upgrade` (RFC 9110 §7.6.1; hyper frames bodies itself).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none of them: one look at the names first.
-    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+    // One look at the names first: most messages carry none of them, and
+    // only those present are removed afterwards.
+    let mut present = [false; 6];
+    let mut any = false;
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name)
+            && let Some(seen) = present.get_mut(i)
+        {
+            *seen = true;
+            any = true;
+        }
+    }
+    if !any {
         return;
     }
     let mut connection = headers.get_all(CONNECTION).iter();
@@ -22,10 +33,13 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
         // One `Connection` header (the usual case): its names removed
         // without copying them.
         (Some(value), None) => {
-            headers.remove(CONNECTION);
             if let Ok(list) = value.to_str() {
                 for name in list.split(',') {
-                    headers.remove(name.trim());
+                    let name = name.trim();
+                    // `keep-alive` is removed below if it is a header too.
+                    if !name.eq_ignore_ascii_case("keep-alive") {
+                        headers.remove(name);
+                    }
                 }
             }
         }
@@ -42,13 +56,15 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
             }
         }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
+    for (name, present) in HOP_BY_HOP.iter().zip(present) {
+        if present {
+            headers.remove(name);
+        }
     }
 }
 
 /// The headers [`remove_hop_by_hop`] always removes.
-const HOP_BY_HOP: [HeaderName; 6] = [
+static HOP_BY_HOP: [HeaderName; 6] = [
     CONNECTION,
     TE,
     TRANSFER_ENCODING,
