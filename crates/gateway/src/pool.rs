@@ -165,6 +165,7 @@ impl Pool {
         mut request: Request<Incoming>,
     ) -> Result<Response<PooledBody>, UpstreamError> {
         self.set_host(&mut request);
+        yield_once().await;
         loop {
             let (mut conn, fresh) = match self.checkout() {
                 Some(conn) => (conn, false),
@@ -308,6 +309,20 @@ impl Pool {
         // body; a pointer moves cheaper than the connection's state.
         Ok(Box::new(Conn::new(sender, driver)))
     }
+}
+
+/// Lets the other tasks that are ready run first, once.
+async fn yield_once() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
 }
 
 /// Runs [`Pool::sweep`] every half [`IDLE_TIMEOUT`] until the pool is
