@@ -249,7 +249,12 @@ impl Pool {
     /// Puts `conn` back after an exchange whose response body ended; it is
     /// closed instead if it cannot take another request.
     fn checkin(&self, mut conn: Box<Conn>) {
-        if !conn.is_reusable() {
+        // Usually the last poll already left it idle and waiting for the
+        // next request: then it is only detached from the task (the next
+        // checkout polls it anyway). Otherwise it is polled once more.
+        if conn.driver.is_some() && conn.sender.is_ready() {
+            conn.signal.clear_task();
+        } else if !conn.is_reusable() {
             return;
         }
         let now = Instant::now();
