@@ -76,6 +76,72 @@ pub fn insert_identity(headers: &mut HeaderMap, caller: &Principal) {
     }
 }
 
+/// The identity headers of the last few callers, so that a caller's
+/// repeated requests reuse their header values (reference-counted, no copy)
+/// instead of building them again from the claims.
+///
+/// Keyed by the [`Principal`] itself: equal principals (the same validated
+/// token, which the verified-token cache hands out as the same shared
+/// value) have equal headers. Bounded: [`IDENTITY_CACHE`] entries,
+/// replaced round-robin.
+#[derive(Default)]
+pub(crate) struct Identities {
+    entries: std::sync::Mutex<IdentityEntries>,
+}
+
+/// A caller's identity headers, built once.
+type IdentityHeaders = std::sync::Arc<[(HeaderName, HeaderValue)]>;
+
+#[derive(Default)]
+struct IdentityEntries {
+    entries: Vec<(Principal, IdentityHeaders)>,
+    next: usize,
+}
+
+impl Identities {
+    /// Adds `caller`'s identity headers to `headers`, as
+    /// [`insert_identity`] does.
+    pub(crate) fn insert(&self, headers: &mut HeaderMap, caller: &Principal) {
+        let cached = {
+            let entries = lock(&self.entries);
+            entries
+                .entries
+                .iter()
+                .find(|(principal, _)| principal == caller)
+                .map(|(_, values)| std::sync::Arc::clone(values))
+        };
+        let values = cached.unwrap_or_else(|| {
+            let mut built = HeaderMap::new();
+            insert_identity(&mut built, caller);
+            let values: IdentityHeaders = built
+                .into_iter()
+                .filter_map(|(name, value)| Some((name?, value)))
+                .collect();
+            let mut entries = lock(&self.entries);
+            let slot = entries.next;
+            entries.next = (slot + 1) % IDENTITY_CACHE;
+            let entry = (caller.clone(), std::sync::Arc::clone(&values));
+            match entries.entries.get_mut(slot) {
+                Some(old) => *old = entry,
+                None => entries.entries.push(entry),
+            }
+            values
+        });
+        for (name, value) in values.iter() {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How many callers' identity headers [`Identities`] keeps.
+const IDENTITY_CACHE: usize = 16;
+
 /// `items` joined by `separator` as a header value; `None` when empty or
 /// not representable.
 fn joined<'a>(items: impl Iterator<Item = &'a str>, separator: &str) -> Option<HeaderValue> {

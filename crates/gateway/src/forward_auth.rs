@@ -47,8 +47,8 @@ pub(crate) async fn answer<B>(
             return refusal.into_response(id);
         }
     };
-    let route = match select_route(runtime, &method, &path, true) {
-        Ok(route) => route,
+    let (index, route) = match select_route(runtime, &method, &path, true) {
+        Ok(found) => found,
         Err(refusal) => {
             shared.metrics.request(&no_route_label(), refusal.code());
             shared.metrics.overhead(started.elapsed());
@@ -60,11 +60,14 @@ pub(crate) async fn answer<B>(
     shared.metrics.overhead(started.elapsed());
     match verdict {
         Ok(caller) => {
-            shared.metrics.request(&label, "allowed");
+            match runtime.routes.get(index) {
+                Some(resolved) => resolved.counters.allowed(),
+                None => shared.metrics.request(&label, "allowed"),
+            }
             let mut response = Response::new(empty());
             *response.status_mut() = StatusCode::OK;
             if let Some(caller) = &caller {
-                decision::insert_identity(response.headers_mut(), caller);
+                shared.identities.insert(response.headers_mut(), caller);
             }
             response
         }

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use http::header::Entry;
 use http::header::{CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
@@ -11,27 +12,66 @@ use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 /// `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding` and
 /// `Upgrade` (RFC 9110 §7.6.1; hyper frames bodies itself).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|list| list.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    // One look at the names first: most messages carry none of them, and
+    // only those present are removed afterwards.
+    let mut present = [false; 6];
+    let mut any = false;
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name)
+            && let Some(seen) = present.get_mut(i)
+        {
+            *seen = true;
+            any = true;
+        }
     }
-    for name in [
-        CONNECTION,
-        TE,
-        TRANSFER_ENCODING,
-        UPGRADE,
-        KEEP_ALIVE,
-        PROXY_CONNECTION,
-    ] {
-        headers.remove(name);
+    if !any {
+        return;
+    }
+    let mut connection = headers.get_all(CONNECTION).iter();
+    match (connection.next().cloned(), connection.next()) {
+        (None, _) => {}
+        // One `Connection` header (the usual case): its names removed
+        // without copying them.
+        (Some(value), None) => {
+            if let Ok(list) = value.to_str() {
+                for name in list.split(',') {
+                    let name = name.trim();
+                    // `keep-alive` is removed below if it is a header too.
+                    if !name.eq_ignore_ascii_case("keep-alive") {
+                        headers.remove(name);
+                    }
+                }
+            }
+        }
+        (Some(_), Some(_)) => {
+            let named: Vec<HeaderName> = headers
+                .get_all(CONNECTION)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|list| list.split(','))
+                .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+                .collect();
+            for name in named {
+                headers.remove(name);
+            }
+        }
+    }
+    for (name, present) in HOP_BY_HOP.iter().zip(present) {
+        if present {
+            headers.remove(name);
+        }
     }
 }
+
+/// The headers [`remove_hop_by_hop`] always removes.
+static HOP_BY_HOP: [HeaderName; 6] = [
+    CONNECTION,
+    TE,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+];
 
 /// The `Upgrade` value to forward when `headers` ask for a WebSocket
 /// upgrade (RFC 6455 §4.1: `Connection` lists `upgrade`, `Upgrade` lists
@@ -60,33 +100,70 @@ pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
 /// Appends the client's address, scheme and host to `X-Forwarded-For`,
 /// `-Proto` and `-Host` (comma-separated after any values already there),
 /// and removes `Host` so that the upstream client sets the upstream's.
-pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, scheme: &str, uri: &Uri) {
+pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, scheme: &'static str, uri: &Uri) {
     let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
-    append(headers, X_FORWARDED_FOR, &peer.to_string());
-    append(headers, X_FORWARDED_PROTO, scheme);
+        .remove(HOST)
+        .filter(|h| h.to_str().is_ok())
+        .or_else(|| {
+            uri.authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+    append(headers, X_FORWARDED_FOR, address_value(peer));
+    append(headers, X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
     if let Some(host) = host {
-        append(headers, X_FORWARDED_HOST, &host);
+        append(headers, X_FORWARDED_HOST, host);
     }
-    headers.remove(HOST);
 }
 
-fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    let previous: Vec<&str> = headers
-        .get_all(&name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let joined = if previous.is_empty() {
-        value.to_owned()
-    } else {
-        format!("{}, {value}", previous.join(", "))
+/// `value` as `name`, after the values already there (joined by `, `).
+fn append(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
+    let previous = match headers.entry(name) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(value);
+            return;
+        }
+        Entry::Occupied(occupied) => occupied,
     };
+    let mut joined = String::new();
+    for earlier in previous.iter().filter_map(|v| v.to_str().ok()) {
+        joined.push_str(earlier);
+        joined.push_str(", ");
+    }
+    joined.push_str(value.to_str().unwrap_or_default());
     if let Ok(joined) = HeaderValue::from_str(&joined) {
-        headers.insert(name, joined);
+        let mut previous = previous;
+        previous.insert(joined);
+    }
+}
+
+/// An IP address as a header value (IPv4 written without `fmt`).
+fn address_value(address: IpAddr) -> HeaderValue {
+    let IpAddr::V4(v4) = address else {
+        return HeaderValue::from_str(&address.to_string())
+            .unwrap_or(HeaderValue::from_static("unknown"));
+    };
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            push(&mut text, &mut len, b'.');
+        }
+        if octet >= 100 {
+            push(&mut text, &mut len, b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            push(&mut text, &mut len, b'0' + octet / 10 % 10);
+        }
+        push(&mut text, &mut len, b'0' + octet % 10);
+    }
+    HeaderValue::from_bytes(text.get(..len).unwrap_or_default())
+        .unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+fn push(text: &mut [u8; 15], len: &mut usize, byte: u8) {
+    if let Some(slot) = text.get_mut(*len) {
+        *slot = byte;
+        *len += 1;
     }
 }
 
@@ -141,5 +218,53 @@ mod tests {
         assert_eq!(h[X_FORWARDED_PROTO], "http");
         assert_eq!(h[X_FORWARDED_HOST], "api.example");
         assert!(!h.contains_key(HOST));
+    }
+
+    #[test]
+    fn forwarded_for_writes_addresses() {
+        for address in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "127.0.0.1",
+            "192.168.100.255",
+            "::1",
+            "fe80::1",
+        ] {
+            let mut h = HeaderMap::new();
+            add_forwarded(
+                &mut h,
+                address.parse().unwrap(),
+                "https",
+                &Uri::from_static("/"),
+            );
+            assert_eq!(h[X_FORWARDED_FOR], address);
+            assert_eq!(h[X_FORWARDED_PROTO], "https");
+            assert!(!h.contains_key(X_FORWARDED_HOST));
+        }
+        let mut h = HeaderMap::new();
+        h.append(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        h.append(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+        add_forwarded(
+            &mut h,
+            "1.2.3.4".parse().unwrap(),
+            "http",
+            &Uri::from_static("http://api.example/x"),
+        );
+        assert_eq!(h.get_all(X_FORWARDED_PROTO).iter().count(), 1);
+        assert_eq!(h[X_FORWARDED_PROTO], "http, https, http");
+        assert_eq!(h[X_FORWARDED_HOST], "api.example");
+    }
+
+    #[test]
+    fn removes_headers_named_in_several_connection_headers() {
+        let mut h = HeaderMap::new();
+        h.append(CONNECTION, HeaderValue::from_static("x-one"));
+        h.append(CONNECTION, HeaderValue::from_static("X-Two, close"));
+        h.insert("x-one", HeaderValue::from_static("1"));
+        h.insert("x-two", HeaderValue::from_static("2"));
+        h.insert("x-three", HeaderValue::from_static("3"));
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-three"));
     }
 }

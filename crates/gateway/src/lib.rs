@@ -37,6 +37,7 @@ pub mod error;
 pub mod forward_auth;
 mod headers;
 pub mod metrics;
+mod pool;
 mod proxy;
 mod reload;
 pub mod route;
@@ -56,10 +57,6 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -94,9 +91,11 @@ impl Gateway {
     /// A gateway with `config`. Inside a Tokio runtime the signing keys
     /// start loading at once (`/readyz` turns 200 when they have).
     pub fn new(config: Config) -> Gateway {
+        let metrics = metrics::Metrics::default();
         let shared = Arc::new(Shared {
-            runtime: ArcSwap::from_pointee(Runtime::new(config, None)),
-            metrics: metrics::Metrics::default(),
+            runtime: ArcSwap::from_pointee(Runtime::new(config, None, &metrics)),
+            metrics,
+            identities: decision::Identities::default(),
             generation: AtomicU64::new(0),
         });
         Gateway { shared }
@@ -117,7 +116,7 @@ impl Gateway {
                  restart; the gateway keeps its current listeners"
             );
         }
-        let runtime = Runtime::new(config, Some(&previous));
+        let runtime = Runtime::new(config, Some(&previous), &self.shared.metrics);
         self.shared.runtime.store(Arc::new(runtime));
         self.shared.generation.fetch_add(1, Ordering::Relaxed);
     }
@@ -307,20 +306,32 @@ impl Running {
 pub(crate) struct Shared {
     pub(crate) runtime: ArcSwap<Runtime>,
     pub(crate) metrics: metrics::Metrics,
+    pub(crate) identities: decision::Identities,
     generation: AtomicU64,
 }
 
 /// One configuration and what it needs at run time.
 pub(crate) struct Runtime {
     pub(crate) config: Config,
-    pub(crate) client: UpstreamClient,
+    /// What each route (same index as `config.routes`) needs per request,
+    /// resolved once here rather than looked up per request.
+    pub(crate) routes: Vec<RouteRuntime>,
+    client: pool::Client,
     /// Shared by the runtimes that use the same validator; the key
     /// warm-up stops once none does.
     validator_in_use: Arc<()>,
 }
 
+/// A route's upstream pool and metric counters.
+pub(crate) struct RouteRuntime {
+    pub(crate) pool: Arc<pool::Pool>,
+    pub(crate) counters: Arc<metrics::RouteCounters>,
+    /// The pattern, the `route` label of the metrics.
+    pub(crate) label: Arc<str>,
+}
+
 impl Runtime {
-    fn new(mut config: Config, previous: Option<&Runtime>) -> Runtime {
+    fn new(mut config: Config, previous: Option<&Runtime>, metrics: &metrics::Metrics) -> Runtime {
         let validator_in_use = match previous {
             Some(previous) if previous.config.auth == config.auth => {
                 config.validator = previous.config.validator.clone();
@@ -332,6 +343,8 @@ impl Runtime {
                 in_use
             }
         };
+        // Pooled upstream connections survive a reload that keeps the
+        // connect timeout and the TLS settings.
         let client = match previous {
             Some(previous)
                 if previous.config.timeouts.connect == config.timeouts.connect
@@ -340,37 +353,27 @@ impl Runtime {
             {
                 previous.client.clone()
             }
-            _ => upstream_client(config.timeouts.connect, &config.upstream_tls),
+            _ => pool::Client::new(config.timeouts.connect, Arc::clone(&config.upstream_tls)),
         };
+        let routes = config
+            .routes
+            .iter()
+            .map(|route| {
+                let label = route.pattern.shared();
+                RouteRuntime {
+                    pool: client.pool(&route.upstream),
+                    counters: metrics.route(&label),
+                    label,
+                }
+            })
+            .collect();
         Runtime {
             config,
+            routes,
             client,
             validator_in_use,
         }
     }
-}
-
-/// The client for upstreams: HTTP/1.1, pooled keep-alive connections,
-/// plain or over TLS by the URI's scheme.
-pub(crate) type UpstreamClient = Client<HttpsConnector<HttpConnector>, Incoming>;
-
-/// The pooled keep-alive HTTP/1.1 client for upstreams; `tls` checks
-/// `https://` ones.
-fn upstream_client(connect_timeout: Duration, tls: &rustls::ClientConfig) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_nodelay(true);
-    // The TLS layer above handles https:// URIs.
-    connector.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls.clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(UPSTREAM_POOL_IDLE)
-        .build(connector)
 }
 
 /// Loads the signing keys in the background, retrying until they load or
@@ -397,5 +400,4 @@ fn warm_up(config: &Config, in_use: Weak<()>) {
 const TEXT: &str = "text/plain; charset=utf-8";
 const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 const ADMIN_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-const UPSTREAM_POOL_IDLE: Duration = Duration::from_secs(60);
 const WARM_UP_RETRY: Duration = Duration::from_secs(2);

@@ -14,6 +14,9 @@ use rolegate_token::Validator;
 /// Every metric the gateway exports. Survives configuration reloads.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// The counters of allowed requests and upstream responses, per route
+    /// pattern: resolved once per configuration, updated without a lock.
+    routes: Mutex<HashMap<Arc<str>, Arc<RouteCounters>>>,
     requests: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
     upstream_responses: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
     upstream_errors: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
@@ -22,7 +25,56 @@ pub struct Metrics {
     reloads: Mutex<HashMap<&'static str, u64>>,
 }
 
+/// The hot counters of one route pattern, kept by [`Metrics`] and held
+/// by each configuration's route table (the same counters across reloads).
+#[derive(Debug, Default)]
+pub struct RouteCounters {
+    allowed: AtomicU64,
+    /// Upstream responses by status class: 1xx to 5xx.
+    classes: [AtomicU64; 5],
+}
+
+impl RouteCounters {
+    /// One allowed request (`outcome="allowed"`).
+    pub fn allowed(&self) {
+        self.allowed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn upstream_response(&self, status: StatusCode) {
+        let index = match status.as_u16() {
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            500..=599 => 4,
+            _ => 0,
+        };
+        if let Some(class) = self.classes.get(index) {
+            class.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The `class` labels (anything outside 200 to 599 counts as `1xx`).
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
 impl Metrics {
+    /// The counters of the route pattern `route`, made on first use.
+    pub fn route(&self, route: &Arc<str>) -> Arc<RouteCounters> {
+        Arc::clone(lock(&self.routes).entry(Arc::clone(route)).or_default())
+    }
+
+    /// An upstream answer counted in `counters` (from [`Metrics::route`])
+    /// after `elapsed`.
+    pub fn upstream_response_on(
+        &self,
+        counters: &RouteCounters,
+        status: StatusCode,
+        elapsed: Duration,
+    ) {
+        counters.upstream_response(status);
+        self.upstream.observe(elapsed);
+    }
+
     /// One decision on `route` (the pattern, or `""` when none matched):
     /// `allowed` or the refusal code.
     pub fn request(&self, route: &Arc<str>, outcome: &'static str) {
@@ -68,18 +120,34 @@ impl Metrics {
     /// counters.
     pub fn render(&self, validator: &Validator) -> String {
         let mut out = String::new();
+        let mut requests = lock(&self.requests).clone();
+        let mut upstream_responses = lock(&self.upstream_responses).clone();
+        for (route, counters) in lock(&self.routes).iter() {
+            let allowed = counters.allowed.load(Ordering::Relaxed);
+            if allowed > 0 {
+                *requests.entry((Arc::clone(route), "allowed")).or_default() += allowed;
+            }
+            for (class, count) in CLASSES.iter().zip(&counters.classes) {
+                let count = count.load(Ordering::Relaxed);
+                if count > 0 {
+                    *upstream_responses
+                        .entry((Arc::clone(route), class))
+                        .or_default() += count;
+                }
+            }
+        }
         counter_family(
             &mut out,
             "rolegate_gateway_requests_total",
             "Requests judged, by route pattern and outcome (allowed or the refusal code).",
-            &lock(&self.requests),
+            &requests,
             "outcome",
         );
         counter_family(
             &mut out,
             "rolegate_gateway_upstream_responses_total",
             "Upstream responses, by route pattern and status class.",
-            &lock(&self.upstream_responses),
+            &upstream_responses,
             "class",
         );
         counter_family(

@@ -31,7 +31,7 @@ use crate::error::GatewayError;
 use crate::forward_auth;
 use crate::headers;
 use crate::route::{self, Route};
-use crate::{Body, Runtime, Shared};
+use crate::{Body, RouteRuntime, Runtime, Shared};
 
 /// Answers one request. Never fails: every failure is a response.
 pub(crate) async fn handle(
@@ -44,12 +44,13 @@ pub(crate) async fn handle(
     // One configuration for the whole request, even if a reload lands now.
     let runtime = shared.runtime.load_full();
     let request_id = decision::request_id(request.headers());
-    let id = request_id.to_str().unwrap_or_default().to_owned();
+    // Ids are visible ASCII (the caller's are checked): `to_str` succeeds.
+    let id = request_id.to_str().unwrap_or_default();
     let mut response = if forward_auth::is_forward_auth(request.uri().path()) {
-        forward_auth::answer(&shared, &runtime, &id, &request, started).await
+        forward_auth::answer(&shared, &runtime, id, &request, started).await
     } else {
         let downstream = Downstream { peer, scheme };
-        proxy(&shared, &runtime, &id, downstream, request, started).await
+        proxy(&shared, &runtime, &request_id, downstream, request, started).await
     };
     response.headers_mut().insert(X_REQUEST_ID, request_id);
     response
@@ -59,30 +60,40 @@ pub(crate) async fn handle(
 async fn proxy(
     shared: &Shared,
     runtime: &Runtime,
-    id: &str,
+    request_id: &HeaderValue,
     downstream: Downstream,
     mut request: Request<Incoming>,
     started: Instant,
 ) -> Response<Body> {
-    let route = match select_route(runtime, request.method(), request.uri().path(), false) {
-        Ok(route) => route,
+    let id = request_id.to_str().unwrap_or_default();
+    let (index, route) = match select_route(runtime, request.method(), request.uri().path(), false)
+    {
+        Ok(found) => found,
         Err(refusal) => {
             shared.metrics.request(&no_route_label(), refusal.code());
             shared.metrics.overhead(started.elapsed());
             return refusal.into_response(id);
         }
     };
-    let label = route.pattern.shared();
+    let Some(resolved) = runtime.routes.get(index) else {
+        // The route table is built from the same list: unreachable.
+        return GatewayError::NoRoute {
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            forward_auth: false,
+        }
+        .into_response(id);
+    };
     let validator = &runtime.config.validator;
     let caller = match decision::decide(route, validator, request.headers()).await {
         Ok(caller) => caller,
         Err(refusal) => {
-            shared.metrics.request(&label, refusal.code());
+            shared.metrics.request(&resolved.label, refusal.code());
             shared.metrics.overhead(started.elapsed());
             return render_refusal(refusal, id);
         }
     };
-    shared.metrics.request(&label, "allowed");
+    resolved.counters.allowed();
     // HTTP/1.1 only: HTTP/2's extended CONNECT (RFC 8441) is not relayed.
     let upgrade = match headers::websocket_upgrade(request.headers()) {
         Some(protocol) if request.version() == Version::HTTP_11 => {
@@ -93,6 +104,9 @@ async fn proxy(
     let (mut parts, body) = request.into_parts();
     let headers = &mut parts.headers;
     headers::remove_hop_by_hop(headers);
+    // Room for what is added below (forwarding, request id, identity):
+    // one growth instead of several.
+    headers.reserve(ADDED_HEADERS);
     let client_upgrade = upgrade.map(|(protocol, on_upgrade)| {
         headers::set_upgrade(headers, protocol);
         on_upgrade
@@ -102,13 +116,11 @@ async fn proxy(
         headers.remove(AUTHORIZATION);
     }
     headers::add_forwarded(headers, downstream.peer.ip(), downstream.scheme, &parts.uri);
-    if let Ok(value) = HeaderValue::from_str(id) {
-        headers.insert(X_REQUEST_ID, value);
-    }
+    headers.insert(X_REQUEST_ID, request_id.clone());
     if let Some(caller) = &caller {
-        decision::insert_identity(headers, caller);
+        shared.identities.insert(headers, caller);
     }
-    parts.uri = match route.upstream.uri_for(parts.uri.path_and_query()) {
+    parts.uri = match route.upstream.origin_uri_for(parts.uri.path_and_query()) {
         Ok(uri) => uri,
         Err(e) => {
             let failure = GatewayError::UpstreamFailed {
@@ -123,38 +135,46 @@ async fn proxy(
     parts.version = Version::HTTP_11;
     let upstream_request = Request::from_parts(parts, body);
     shared.metrics.overhead(started.elapsed());
-    let upstream = Upstream {
-        route,
-        label: &label,
-    };
-    forward(
-        shared,
-        runtime,
-        upstream,
-        id,
-        upstream_request,
-        client_upgrade,
-    )
-    .await
+    let upstream = Upstream { route, resolved };
+    forward(shared, upstream, id, upstream_request, client_upgrade).await
 }
 
 /// Sends the request upstream and streams the answer back; splices the
 /// connections when a WebSocket upgrade (`client_upgrade`) is accepted.
 async fn forward(
     shared: &Shared,
-    runtime: &Runtime,
-    Upstream { route, label }: Upstream<'_>,
+    Upstream { route, resolved }: Upstream<'_>,
     id: &str,
     request: Request<Incoming>,
     client_upgrade: Option<OnUpgrade>,
 ) -> Response<Body> {
+    let label = &resolved.label;
     let sent = Instant::now();
-    let outcome = tokio::time::timeout(route.timeout, runtime.client.request(request)).await;
+    let outcome = match client_upgrade {
+        None => {
+            let exchange = resolved.pool.send(request);
+            match tokio::time::timeout(route.timeout, exchange).await {
+                Ok(Ok(response)) => Ok(Ok(response.map(box_body))),
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(elapsed) => Err(elapsed),
+            }
+        }
+        Some(_) => {
+            let exchange = resolved.pool.send_upgrade(request);
+            match tokio::time::timeout(route.timeout, exchange).await {
+                Ok(Ok(response)) => Ok(Ok(response.map(box_body))),
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(elapsed) => Err(elapsed),
+            }
+        }
+    };
     let failure = match outcome {
         Ok(Ok(mut response)) => {
-            shared
-                .metrics
-                .upstream_response(label, response.status(), sent.elapsed());
+            shared.metrics.upstream_response_on(
+                &resolved.counters,
+                response.status(),
+                sent.elapsed(),
+            );
             let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
             let upgraded = match (switching, client_upgrade) {
                 (true, Some(client)) => {
@@ -180,7 +200,6 @@ async fn forward(
             if let Some(protocol) = upgraded {
                 headers::set_upgrade(&mut parts.headers, protocol);
             }
-            let body = body.map_err(Into::into).boxed_unsync();
             return Response::from_parts(parts, body);
         }
         Ok(Err(e)) => GatewayError::UpstreamFailed {
@@ -217,11 +236,11 @@ async fn splice(client: OnUpgrade, upstream: OnUpgrade, id: String) {
     }
 }
 
-/// The route an allowed request goes to, and its metrics label.
+/// The route an allowed request goes to, and its pool and counters.
 #[derive(Clone, Copy)]
 struct Upstream<'a> {
     route: &'a Route,
-    label: &'a Arc<str>,
+    resolved: &'a RouteRuntime,
 }
 
 /// Who sent the request, and over what.
@@ -232,16 +251,21 @@ struct Downstream {
     scheme: &'static str,
 }
 
-/// The route for `method` on `path`, or the refusal: an ambiguous path or
-/// no route.
+/// The route for `method` on `path` and its index, or the refusal: an
+/// ambiguous path or no route.
 pub(crate) fn select_route<'a>(
     runtime: &'a Runtime,
     method: &http::Method,
     path: &str,
     forward_auth: bool,
-) -> Result<&'a Route, GatewayError> {
+) -> Result<(usize, &'a Route), GatewayError> {
     route::check_path(path).map_err(|reason| GatewayError::InvalidPath { reason })?;
-    route::find(&runtime.config.routes, method, path).ok_or_else(|| GatewayError::NoRoute {
+    let routes = &runtime.config.routes;
+    let found = routes
+        .iter()
+        .enumerate()
+        .find(|(_, route)| route.matches(method, path));
+    found.ok_or_else(|| GatewayError::NoRoute {
         method: method.clone(),
         path: path.to_owned(),
         forward_auth,
@@ -258,9 +282,22 @@ pub(crate) fn render_refusal(refusal: AuthError, id: &str) -> Response<Body> {
         .map(|body| body.map_err(Into::into).boxed_unsync())
 }
 
+/// Headers the gateway may add to a forwarded request: `X-Forwarded-For`,
+/// `-Proto`, `-Host`, `X-Request-Id`, `Host` and nine identity headers.
+const ADDED_HEADERS: usize = 14;
+
 /// The `route` label of requests that matched no route.
 pub(crate) fn no_route_label() -> Arc<str> {
     Arc::from("")
+}
+
+/// An upstream body as the gateway's [`Body`].
+fn box_body<B>(body: B) -> Body
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<crate::BoxError>,
+{
+    body.map_err(Into::into).boxed_unsync()
 }
 
 /// An error and its causes, for the log.

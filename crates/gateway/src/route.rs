@@ -149,18 +149,30 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
     if !path.starts_with('/') {
         return Err("the request path must start with '/'");
     }
-    let lower = path.to_ascii_lowercase();
-    if ["%2f", "%5c", "%2e"].iter().any(|e| lower.contains(e)) || path.contains('\\') {
+    // Allocation-free: one pass for escapes and backslashes, one over the
+    // segments.
+    let bytes = path.as_bytes();
+    let encoded = bytes.iter().enumerate().any(|(i, b)| match b {
+        b'\\' => true,
+        b'%' => matches!(
+            (
+                bytes.get(i + 1),
+                bytes.get(i + 2).map(u8::to_ascii_lowercase)
+            ),
+            (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c'))
+        ),
+        _ => false,
+    });
+    if encoded {
         return Err("the request path contains an encoded '/', '.' or a backslash");
     }
     let inner = path.get(1..).unwrap_or_default();
-    let segments: Vec<&str> = inner.split('/').collect();
-    let last = segments.len().saturating_sub(1);
-    for (i, segment) in segments.iter().enumerate() {
-        if *segment == "." || *segment == ".." {
+    let mut segments = inner.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        if segment == "." || segment == ".." {
             return Err("the request path contains a '.' or '..' segment");
         }
-        if segment.is_empty() && i != last {
+        if segment.is_empty() && segments.peek().is_some() {
             return Err("the request path contains an empty segment ('//')");
         }
     }
@@ -247,7 +259,20 @@ mod tests {
         ] {
             assert!(check_path(bad).is_err(), "{bad}");
         }
-        for good in ["/", "/a", "/a/", "/a/b.c", "/a/%20b"] {
+        for bad in [
+            "/a%2fb",
+            "/a%5Cb",
+            "/a%2E%2E/b",
+            "/a%5c",
+            "//",
+            "/a/.",
+            "/a/..",
+        ] {
+            assert!(check_path(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "/", "/a", "/a/", "/a/b.c", "/a/%20b", "/a%2", "/a%", "/a/%3Fb", "/.a/b..",
+        ] {
             assert!(check_path(good).is_ok(), "{good}");
         }
     }

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -122,22 +123,15 @@ async fn connection<I, H, F>(
     H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let (activity, mut watcher) = watch::channel(Activity {
-        in_flight: 0,
-        idle_since: Instant::now(),
-    });
-    let activity = Arc::new(activity);
+    let activity = Arc::new(Activity::new());
+    let watched = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request| {
         let handler = handler.clone();
-        let activity = Arc::clone(&activity);
+        let busy = Busy::start(&activity);
         async move {
-            activity.send_modify(|a| a.in_flight += 1);
-            let busy = Busy(activity);
             let response = handler(peer, request).await;
             // The request stays in progress until its body has been sent.
-            Ok::<_, Infallible>(response.map(|inner| {
-                http_body_util::BodyExt::boxed_unsync(TrackedBody { inner, _busy: busy })
-            }))
+            Ok::<_, Infallible>(response.map(|inner| TrackedBody { inner, _busy: busy }))
         }
     });
     let mut builder = Builder::new(TokioExecutor::new());
@@ -155,56 +149,96 @@ async fn connection<I, H, F>(
     // side closes it.
     let mut connection =
         pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+    // The stop signal and the idle timer are awaited in a task of their
+    // own, which says when to close through a oneshot: this task then polls
+    // only the connection and the oneshot, not a timer and a watch channel
+    // at every wake-up. The watcher ends with the connection.
+    let (mut close_tx, mut close_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stopped(&mut stop) => {}
+            () = idle(&watched, idle_timeout) => {}
+            () = close_tx.closed() => return,
+        }
+        let _ = close_tx.send(());
+    });
     tokio::select! {
+        biased;
         result = connection.as_mut() => {
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             return;
         }
-        () = stopped(&mut stop) => {}
-        () = idle(&mut watcher, idle_timeout) => {}
+        _ = &mut close_rx => {}
     }
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(CLOSE_GRACE, connection).await;
 }
 
 /// Requests in progress on one connection, and when the last one ended.
-#[derive(Debug, Clone, Copy)]
+/// Plain atomics: requests only count themselves in and out; the idle
+/// timer reads them when it fires (no wake-up per request).
+#[derive(Debug)]
 struct Activity {
-    in_flight: usize,
-    idle_since: Instant,
+    in_flight: AtomicUsize,
+    /// When the connection last became idle, in nanoseconds after `base`.
+    idle_since: AtomicU64,
+    base: Instant,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+            base: Instant::now(),
+        }
+    }
+
+    fn idle_since(&self) -> Instant {
+        self.base + Duration::from_nanos(self.idle_since.load(Ordering::Acquire))
+    }
 }
 
 /// Resolves once no request has been in progress for `timeout`.
-async fn idle(watcher: &mut watch::Receiver<Activity>, timeout: Duration) {
+async fn idle(activity: &Activity, timeout: Duration) {
+    let mut deadline = activity.idle_since() + timeout;
     loop {
-        let activity = *watcher.borrow_and_update();
-        let changed = if activity.in_flight == 0 {
-            tokio::select! {
-                () = tokio::time::sleep_until(activity.idle_since + timeout) => return,
-                changed = watcher.changed() => changed,
-            }
-        } else {
-            watcher.changed().await
-        };
-        if changed.is_err() {
+        tokio::time::sleep_until(deadline).await;
+        if activity.in_flight.load(Ordering::Acquire) > 0 {
+            // Checked again `timeout` from now; the deadline moves on once
+            // the connection is idle.
+            deadline = Instant::now() + timeout;
+            continue;
+        }
+        let due = activity.idle_since() + timeout;
+        if due <= Instant::now() {
             return;
         }
+        deadline = due;
     }
 }
 
 /// Marks a request finished, even when its future is dropped.
-struct Busy(Arc<watch::Sender<Activity>>);
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(activity: &Arc<Activity>) -> Busy {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Busy(Arc::clone(activity))
+    }
+}
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.send_modify(|a| {
-            a.in_flight = a.in_flight.saturating_sub(1);
-            if a.in_flight == 0 {
-                a.idle_since = Instant::now();
-            }
-        });
+        let activity = &self.0;
+        // The time first: a timer that sees no request in flight then
+        // reads this end (or a later one), never an earlier idle period.
+        let since = Instant::now().saturating_duration_since(activity.base);
+        let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
+        activity.idle_since.fetch_max(nanos, Ordering::AcqRel);
+        activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

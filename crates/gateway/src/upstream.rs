@@ -59,6 +59,22 @@ impl Upstream {
             .build()
     }
 
+    /// The origin-form URI (path and query only, what an HTTP/1.1 request
+    /// line carries) for a request whose path and query were `original`:
+    /// the same as [`uri_for`](Self::uri_for) without scheme and
+    /// authority. Without a prefix the original is reused as it is.
+    pub fn origin_uri_for(&self, original: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
+        let path_and_query = match original {
+            Some(original) if self.prefix.is_empty() => original.clone(),
+            None if self.prefix.is_empty() => PathAndQuery::from_static("/"),
+            original => {
+                let original = original.map_or("/", PathAndQuery::as_str);
+                PathAndQuery::try_from(format!("{}{original}", self.prefix))?
+            }
+        };
+        Ok(Uri::from(path_and_query))
+    }
+
     /// `host:port`, for `Host` when the upstream needs it.
     pub fn authority(&self) -> &Authority {
         &self.authority
@@ -149,6 +165,23 @@ mod tests {
             u.uri_for(None).unwrap().to_string(),
             "http://localhost:3000/"
         );
+    }
+
+    #[test]
+    fn origin_form_joins_prefix_and_path() {
+        let u = Upstream::parse("http://127.0.0.1:3000/api/").unwrap();
+        let pq: PathAndQuery = "/orders?x=1".parse().unwrap();
+        assert_eq!(
+            u.origin_uri_for(Some(&pq)).unwrap().to_string(),
+            "/api/orders?x=1"
+        );
+        assert_eq!(u.origin_uri_for(None).unwrap().to_string(), "/api/");
+        let u = Upstream::parse("http://localhost:3000").unwrap();
+        assert_eq!(
+            u.origin_uri_for(Some(&pq)).unwrap().to_string(),
+            "/orders?x=1"
+        );
+        assert_eq!(u.origin_uri_for(None).unwrap().to_string(), "/");
     }
 
     #[test]

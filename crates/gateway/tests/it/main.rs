@@ -13,6 +13,7 @@ mod admin;
 mod forward_auth;
 mod https_upstream;
 mod identity;
+mod pool;
 mod refusals;
 mod reload;
 mod routes;
