@@ -276,6 +276,11 @@ pub fn run(args: IdpArgs) -> Result<Outcome, Failure> {
 }
 
 async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
+    // SIGTERM (a container runtime, systemd) stops as Ctrl-C does: requests
+    // in progress finish. Listening starts before anything is printed, so a
+    // SIGTERM sent once the provider says it runs is always handled.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     let mut files = args.config.into_iter();
     let config_path = files.next().ok_or_else(|| {
         Failure::Usage(
@@ -362,10 +367,6 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
     eprintln!("Ctrl-C (or SIGTERM) stops it.");
     drop(tenants);
     let mut task = running.task;
-    // SIGTERM (a container runtime, systemd) stops as Ctrl-C does: requests
-    // in progress finish.
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Failure::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
         _ = async {
             tokio::select! {

@@ -76,6 +76,11 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Failure> {
 }
 
 async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
+    // SIGTERM (a container runtime, systemd) stops as Ctrl-C does: requests
+    // in progress finish. Listening starts before anything is printed, so a
+    // SIGTERM sent once the provider says it runs is always handled.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     std::fs::create_dir_all(&args.data_dir).map_err(|e| {
         Failure::Usage(format!(
             "cannot create the data folder {}: {e}",
@@ -148,10 +153,6 @@ async fn serve(args: DemoArgs) -> Result<Outcome, Failure> {
         &gateway_lines,
     );
     let mut task = running.task;
-    // SIGTERM (a container runtime, systemd) stops as Ctrl-C does: requests
-    // in progress finish.
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Failure::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
         _ = async {
             tokio::select! {
