@@ -1143,3 +1143,62 @@ async fn assignment_required_switched_on_through_graph() {
             .contains("delete the application")
     );
 }
+
+/// Delegated `https://graph.microsoft.com/.default` grants the Graph
+/// permissions the client's registration asks for (requiredResourceAccess),
+/// as Entra grants static permissions; without them, `User.Read`.
+#[tokio::test]
+async fn graph_default_scope_grants_the_registered_permissions() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let ropc = || {
+        idp.post_token(&[
+            ("grant_type", "password"),
+            ("client_id", CLI),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+    };
+    let (status, body) = ropc().await;
+    assert_eq!(status, 200, "{body}");
+    let scp = claims(body["access_token"].as_str().unwrap())["scp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        scp.contains("User.Read") && !scp.contains("Directory"),
+        "{scp}"
+    );
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::PATCH,
+        &format!("/applications(appId='{CLI}')"),
+        Some(serde_json::json!({"requiredResourceAccess": [
+            {"resourceAppId": API, "resourceAccess": [{"id": "5a23ef1e-7e53-4f04-91f9-231bfd24e2c6", "type": "Scope"}]},
+            {"resourceAppId": GRAPH_APP_ID, "resourceAccess": [{"id": "0e263e50-5827-48a4-b97c-d940288653c7", "type": "Scope"}]}
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = ropc().await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert!(
+        claims(&token)["scp"]
+            .as_str()
+            .unwrap()
+            .contains("Directory.AccessAsUser.All")
+    );
+    let (status, body) = graph_send(
+        &idp,
+        &token,
+        Method::POST,
+        "/applications",
+        Some(serde_json::json!({"displayName": "Registered by alice"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}

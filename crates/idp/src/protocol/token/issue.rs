@@ -277,6 +277,29 @@ async fn resolve_resource<'a>(
             .filter(|v| *v != ".default")
             .cloned()
             .collect();
+        // `https://graph.microsoft.com/.default`: the Graph permissions the
+        // client's registration asks for (requiredResourceAccess) and those
+        // an admin consented for it, as Entra grants them statically.
+        if resource.is_default()
+            && let Some(graph) = dir.resource(crate::directory::microsoft_graph::APP_ID)
+        {
+            let mut statically: Vec<String> = client
+                .required_resource_access
+                .iter()
+                .filter(|a| a.resource_app_id == graph.app_id)
+                .flat_map(|a| a.scopes.iter().cloned())
+                .chain(dir.admin_consented_scopes(client, graph))
+                .filter(|s| {
+                    !matches!(
+                        s.as_str(),
+                        "openid" | "profile" | "email" | "offline_access"
+                    )
+                })
+                .collect();
+            statically.sort();
+            statically.dedup();
+            scp.extend(statically);
+        }
         if scp.is_empty() {
             scp.push("User.Read".to_owned());
         }
