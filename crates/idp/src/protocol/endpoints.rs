@@ -121,6 +121,7 @@ pub const ALL: &[Endpoint] = &[
     INSTANCE_DISCOVERY,
     USER_REALM,
     ERROR_PAGE,
+    READY,
     FAVICON,
 ];
 
@@ -260,6 +261,14 @@ pub const USER_REALM: Endpoint = Endpoint {
 /// The `error_uri` target.
 pub const ERROR_PAGE: Endpoint = Endpoint {
     path: "/error",
+    methods: &[Method::Get],
+    advertised: &[],
+};
+
+/// Readiness for orchestrators and balancers: 200 when the store answers
+/// and a key signs, 503 (saying which) otherwise.
+pub const READY: Endpoint = Endpoint {
+    path: "/rolegate/ready",
     methods: &[Method::Get],
     advertised: &[],
 };

@@ -14,7 +14,7 @@ use crate::directory::Tenants;
 use crate::protocol::authorize;
 use crate::protocol::discovery::{self, TenantAlias};
 use crate::protocol::endpoints::{
-    AUTHORITY, DEVICE_LOGIN, ERROR_PAGE, FAVICON, INSTANCE_DISCOVERY, USER_REALM, USERINFO,
+    AUTHORITY, DEVICE_LOGIN, ERROR_PAGE, FAVICON, INSTANCE_DISCOVERY, READY, USER_REALM, USERINFO,
     V1_AUTHORIZE, V1_DISCOVERY, V1_KEYS, V1_TOKEN, V2_AUTHORIZE, V2_DEVICECODE, V2_DISCOVERY,
     V2_KEYS, V2_LOGOUT, V2_TOKEN,
 };
@@ -34,6 +34,29 @@ pub(super) fn routes() -> Router<WebState> {
         .route(USER_REALM.path, get(user_realm))
         .route(ERROR_PAGE.path, get(error_page))
         .route(FAVICON.path, get(|| async { StatusCode::NO_CONTENT }))
+        .route(READY.path, get(ready))
+}
+
+/// Ready when the store answers (one small query) and a key signs now: a
+/// replica whose database is unreachable reports it, while discovery and
+/// the JWKS (served from memory) would not.
+async fn ready(State(state): State<WebState>) -> Response {
+    let provider = &state.provider;
+    let (status, body) = match provider.store.directory_versions().await {
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the store does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "unavailable", "reason": "the store does not answer"}),
+            )
+        }
+        Ok(_) if provider.keys.current_kid(provider.now()).is_none() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": "unavailable", "reason": "no signing key is current"}),
+        ),
+        Ok(_) => (StatusCode::OK, serde_json::json!({"status": "ready"})),
+    };
+    (status, super::respond::no_store(), axum::Json(body)).into_response()
 }
 
 /// Resolves a tenant path segment for metadata: a served tenant (its id

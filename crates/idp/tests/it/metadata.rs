@@ -244,3 +244,19 @@ async fn the_authority_url_lists_the_tenants_endpoints() {
     assert_eq!(resp.status().as_u16(), 404);
     assert!(resp.text().await.unwrap().contains("AADSTS90002"));
 }
+
+#[tokio::test]
+async fn ready_when_the_store_answers_and_a_key_signs() {
+    let idp = Idp::start().await;
+    let response = idp
+        .client
+        .get(format!("{}/rolegate/ready", idp.running.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+}
