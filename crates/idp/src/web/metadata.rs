@@ -37,12 +37,23 @@ pub(super) fn routes() -> Router<WebState> {
         .route(READY.path, get(ready))
 }
 
-/// Ready when the store answers (one small query) and a key signs now: a
+/// Ready when the store answers (one small query, within 2 s) and a key
+/// signs now: a
 /// replica whose database is unreachable reports it, while discovery and
 /// the JWKS (served from memory) would not.
 async fn ready(State(state): State<WebState>) -> Response {
     let provider = &state.provider;
-    let (status, body) = match provider.store.directory_versions().await {
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        provider.store.directory_versions(),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(crate::store::StoreError(
+            "no answer within 2 seconds".to_owned(),
+        ))
+    });
+    let (status, body) = match answer {
         Err(e) => {
             tracing::warn!(error = %e, "readiness: the store does not answer");
             (

@@ -186,3 +186,67 @@ async fn a_kek_that_cannot_decrypt_the_stored_keys_stops_the_start() {
         "{message}"
     );
 }
+
+/// `/rolegate/ready` reports a database that stopped answering (503), while
+/// discovery, served from memory, still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_reports_an_unreachable_database() {
+    use sqlx::Connection as _;
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let idp = Idp::start_with_store(postgres(&db, &fresh_kek())).await;
+    let ready = || async {
+        idp.client
+            .get(format!("{}/rolegate/ready", idp.running.origin))
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(ready().await.status().as_u16(), 200);
+    // Nobody may connect to the database any more, and its sessions end.
+    let server = rolegate_testkit::postgres::server_url().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{}\" WITH ALLOW_CONNECTIONS false",
+        db.name()
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(db.name())
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let response = ready().await;
+    assert_eq!(response.status().as_u16(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["reason"], "the store does not answer");
+    let discovery = idp
+        .client
+        .get(format!(
+            "{}/v2.0/.well-known/openid-configuration",
+            idp.authority()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status().as_u16(), 200);
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{}\" WITH ALLOW_CONNECTIONS true",
+        db.name()
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let mut back = false;
+    for _ in 0..50 {
+        if ready().await.status().as_u16() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(back, "ready again once the database answers");
+}
