@@ -70,6 +70,17 @@ impl GraphError {
         )
     }
 
+    /// 503 `serviceNotAvailable` for a store failure: the details go to the
+    /// log, never to the client.
+    pub fn store(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "Graph: store failure");
+        Self::new(
+            503,
+            "serviceNotAvailable",
+            "The directory could not be read or changed; try again.",
+        )
+    }
+
     /// 401 `InvalidAuthenticationToken`.
     pub fn invalid_token(message: impl Into<String>) -> Self {
         Self::new(401, "InvalidAuthenticationToken", message)
@@ -498,7 +509,7 @@ pub async fn handle(
                 .store
                 .user_consents(query::MAX_TOP as u32 * 10)
                 .await
-                .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+                .map_err(GraphError::store)?;
             items.extend(
                 consents
                     .iter()

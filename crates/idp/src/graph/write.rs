@@ -114,7 +114,7 @@ pub(super) async fn handle(
                 graph_edit::create_application(file, d, &body)
             })
             .await?;
-            let fresh = home(p, &dirs, dir)?;
+            let fresh = home(&dirs, dir)?;
             let app = fresh
                 .application(&app_id)
                 .ok_or_else(|| GraphError::not_found(&app_id))?;
@@ -226,7 +226,7 @@ pub(super) async fn handle(
                 graph_edit::add_role_assignment(file, d, &body)
             })
             .await?;
-            let fresh = home(p, &dirs, dir)?;
+            let fresh = home(&dirs, dir)?;
             let assignment = crate::directory::RoleAssignment {
                 principal,
                 resource_app_id,
@@ -272,7 +272,7 @@ pub(super) async fn handle(
         (Verb::Post, ["users"]) => {
             caller.require(&WRITE_USERS)?;
             let (id, dirs) = edit(p, dir, |file, _| graph_edit::create_user(file, &body)).await?;
-            let fresh = home(p, &dirs, dir)?;
+            let fresh = home(&dirs, dir)?;
             let user = super::user(fresh, &id)?;
             Ok(created("users", objects::user(user)))
         }
@@ -303,7 +303,7 @@ pub(super) async fn handle(
         (Verb::Post, ["groups"]) => {
             caller.require(&WRITE_GROUPS)?;
             let (id, dirs) = edit(p, dir, |file, _| graph_edit::create_group(file, &body)).await?;
-            let fresh = home(p, &dirs, dir)?;
+            let fresh = home(&dirs, dir)?;
             Ok(created("groups", objects::group(super::group(fresh, &id)?)))
         }
         (Verb::Delete, ["groups", id]) => {
@@ -334,7 +334,7 @@ pub(super) async fn handle(
                         graph_edit::grant_admin_consent(file, d, client_sp, resource_sp, &scopes)
                     })
                     .await?;
-                    let fresh = home(p, &dirs, dir)?;
+                    let fresh = home(&dirs, dir)?;
                     let consent = fresh
                         .admin_consents
                         .iter()
@@ -388,7 +388,7 @@ pub(super) async fn handle(
                     p.store
                         .grant_consent(&client.app_id, &user.object_id, &resource.app_id, &scopes)
                         .await
-                        .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+                        .map_err(GraphError::store)?;
                     let digest = crate::secret::digest(&format!(
                         "{}\0{}\0{}",
                         client.service_principal_id, resource.service_principal_id, user.object_id
@@ -418,7 +418,7 @@ pub(super) async fn handle(
                 .store
                 .user_consents(super::query::MAX_TOP as u32 * 10)
                 .await
-                .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+                .map_err(GraphError::store)?;
             if let Some((client, user, resource, _)) = consents.iter().find(|(c, u, r, s)| {
                 objects::user_consent_grant(dir, c, u, r, s)
                     .is_some_and(|v| v.get("id").and_then(Value::as_str) == Some(*grant_id))
@@ -426,7 +426,7 @@ pub(super) async fn handle(
                 p.store
                     .revoke_consent(client, user, resource)
                     .await
-                    .map_err(|e| GraphError::new(503, "serviceNotAvailable", e.to_string()))?;
+                    .map_err(GraphError::store)?;
                 return Ok(done());
             }
             let consent = dir
@@ -567,7 +567,6 @@ async fn edit<T>(
 
 /// The caller's tenant in freshly built directories.
 fn home<'a>(
-    _p: &Provider,
     tenants: &'a std::sync::Arc<Tenants>,
     dir: &Directory,
 ) -> Result<&'a Directory, GraphError> {

@@ -409,11 +409,7 @@ pub(crate) fn delete_user(
     dir: &Directory,
     id: &str,
 ) -> Result<(), EditError> {
-    let user = dir
-        .users
-        .iter()
-        .find(|u| u.object_id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| format!("User {id} does not exist."))?;
+    let user = find_user(dir, id)?;
     let upn = user.user_principal_name.clone();
     file.users
         .retain(|u| !u.user_principal_name.eq_ignore_ascii_case(&upn));
@@ -432,17 +428,9 @@ pub(crate) fn update_user(
     body: &Value,
 ) -> Result<(), EditError> {
     let fields = object(body)?;
-    let user = dir
-        .users
-        .iter()
-        .find(|u| u.object_id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| format!("User {id} does not exist."))?;
+    let user = find_user(dir, id)?;
     let old = user.user_principal_name.clone();
-    let entry = file
-        .users
-        .iter_mut()
-        .find(|u| u.user_principal_name.eq_ignore_ascii_case(&old))
-        .ok_or("The user is not in the stored directory.")?;
+    let entry = user_entry(file, &old)?;
     if let Some(name) = fields.get("displayName").and_then(Value::as_str) {
         entry.display_name = name.to_owned();
     }
@@ -484,11 +472,7 @@ pub(crate) fn update_group(
     body: &Value,
 ) -> Result<(), EditError> {
     let fields = object(body)?;
-    let group = dir
-        .groups
-        .iter()
-        .find(|g| g.object_id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| format!("Group {id} does not exist."))?;
+    let group = find_group(dir, id)?;
     let old = group.display_name.clone();
     let entry = file
         .groups
@@ -549,24 +533,10 @@ pub(crate) fn add_member(
     group_id: &str,
     member_id: &str,
 ) -> Result<(), EditError> {
-    let group = dir
-        .groups
-        .iter()
-        .find(|g| g.object_id.eq_ignore_ascii_case(group_id))
-        .ok_or_else(|| format!("Group {group_id} does not exist."))?;
-    let user = dir
-        .users
-        .iter()
-        .find(|u| u.object_id.eq_ignore_ascii_case(member_id))
-        .ok_or_else(|| format!("Member {member_id} is not a user of this tenant."))?;
-    let entry = file
-        .users
-        .iter_mut()
-        .find(|u| {
-            u.user_principal_name
-                .eq_ignore_ascii_case(&user.user_principal_name)
-        })
-        .ok_or("The user is not in the stored directory.")?;
+    let group = find_group(dir, group_id)?;
+    let user = find_user(dir, member_id)
+        .map_err(|_| format!("Member {member_id} is not a user of this tenant."))?;
+    let entry = user_entry(file, &user.user_principal_name)?;
     if entry
         .groups
         .iter()
@@ -588,24 +558,10 @@ pub(crate) fn remove_member(
     group_id: &str,
     member_id: &str,
 ) -> Result<(), EditError> {
-    let group = dir
-        .groups
-        .iter()
-        .find(|g| g.object_id.eq_ignore_ascii_case(group_id))
-        .ok_or_else(|| format!("Group {group_id} does not exist."))?;
-    let user = dir
-        .users
-        .iter()
-        .find(|u| u.object_id.eq_ignore_ascii_case(member_id))
-        .ok_or_else(|| format!("Member {member_id} does not exist."))?;
-    let entry = file
-        .users
-        .iter_mut()
-        .find(|u| {
-            u.user_principal_name
-                .eq_ignore_ascii_case(&user.user_principal_name)
-        })
-        .ok_or("The user is not in the stored directory.")?;
+    let group = find_group(dir, group_id)?;
+    let user =
+        find_user(dir, member_id).map_err(|_| format!("Member {member_id} does not exist."))?;
+    let entry = user_entry(file, &user.user_principal_name)?;
     let before = entry.groups.len();
     entry
         .groups
@@ -623,11 +579,7 @@ pub(crate) fn delete_group(
     dir: &Directory,
     id: &str,
 ) -> Result<(), EditError> {
-    let group = dir
-        .groups
-        .iter()
-        .find(|g| g.object_id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| format!("Group {id} does not exist."))?;
+    let group = find_group(dir, id)?;
     let name = group.display_name.clone();
     file.groups
         .retain(|g| !g.display_name.eq_ignore_ascii_case(&name));
@@ -725,6 +677,30 @@ pub(crate) fn revoke_admin_consent(
         );
     }
     Ok(())
+}
+
+/// A user of `dir` by object id.
+fn find_user<'a>(dir: &'a Directory, id: &str) -> Result<&'a crate::directory::User, EditError> {
+    dir.users
+        .iter()
+        .find(|u| u.object_id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| format!("User {id} does not exist."))
+}
+
+/// A group of `dir` by object id.
+fn find_group<'a>(dir: &'a Directory, id: &str) -> Result<&'a crate::directory::Group, EditError> {
+    dir.groups
+        .iter()
+        .find(|g| g.object_id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| format!("Group {id} does not exist."))
+}
+
+/// The stored entry of the user signing in as `upn`.
+fn user_entry<'a>(file: &'a mut TenantFile, upn: &str) -> Result<&'a mut UserEntry, EditError> {
+    file.users
+        .iter_mut()
+        .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        .ok_or_else(|| "The user is not in the stored directory.".to_owned())
 }
 
 fn object(body: &Value) -> Result<&Map<String, Value>, EditError> {
