@@ -219,3 +219,29 @@ export function panelClaims(page, panel) {
 export function diffRows(page, panel) {
   return page.$$eval(`${panel} tr.diff`, (rows) => rows.map((r) => r.dataset.claim || `-${r.dataset.claimAbsent}`));
 }
+
+// ------------------------------------------------------------ the admin portal
+
+/** The admin portal of the demo tenant. */
+export function portalUrl(base) {
+  return `${base}/${TENANT_ID}/portal/`;
+}
+
+/** Opens the portal and signs in as `user` on the provider's page. */
+export async function portalSignIn(page, base, user) {
+  await page.goto(portalUrl(base));
+  await page.click("#sign-in");
+  await page.waitForSelector("#password");
+  await page.fill("#username", user.upn);
+  await page.fill("#password", user.password);
+  await page.click("#submit");
+  await page.waitForURL((url) => url.pathname.endsWith("/portal/") && !url.search);
+  await page.waitForSelector("#nav:not([hidden]), #problem");
+}
+
+/** Navigates to a portal view and waits for it to render. */
+export async function view(page, hash, selector) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForSelector(selector);
+}
+

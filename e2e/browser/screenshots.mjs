@@ -6,6 +6,10 @@
 //   docs/img/demo-single-registration.png  one registration: the ID token carries aud = API and roles
 //   docs/img/demo-id-token-refused.png     that ID token sent to the API: 401 id_token_not_accepted
 //   docs/img/demo-daemon.png               the daemon tab: app-only token, GET /orders
+//   docs/img/portal-app-registrations.png  the admin portal: app registrations
+//   docs/img/portal-app.png                an app registration: overview, redirect URIs, roles, quickstart
+//   docs/img/portal-quickstart.png         its quickstart: MSAL, gateway and rolegate-axum snippets
+//   docs/img/portal-enterprise-app.png     an enterprise application: users and groups assigned to roles
 //
 // Run: node e2e/browser/screenshots.mjs [output dir] (after `cargo build -p
 // rolegate` and `npm ci` in e2e/), or SCREENSHOTS=1 bash e2e/browser/run.sh.
@@ -13,7 +17,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, USERS, callApi, launchBrowser, newPage, signIn, startDemo } from "./helpers.mjs";
+import { API, ROOT, USERS, callApi, launchBrowser, newPage, portalSignIn, signIn, startDemo, view } from "./helpers.mjs";
 
 const outDir = path.resolve(process.argv[2] || path.join(ROOT, "docs", "img"));
 fs.mkdirSync(outDir, { recursive: true });
@@ -57,6 +61,29 @@ try {
   await shot("demo-daemon.png", { fullPage: true });
 
   assert.deepEqual(page.problems, [], "page errors or CSP violations");
+
+  // 5. The admin portal (alice is a Global Administrator in the demo tenant).
+  const { page: portal } = await newPage(browser);
+  const portalShot = async (name, options) => {
+    await portal.waitForTimeout(700);
+    const file = path.join(outDir, name);
+    await portal.screenshot({ path: file, ...options });
+    console.log(`wrote ${path.relative(ROOT, file)}`);
+  };
+  await portalSignIn(portal, demo.base, USERS.alice);
+  await view(portal, "#/apps", `tr[data-app="${API}"]`);
+  await portalShot("portal-app-registrations.png", { fullPage: true });
+  await portal.click(`tr[data-app="${API}"] a`);
+  await portal.waitForSelector("#app-quickstart");
+  await portal.setViewportSize({ width: 1400, height: 1500 });
+  await portalShot("portal-app.png", {});
+  await portal.locator("#app-quickstart").screenshot({ path: path.join(outDir, "portal-quickstart.png") });
+  console.log(`wrote ${path.relative(ROOT, path.join(outDir, "portal-quickstart.png"))}`);
+  await portal.click("#app-overview a[href^='#/enterprise/']");
+  await portal.waitForSelector("#sp-assignments tr[data-assignment]");
+  await portal.setViewportSize({ width: 1400, height: 900 });
+  await portalShot("portal-enterprise-app.png", { fullPage: true });
+  assert.deepEqual(portal.problems, [], "page errors or CSP violations in the portal");
 } finally {
   clearTimeout(watchdog);
   await browser.close().catch(() => {});

@@ -322,6 +322,7 @@ async fn serve(args: IdpArgs) -> Result<Outcome, Failure> {
         );
         eprintln!("  authority:  {authority}");
         eprintln!("  discovery:  {authority}/v2.0/.well-known/openid-configuration");
+        eprintln!("  portal:     {authority}/portal/  (users with a directory role)");
         eprintln!(
             "  users:      {}",
             dir.users

@@ -189,9 +189,10 @@ fn print_banner(
          \n  app:        {origin}/demo/\
          \n  API:        {origin}/api/me, {origin}/api/orders\
          \n  authority:  {origin}/{TENANT_ID}  (contoso.test)\
+         \n  portal:     {origin}/{TENANT_ID}/portal/  (sign in as alice: apps, roles, users, groups, consents)\
          \n  tenant:     {} (copy and edit it for your own apps)\
          \n\n  users (password):\
-         \n    alice@contoso.test (alice-Passw0rd)  Orders.Admin\
+         \n    alice@contoso.test (alice-Passw0rd)  Orders.Admin; Global Administrator (the portal)\
          \n    bob@contoso.test   (bob-Passw0rd)    Orders.Read, through the group \"Order Readers\"\
          \n    carol@contoso.test (carol-Passw0rd)  no role\
          \n  daemon: client {DAEMON}, application permission Orders.Read\

@@ -300,6 +300,9 @@ fn read_parsed(file: TenantFile, base_dir: &Path) -> FileDraft {
     apps.push(AppDraft::built_in(super::microsoft_graph::application(
         &tenant,
     )));
+    apps.push(AppDraft::built_in(super::admin_portal::application(
+        &tenant,
+    )));
     applications::resolve_required_access(&mut apps, &mut problems);
     FileDraft {
         problems,

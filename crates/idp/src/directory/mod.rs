@@ -5,6 +5,7 @@
 //! immutable model. Protocol code only reads it. Names follow Entra's
 //! manifest (Microsoft Graph) vocabulary.
 
+pub mod admin_portal;
 pub mod certificate;
 pub mod config;
 pub mod manifest;
@@ -395,6 +396,18 @@ impl Directory {
         self.applications
             .iter()
             .find(|a| !a.first_party && a.app_id.eq_ignore_ascii_case(app_id))
+    }
+
+    /// A client application by client id: the tenant's own (as
+    /// [`Directory::application`]) or the built-in [`admin_portal`].
+    pub fn client(&self, app_id: &str) -> Option<&Application> {
+        self.application(app_id).or_else(|| {
+            self.applications.iter().find(|a| {
+                a.first_party
+                    && admin_portal::is_portal(&a.app_id)
+                    && admin_portal::is_portal(app_id)
+            })
+        })
     }
 
     /// A resource by app id or App ID URI (exact; a trailing `/` on the URI

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use crate::directory::{Application, Directory, RedirectKind, User};
+use crate::directory::{Application, Directory, RedirectKind, User, admin_portal};
 use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::token::issue::{assignment_required, granted_scopes};
@@ -190,15 +190,20 @@ pub struct Client<'a> {
 pub struct PageError(pub OAuthError);
 
 /// Checks the client and redirect URI. Failures must not be redirected.
+///
+/// `own_origin` is the provider's origin as the server derived it for this
+/// request (never taken from a parameter): the built-in admin portal's
+/// redirect URI is its page on that origin ([`admin_portal`]).
 pub fn check_client<'a>(
     dir: &'a Directory,
     req: &AuthorizeRequest,
+    own_origin: &str,
 ) -> Result<Client<'a>, PageError> {
     let client_id = req
         .get("client_id")
         .ok_or_else(|| PageError(OAuthError::missing("client_id")))?;
     let app = dir
-        .application(client_id)
+        .client(client_id)
         .ok_or_else(|| PageError(tenancy::app_not_found(client_id, dir)))?;
     let redirect_uri = match req.get("redirect_uri") {
         Some(uri) => uri.to_owned(),
@@ -209,7 +214,12 @@ pub fn check_client<'a>(
             }
         },
     };
-    let kind = app.redirect_kind(&redirect_uri).ok_or_else(|| {
+    let kind = if admin_portal::is_portal(&app.app_id) {
+        admin_portal::is_redirect_uri(dir, own_origin, &redirect_uri).then_some(RedirectKind::Spa)
+    } else {
+        app.redirect_kind(&redirect_uri)
+    };
+    let kind = kind.ok_or_else(|| {
         PageError(OAuthError::invalid_request(
             aadsts::REDIRECT_URI_MISMATCH,
             format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.", app.app_id),
@@ -352,6 +362,9 @@ pub async fn next_step(
     if client.app.app_role_assignment_required && !dir.user_is_assigned(user, client.app) {
         return Err(assignment_required(user, client.app));
     }
+    if admin_portal::is_portal(&client.app.app_id) && user.directory_roles.is_empty() {
+        return Err(portal_needs_directory_role(user));
+    }
     for resource in scopes.api_resources() {
         let Some(app) = dir.application(&resource.app_id) else {
             continue;
@@ -407,6 +420,19 @@ pub async fn next_step(
         }
     }
     Ok(Step::Issue)
+}
+
+/// AADSTS50105 for the admin portal: only users holding a directory role
+/// (`directory_roles` in the tenant file, `wids` in tokens) may sign in.
+pub fn portal_needs_directory_role(user: &User) -> OAuthError {
+    OAuthError::new(
+        "access_denied",
+        aadsts::USER_NOT_ASSIGNED,
+        format!(
+            "The signed in user '{}' holds no directory role in this tenant. The admin portal is for administrators: give the user a directory role such as Application Administrator (directory_roles = [\"Application Administrator\"] under the user in the tenant file), or sign in as another user.",
+            user.user_principal_name
+        ),
+    )
 }
 
 /// AADSTS90094 for a user asking for admin-only scopes (shown as a page).

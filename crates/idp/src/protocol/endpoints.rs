@@ -123,6 +123,8 @@ pub const ALL: &[Endpoint] = &[
     ERROR_PAGE,
     READY,
     FAVICON,
+    PORTAL,
+    PORTAL_ASSET,
 ];
 
 /// The authority itself: a page listing the tenant's endpoints.
@@ -269,6 +271,20 @@ pub const ERROR_PAGE: Endpoint = Endpoint {
 /// and a key signs, 503 (saying which) otherwise.
 pub const READY: Endpoint = Endpoint {
     path: "/rolegate/ready",
+    methods: &[Method::Get],
+    advertised: &[],
+};
+
+/// The admin portal's page (a Graph client; see `crate::directory::admin_portal`).
+pub const PORTAL: Endpoint = Endpoint {
+    path: "/{tenant}/portal/",
+    methods: &[Method::Get],
+    advertised: &[],
+};
+
+/// The admin portal's script and style sheet.
+pub const PORTAL_ASSET: Endpoint = Endpoint {
+    path: "/{tenant}/portal/{asset}",
     methods: &[Method::Get],
     advertised: &[],
 };

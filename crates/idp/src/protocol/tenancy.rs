@@ -51,7 +51,7 @@ impl<'a> Authority<'a> {
         client_id: &str,
     ) -> Result<&'a Directory, OAuthError> {
         match self {
-            Authority::Tenant(dir) => match dir.application(client_id) {
+            Authority::Tenant(dir) => match dir.client(client_id) {
                 Some(_) => Ok(dir),
                 None => Err(app_not_found(client_id, dir)),
             },
@@ -72,7 +72,7 @@ impl<'a> Authority<'a> {
             Authority::Tenant(dir) if dir.tenant.id != home.tenant.id => {
                 Err(user_not_in_tenant(user, home, dir, client_id))
             }
-            _ => match home.application(client_id) {
+            _ => match home.client(client_id) {
                 Some(_) => Ok(()),
                 None => Err(app_not_found(client_id, home)),
             },

@@ -146,7 +146,7 @@ async fn authorize_flow(
         },
         None => tenants.default_tenant(),
     };
-    let client = match authorize::check_client(client_dir, &req) {
+    let client = match authorize::check_client(client_dir, &req, &state.origin(headers)) {
         Ok(c) => c,
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
@@ -185,7 +185,7 @@ async fn authorize_flow(
         )
         .await;
     }
-    let client = match authorize::check_client(dir, &req) {
+    let client = match authorize::check_client(dir, &req, &state.origin(headers)) {
         Ok(c) => c,
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
@@ -349,7 +349,7 @@ async fn login(
         },
         None => tenants.default_tenant(),
     };
-    let client = match authorize::check_client(client_dir, &req) {
+    let client = match authorize::check_client(client_dir, &req, &state.origin(&headers)) {
         Ok(c) => c,
         Err(authorize::PageError(e)) => return error_page_response(&e),
     };
@@ -442,7 +442,7 @@ async fn consent(
         return expired_consent();
     };
     let req = AuthorizeRequest::decode(&pending.request);
-    let client = match authorize::check_client(dir, &req) {
+    let client = match authorize::check_client(dir, &req, &state.origin(&headers)) {
         Ok(c) if c.app.app_id == pending.client_id => c,
         Ok(_) => return expired_consent(),
         Err(authorize::PageError(e)) => return error_page_response(&e),

@@ -12,6 +12,7 @@ use super::forms::LogoutRequest;
 use super::respond::{error_page_response, frame_protect, set_cookie};
 use super::session::{current_session, session_removal};
 use super::{WebState, pages};
+use crate::directory::admin_portal;
 use crate::protocol::endpoints::V2_LOGOUT;
 
 /// Logout, by `GET` or `POST`.
@@ -50,10 +51,20 @@ async fn logout(
             .unwrap_or_default(),
         (None, None) => Vec::new(),
     };
+    let own_origin = state.origin(&headers);
     let target = params.post_logout_redirect_uri.filter(|uri| {
-        apps.iter()
-            .filter_map(|id| tenants.registered(id))
-            .any(|(_, a)| a.redirect_kind(uri).is_some())
+        apps.iter().any(|id| {
+            if admin_portal::is_portal(id) {
+                // The built-in portal returns to its own page on our origin.
+                tenants
+                    .iter()
+                    .any(|d| admin_portal::is_redirect_uri(d, &own_origin, uri))
+            } else {
+                tenants
+                    .registered(id)
+                    .is_some_and(|(_, a)| a.redirect_kind(uri).is_some())
+            }
+        })
     });
     if let Some(session) = &session
         && let Err(e) = state.provider.store.delete_session(&session.id).await

@@ -15,6 +15,7 @@ mod graph;
 mod logout;
 mod metadata;
 pub mod pages;
+mod portal;
 mod respond;
 mod session;
 mod token;
@@ -107,6 +108,7 @@ pub fn routes(state: WebState) -> Router {
         .merge(device::routes())
         .merge(userinfo::routes())
         .merge(graph::routes())
+        .merge(portal::routes())
         .with_state(state)
 }
 

@@ -232,7 +232,8 @@ async fn the_router_serves_exactly_the_endpoint_table() {
     for endpoint in endpoints::ALL {
         let uri = endpoint
             .in_tenant(TID)
-            .replace("{user}", "alice@contoso.test");
+            .replace("{user}", "alice@contoso.test")
+            .replace("{asset}", "portal.js");
         for (method, http) in [
             (Method::Get, axum::http::Method::GET),
             (Method::Options, axum::http::Method::OPTIONS),

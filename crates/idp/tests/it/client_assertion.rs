@@ -731,3 +731,155 @@ async fn failed_assertions_are_throttled_per_client_and_source() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Graph's `keyCredentials` (`PATCH /applications/{id}`), as the admin
+/// portal and `az ad app credential reset --cert` use it: a certificate
+/// uploaded as base64 DER authenticates the app's next client assertion at
+/// once; listing it by `keyId` keeps it; leaving it out removes it; a key
+/// that is not a certificate, or a private key, is refused in Graph's shape.
+#[tokio::test]
+async fn certificates_uploaded_through_graph_authenticate_the_next_assertion() {
+    const AUTOMATION: &str = "3f0c8a6e-9d2b-4c7a-8e1f-5b6a7c8d9e0f";
+    const AUTOMATION_SECRET: &str = "automation-secret-7Hq2Xv9Kp4Lm8Rw3";
+    let idp = Idp::start().await;
+    let (status, body) = idp
+        .post_token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", AUTOMATION),
+            ("client_secret", AUTOMATION_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let admin = body["access_token"].as_str().unwrap().to_owned();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut request = idp
+            .client
+            .request(method, format!("{}/v1.0{path}", idp.running.origin))
+            .bearer_auth(&admin);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, app) = send(
+        reqwest::Method::POST,
+        "/applications".to_owned(),
+        Some(json!({"displayName": "Signed daemon"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{app}");
+    let (object_id, client) = (
+        app["id"].as_str().unwrap().to_owned(),
+        app["appId"].as_str().unwrap().to_owned(),
+    );
+    let path = format!("/applications/{object_id}");
+    let cert = Cert::new();
+    let scope = "https://graph.microsoft.com/.default";
+    let authenticates = |assertion: String| {
+        let client = client.clone();
+        let idp = &idp;
+        async move {
+            let (status, body) = idp
+                .post_token(&client_credentials(&client, &assertion, scope))
+                .await;
+            (status, body)
+        }
+    };
+    // Not registered yet: refused.
+    let (status, body) = authenticates(cert.assertion(&idp, &client)).await;
+    assert_eq!(status, 401, "{body}");
+
+    // Uploaded as Graph takes it: base64 of the DER.
+    let der = rolegate_idp::directory::certificate::KeyCredential::from_pem(cert.pem.as_bytes())
+        .map(|_| {
+            let body: String = cert
+                .pem
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
+            body
+        })
+        .unwrap();
+    let (status, body) = send(
+        reqwest::Method::PATCH,
+        path.clone(),
+        Some(json!({"keyCredentials": [{
+            "type": "AsymmetricX509Cert", "usage": "Verify", "key": der, "displayName": "signing"
+        }]})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = authenticates(cert.assertion(&idp, &client)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, read) = send(reqwest::Method::GET, path.clone(), None).await;
+    let listed = &read["keyCredentials"][0];
+    assert_eq!(listed["displayName"], "signing");
+    assert_eq!(
+        listed["customKeyIdentifier"],
+        cert.credential
+            .sha1
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<String>()
+    );
+    let key_id = listed["keyId"].as_str().unwrap().to_owned();
+
+    // Kept by keyId next to a second certificate (sent as base64 PEM text).
+    let second = Cert::new();
+    let (status, body) = send(
+        reqwest::Method::PATCH,
+        path.clone(),
+        Some(json!({"keyCredentials": [
+            {"keyId": key_id, "type": "AsymmetricX509Cert", "usage": "Verify"},
+            {"type": "AsymmetricX509Cert", "usage": "Verify", "key": base64::engine::general_purpose::STANDARD.encode(&second.pem)}
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(authenticates(cert.assertion(&idp, &client)).await.0, 200);
+    assert_eq!(authenticates(second.assertion(&idp, &client)).await.0, 200);
+
+    // Refusals, each in Graph's error shape, changing nothing.
+    for (bad, needle) in [
+        (json!([{"key": "not base64!"}]), "base64"),
+        (json!([{"key": "AAAA"}]), "not a DER X.509 certificate"),
+        (
+            json!([{"keyId": "00000000-0000-0000-0000-000000000001"}]),
+            "no certificate with keyId",
+        ),
+        (json!([{"type": "Symmetric", "key": der}]), "not supported"),
+        (json!({"key": der}), "expected an array"),
+    ] {
+        let (status, body) = send(
+            reqwest::Method::PATCH,
+            path.clone(),
+            Some(json!({ "keyCredentials": bad })),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{message}");
+    }
+    assert_eq!(authenticates(second.assertion(&idp, &client)).await.0, 200);
+
+    // Left out: removed, and its assertions are refused at once.
+    let (status, body) = send(
+        reqwest::Method::PATCH,
+        path.clone(),
+        Some(json!({"keyCredentials": [{"keyId": key_id}]})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(authenticates(cert.assertion(&idp, &client)).await.0, 200);
+    let (status, body) = authenticates(second.assertion(&idp, &client)).await;
+    assert_eq!(status, 401, "{body}");
+}

@@ -20,6 +20,7 @@ mod groups;
 mod metadata;
 mod multitenant;
 mod obo;
+mod portal;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod restart;

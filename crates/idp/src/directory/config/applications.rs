@@ -137,13 +137,19 @@ impl AppDraft {
 }
 
 /// Refuses applications that take Microsoft Graph's app id or identifier
-/// URI: Graph is built into every tenant.
+/// URI, or the admin portal's app id: both are built into every tenant.
 pub(super) fn check_not_graph(apps: &[AppDraft], problems: &mut Vec<String>) {
     use crate::directory::microsoft_graph::{self, IDENTIFIER_URI};
     for draft in apps {
         if microsoft_graph::is_graph(&draft.app.app_id) {
             problems.push(format!(
                 "{}: app_id: {} is Microsoft Graph's, built into every tenant: give the app an id of its own",
+                draft.at, draft.app.app_id
+            ));
+        }
+        if crate::directory::admin_portal::is_portal(&draft.app.app_id) {
+            problems.push(format!(
+                "{}: app_id: {} is the admin portal's, built into every tenant: give the app an id of its own",
                 draft.at, draft.app.app_id
             ));
         }

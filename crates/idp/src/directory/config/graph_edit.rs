@@ -11,8 +11,9 @@
 use serde_json::{Map, Value};
 
 use super::schema::{
-    AdminConsentEntry, AppRoleEntry, ApplicationEntry, GroupEntry, PasswordCredentialEntry,
-    RequiredAccessEntry, RoleAssignmentEntry, ScopeEntry, TenantFile, UserEntry,
+    AdminConsentEntry, AppRoleEntry, ApplicationEntry, GroupEntry, KeyCredentialEntry,
+    PasswordCredentialEntry, RequiredAccessEntry, RoleAssignmentEntry, ScopeEntry, TenantFile,
+    UserEntry,
 };
 use crate::directory::{AssignedPrincipal, Directory};
 
@@ -723,6 +724,103 @@ fn application_entry<'a>(
 }
 
 /// Applies Graph's application members present in `fields` to `entry`.
+/// Most certificates one application holds through Graph.
+const MAX_KEY_CREDENTIALS: usize = 20;
+
+/// `keyCredentials` replaces the application's certificates, as in Graph:
+/// an entry with `key` (base64 of the certificate's DER, or of its PEM
+/// text) adds that certificate; an entry with only the `keyId` of one the
+/// application has keeps it; certificates not listed are removed.
+fn key_credentials(
+    existing: &[KeyCredentialEntry],
+    tenant_id: &str,
+    value: &Value,
+) -> Result<Vec<KeyCredentialEntry>, EditError> {
+    use crate::directory::certificate::KeyCredential;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    let items = value
+        .as_array()
+        .ok_or("keyCredentials: expected an array of keyCredential objects.")?;
+    if items.len() > MAX_KEY_CREDENTIALS {
+        return Err(format!(
+            "keyCredentials: an application holds at most {MAX_KEY_CREDENTIALS} certificates here."
+        ));
+    }
+    let key_id_of = |entry: &KeyCredentialEntry| {
+        let key = KeyCredential::from_pem(entry.pem.as_deref()?.as_bytes()).ok()?;
+        let thumbprint: String = key.sha1.iter().map(|b| format!("{b:02x}")).collect();
+        Some(crate::directory::config::derived_guid(
+            tenant_id,
+            "key_credential",
+            &thumbprint,
+        ))
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let text = |name: &str| item.get(name).and_then(Value::as_str);
+        let display_name = text("displayName").map(str::to_owned);
+        match text("key") {
+            Some(key) => {
+                if let Some(kind) = text("type").filter(|t| *t != "AsymmetricX509Cert") {
+                    return Err(format!(
+                        "keyCredentials: type {kind:?} is not supported; certificates are AsymmetricX509Cert."
+                    ));
+                }
+                if let Some(usage) = text("usage").filter(|u| *u != "Verify") {
+                    return Err(format!(
+                        "keyCredentials: usage {usage:?} is not supported; client assertion certificates have usage Verify."
+                    ));
+                }
+                let compact: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+                let bytes = STANDARD
+                    .decode(compact)
+                    .map_err(|_| "keyCredentials: key must be the certificate, base64-encoded.")?;
+                let pem = if bytes.starts_with(b"-----BEGIN") {
+                    String::from_utf8(bytes)
+                        .map_err(|_| "keyCredentials: key holds PEM text that is not UTF-8.")?
+                } else {
+                    let body = STANDARD.encode(&bytes);
+                    let lines: Vec<&str> = body
+                        .as_bytes()
+                        .chunks(64)
+                        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+                        .collect();
+                    format!(
+                        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                        lines.join("\n")
+                    )
+                };
+                KeyCredential::from_pem(pem.as_bytes())
+                    .map_err(|e| format!("keyCredentials: the key {e}."))?;
+                out.push(KeyCredentialEntry {
+                    certificate: None,
+                    pem: Some(pem),
+                    display_name,
+                });
+            }
+            None => {
+                let key_id = text("keyId").ok_or(
+                    "keyCredentials: each entry needs key (a new certificate, base64-encoded) or the keyId of a certificate the application has.",
+                )?;
+                let mut kept = existing
+                    .iter()
+                    .find(|e| key_id_of(e).is_some_and(|k| k.eq_ignore_ascii_case(key_id)))
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!("keyCredentials: the application has no certificate with keyId {key_id}.")
+                    })?;
+                if display_name.is_some() {
+                    kept.display_name = display_name;
+                }
+                out.push(kept);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn patch_entry(
     entry: &mut ApplicationEntry,
     dir: &Directory,
@@ -742,6 +840,10 @@ fn patch_entry(
     };
     if let Some(value) = fields.get("identifierUris") {
         entry.identifier_uris = Some(strings(value)?);
+    }
+    if let Some(value) = fields.get("keyCredentials") {
+        let existing = entry.key_credentials.take().unwrap_or_default();
+        entry.key_credentials = Some(key_credentials(&existing, &dir.tenant.id, value)?);
     }
     if let Some(value) = fields.get("signInAudience").and_then(Value::as_str) {
         entry.sign_in_audience = Some(value.to_owned());

@@ -1,7 +1,7 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636):
 //! redemption rules per redirect URI platform (SPA, native, web).
 
-use crate::directory::{RedirectKind, Tenants};
+use crate::directory::{RedirectKind, Tenants, admin_portal};
 use crate::protocol::Provider;
 use crate::protocol::errors::{OAuthError, server_error};
 use crate::protocol::response::TokenResponse;
@@ -25,9 +25,20 @@ pub(super) async fn redeem(
     let client_id = req.client_id()?;
     let client_dir = at.client_directory(tenants, client_id)?;
     let app = client_dir
-        .application(client_id)
+        .client(client_id)
         .ok_or_else(|| unknown_client(client_id, client_dir))?;
-    let kind = app.redirect_kind(redirect_uri);
+    // The admin portal's redirect URI is its page on our own origin, and
+    // only a page of that origin may redeem its codes.
+    let kind = if admin_portal::is_portal(&app.app_id) {
+        let own = req.issuer.origin.as_str();
+        req.origin
+            .as_deref()
+            .filter(|origin| origin.eq_ignore_ascii_case(own))
+            .filter(|_| admin_portal::is_redirect_uri(client_dir, own, redirect_uri))
+            .map(|_| RedirectKind::Spa)
+    } else {
+        app.redirect_kind(redirect_uri)
+    };
     // SPA rules (spec §8): cross-origin only, PKCE required, no secret.
     let credential = match (kind, req.origin.is_some()) {
         (Some(RedirectKind::Spa), false) => {

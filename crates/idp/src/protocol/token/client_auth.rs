@@ -73,8 +73,10 @@ pub(super) async fn authenticate<'a>(
     credential: Credential,
 ) -> Result<Caller<'a>, OAuthError> {
     let (client_id, presented) = presented_credential(req)?;
+    // `client`: the built-in admin portal too (a public client, so every
+    // grant that needs a credential refuses it).
     let app = dir
-        .application(client_id)
+        .client(client_id)
         .ok_or_else(|| unknown_client(client_id, dir))?;
     if let Presented::Nothing = presented {
         return without_credential(app, credential);

@@ -325,7 +325,7 @@ async fn issue(
     let req = AuthorizeRequest::new(params);
     let tenants = p.tenants();
     let dir = tenants.default_tenant();
-    let client = authorize::check_client(dir, &req).unwrap();
+    let client = authorize::check_client(dir, &req, "https://localhost").unwrap();
     let id = crate::secret::guid();
     let session = Session {
         secret_digest: digest(&id),
