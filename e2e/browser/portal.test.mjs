@@ -198,6 +198,25 @@ test("users, groups, secrets, certificates and consents through the portal", asy
     await page.fill("#grant-scopes", "access_as_user");
     await act(page, "#grant-add", "Consent granted");
     await page.waitForSelector('tr[data-grant="Nightly job -> Orders API"]');
+
+    // Its enterprise application deleted (the consent goes with it) and
+    // created again from the registration's page.
+    page.on("dialog", (dialog) => dialog.accept());
+    await view(page, "#/enterprise", `tr[data-sp="${appId}"] a`);
+    await page.click(`tr[data-sp="${appId}"] a`);
+    await act(page, "#sp-delete-button", "Enterprise application deleted");
+    await page.waitForSelector("main[data-view=enterprise] table");
+    assert.equal(await page.$(`tr[data-sp="${appId}"]`), null);
+    const refused = await postForm(`${demo.base}/${TENANT_ID}/oauth2/v2.0/token`, {
+      grant_type: "client_credentials", client_id: appId, client_secret: secret, scope: "https://graph.microsoft.com/.default",
+    }, fs.readFileSync(demo.caPath));
+    assert.deepEqual([refused.status, refused.body.error_codes], [400, [700016]]);
+    await view(page, "#/consents", "#grant-add");
+    assert.equal(await page.$('tr[data-grant="Nightly job -> Orders API"]'), null);
+    await view(page, "#/apps", `tr[data-app="${appId}"] a`);
+    await page.click(`tr[data-app="${appId}"] a`);
+    await act(page, "#sp-create", "Enterprise application created");
+    await page.waitForSelector("#app-overview a[href^='#/enterprise/']");
     assert.deepEqual(page.problems, [], "page errors or CSP violations in the portal");
   } catch (e) {
     await failureShot(page, "portal-directory");

@@ -399,9 +399,11 @@ impl Directory {
     }
 
     /// A client application by client id: the tenant's own (as
-    /// [`Directory::application`]) or the built-in [`admin_portal`].
+    /// [`Directory::application`], if its service principal was not
+    /// deleted) or the built-in [`admin_portal`].
     pub fn client(&self, app_id: &str) -> Option<&Application> {
-        self.application(app_id).or_else(|| {
+        let usable = |a: &&Application| a.provisioned || a.is_foreign(&self.tenant.id);
+        self.application(app_id).filter(usable).or_else(|| {
             self.applications.iter().find(|a| {
                 a.first_party
                     && admin_portal::is_portal(&a.app_id)
@@ -413,12 +415,16 @@ impl Directory {
     /// A resource by app id or App ID URI (exact; a trailing `/` on the URI
     /// is tolerated as Entra does).
     pub fn resource(&self, identifier: &str) -> Option<&Application> {
+        // An app registered here whose service principal was deleted is no
+        // resource (AADSTS500011) until it has one again.
+        let usable = |a: &&Application| a.provisioned || a.is_foreign(&self.tenant.id);
         let by_id = self
             .applications
             .iter()
+            .filter(usable)
             .find(|a| a.app_id.eq_ignore_ascii_case(identifier));
         by_id.or_else(|| {
-            self.applications.iter().find(|a| {
+            self.applications.iter().filter(usable).find(|a| {
                 a.identifier_uris.iter().any(|u| {
                     u == identifier || u.trim_end_matches('/') == identifier.trim_end_matches('/')
                 })

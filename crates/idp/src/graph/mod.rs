@@ -584,12 +584,12 @@ fn registrations(dir: &Directory) -> impl Iterator<Item = &Application> {
         .filter(|a| !a.first_party && !a.is_foreign(&dir.tenant.id))
 }
 
-/// Service principals in the tenant: its own apps, installed foreign apps,
-/// and Microsoft Graph.
+/// Service principals in the tenant: its own apps (unless deleted),
+/// installed foreign apps, and the built-in Microsoft ones.
 fn installed(dir: &Directory) -> impl Iterator<Item = &Application> {
     dir.applications
         .iter()
-        .filter(|a| a.first_party || !a.is_foreign(&dir.tenant.id) || a.provisioned)
+        .filter(|a| a.first_party || a.provisioned)
 }
 
 fn service_principal<'a>(dir: &'a Directory, id: &str) -> Result<&'a Application, GraphError> {

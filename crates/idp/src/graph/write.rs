@@ -187,6 +187,21 @@ pub(super) async fn handle(
                 crate::protocol::tenancy::install(p, dir, app)
                     .await
                     .map_err(|e| GraphError::new(500, "generalException", e.to_string()))?;
+            } else if !app.provisioned {
+                // Its service principal was deleted: it has one again.
+                let app_id = app.app_id.clone();
+                let (_, dirs) = edit(p, dir, |file, _| {
+                    graph_edit::create_service_principal(file, &app_id)
+                })
+                .await?;
+                let fresh = home(&dirs, dir)?;
+                let app = fresh.application(&app_id).ok_or_else(|| {
+                    GraphError::bad_request("The service principal could not be read back.")
+                })?;
+                return Ok(created(
+                    "servicePrincipals",
+                    objects::service_principal(app),
+                ));
             }
             Ok(created(
                 "servicePrincipals",
@@ -204,12 +219,12 @@ pub(super) async fn handle(
         }
         (Verb::Delete, ["servicePrincipals", id]) => {
             caller.require(&WRITE_APPLICATIONS)?;
-            super::service_principal(dir, id)?;
-            Err(GraphError::new(
-                400,
-                "Request_BadRequest",
-                "An application's service principal lives as long as the application here: delete the application (DELETE /applications/{id}) instead.",
-            ))
+            let app_id = super::service_principal(dir, id)?.app_id.clone();
+            edit(p, dir, |file, d| {
+                graph_edit::delete_service_principal(file, d, &app_id)
+            })
+            .await?;
+            Ok(done())
         }
         (
             Verb::Post,

@@ -1126,12 +1126,153 @@ async fn assignment_required_switched_on_through_graph() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(crate::aadsts(&body), 50105);
     assert_eq!(sign_in(ALICE).await.0, 200, "alice holds Orders.Admin");
-    // The service principal lives as long as the application.
+}
+
+/// `DELETE /servicePrincipals/{id}` removes the enterprise application and
+/// what names it (role assignments both ways, admin consents); the
+/// registration stays. Until `POST /servicePrincipals` creates it again the
+/// app gets no token (AADSTS700016) and no token is issued for it as a
+/// resource (AADSTS500011); afterwards it works again, without the old
+/// assignments. Microsoft's own service principals cannot be deleted.
+#[tokio::test]
+async fn deleting_a_service_principal_removes_the_enterprise_app_until_it_is_created_again() {
+    use reqwest::Method;
+    let idp = Idp::start().await;
+    let admin = automation(&idp).await;
+    let (_, api_sp) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals(appId='{API}')"),
+    )
+    .await;
+    let api_sp_id = api_sp["id"].as_str().unwrap().to_owned();
+    let (_, daemon_sp) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals(appId='{DAEMON}')"),
+    )
+    .await;
+    let daemon_sp_id = daemon_sp["id"].as_str().unwrap().to_owned();
+    let daemon_token = |scope: String| {
+        let idp = &idp;
+        async move {
+            idp.post_token(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", DAEMON),
+                ("client_secret", DAEMON_SECRET),
+                ("scope", &scope),
+            ])
+            .await
+        }
+    };
+    let (status, body) = daemon_token(format!("api://{API}/.default")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(claims(body["access_token"].as_str().unwrap())["roles"].is_array());
+
+    // The daemon's enterprise application goes: no more tokens for it.
     let (status, body) = graph_send(
         &idp,
         &admin,
         Method::DELETE,
-        &format!("/servicePrincipals/{}", sp["id"].as_str().unwrap()),
+        &format!("/servicePrincipals/{daemon_sp_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals/{daemon_sp_id}"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, registration) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/applications(appId='{DAEMON}')"),
+    )
+    .await;
+    assert_eq!(status, 200, "the registration stays: {registration}");
+    let (_, assigned) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals/{api_sp_id}/appRoleAssignedTo"),
+    )
+    .await;
+    assert!(
+        !assigned["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["principalId"] == daemon_sp_id.as_str()),
+        "the daemon's application permission went with it: {assigned}"
+    );
+    let (status, body) = daemon_token(format!("api://{API}/.default")).await;
+    assert_eq!((status, crate::aadsts(&body)), (400, 700016), "{body}");
+
+    // Created again: tokens again, without the old application permission.
+    let (status, created) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/servicePrincipals",
+        Some(serde_json::json!({"appId": DAEMON})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], daemon_sp_id.as_str());
+    let (status, body) = daemon_token(format!("api://{API}/.default")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        claims(body["access_token"].as_str().unwrap())
+            .get("roles")
+            .is_none()
+    );
+
+    // The API's enterprise application goes: no token names it as a resource.
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/servicePrincipals/{api_sp_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = daemon_token(format!("api://{API}/.default")).await;
+    assert_eq!((status, crate::aadsts(&body)), (400, 500011), "{body}");
+    let (_, listed) = graph(&idp, Some(&admin), "/servicePrincipals").await;
+    assert!(
+        !listed["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["appId"] == API),
+        "{listed}"
+    );
+    // An assignment naming it is refused while it has none.
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        &format!("/servicePrincipals/{api_sp_id}/appRoleAssignedTo"),
+        Some(serde_json::json!({"principalId": daemon_sp_id, "resourceId": api_sp_id, "appRoleId": "00000000-0000-0000-0000-000000000000"})),
+    )
+    .await;
+    assert!(status == 404 || status == 400, "{status} {body}");
+
+    // Microsoft Graph's service principal stays.
+    let (_, graph_sp) = graph(
+        &idp,
+        Some(&admin),
+        "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')",
+    )
+    .await;
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::DELETE,
+        &format!("/servicePrincipals/{}", graph_sp["id"].as_str().unwrap()),
         None,
     )
     .await;
@@ -1140,7 +1281,7 @@ async fn assignment_required_switched_on_through_graph() {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("delete the application")
+            .contains("built into every tenant")
     );
 }
 

@@ -67,6 +67,7 @@ pub(super) fn application(
     let display_name = entry.display_name.take();
     let app_id = entry.app_id.take();
     let assignment_required = entry.app_role_assignment_required.unwrap_or(false);
+    let has_service_principal = entry.service_principal.unwrap_or(true);
     let credentials = entry.password_credentials.take();
     let certificates = entry.key_credentials.take();
     let (mut imported, requests) = match entry.manifest.take() {
@@ -112,7 +113,7 @@ pub(super) fn application(
         group_membership_claims: imported.group_membership_claims,
         sign_in_audience: imported.sign_in_audience,
         home_tenant_id: tenant.id.clone(),
-        provisioned: true,
+        provisioned: has_service_principal,
         first_party: false,
     };
     let secrets = secrets(&at, credentials, problems);

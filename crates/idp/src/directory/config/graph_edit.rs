@@ -55,6 +55,7 @@ pub(crate) fn create_application(
         identifier_uris: None,
         requested_access_token_version: None,
         app_role_assignment_required: None,
+        service_principal: None,
         spa_redirect_uris: None,
         web_redirect_uris: None,
         public_client_redirect_uris: None,
@@ -359,6 +360,59 @@ pub(crate) fn update_service_principal(
         return Ok(());
     }
     application_entry(file, app_id)?.app_role_assignment_required = Some(required);
+    Ok(())
+}
+
+/// `POST /servicePrincipals` for an application registered here whose
+/// service principal was deleted: it has one again (with no assignments).
+pub(crate) fn create_service_principal(
+    file: &mut TenantFile,
+    app_id: &str,
+) -> Result<(), EditError> {
+    application_entry(file, app_id)?.service_principal = None;
+    Ok(())
+}
+
+/// `DELETE /servicePrincipals/{id}`: the enterprise application goes, with
+/// the role assignments and admin consents that name the app as principal,
+/// client or resource; the registration stays (for an app registered here)
+/// and another tenant's app is uninstalled from the tenant file's
+/// `[[service_principals]]`.
+pub(crate) fn delete_service_principal(
+    file: &mut TenantFile,
+    dir: &Directory,
+    app_id: &str,
+) -> Result<(), EditError> {
+    let app = dir
+        .applications
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("Application {app_id} does not exist."))?;
+    if app.first_party {
+        return Err(format!(
+            "{}'s service principal is built into every tenant and cannot be deleted here.",
+            app.display_name
+        ));
+    }
+    if app.is_foreign(&dir.tenant.id) {
+        let before = file.service_principals.len();
+        file.service_principals
+            .retain(|p| !p.app_id.eq_ignore_ascii_case(app_id));
+        if file.service_principals.len() == before {
+            return Err(format!(
+                "The service principal of {app_id} was created by a consent; this provider deletes only those the tenant file or Graph installed."
+            ));
+        }
+    } else {
+        application_entry(file, app_id)?.service_principal = Some(false);
+    }
+    let names = |reference: &str| {
+        reference.eq_ignore_ascii_case(app_id) || app.identifier_uris.iter().any(|u| u == reference)
+    };
+    file.app_role_assignments
+        .retain(|a| !names(&a.principal) && !names(&a.resource));
+    file.admin_consents
+        .retain(|c| !names(&c.client) && !names(&c.resource));
     Ok(())
 }
 

@@ -130,6 +130,12 @@ pub(super) struct ApplicationEntry {
     /// Users need a role assignment (direct or via a group) to sign in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) app_role_assignment_required: Option<bool>,
+    /// `false`: the registration has no service principal (enterprise
+    /// application) in its tenant, as after `DELETE /servicePrincipals/{id}`:
+    /// it can neither get tokens nor be a resource until one is created
+    /// (`POST /servicePrincipals`). Absent: it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) service_principal: Option<bool>,
     /// Single-page app redirect URIs (code + PKCE, CORS at the token endpoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) spa_redirect_uris: Option<Vec<String>>,

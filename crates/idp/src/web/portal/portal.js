@@ -384,7 +384,13 @@ function overviewCard(app, sp, path) {
       el("dt", null, "Directory (tenant) ID"), el("dd", null, code(cfg.tenantId)),
       el("dt", null, "Supported account types"), el("dd", null, app.signInAudience),
       el("dt", null, "Application ID URI"), el("dd", null, app.identifierUris.length ? app.identifierUris.map(code) : el("span", { class: "muted" }, "none (Expose an API sets one)")),
-      el("dt", null, "Enterprise application"), el("dd", null, sp ? el("a", { href: `#/enterprise/${sp.id}` }, "Users, groups and assignment settings") : "none")),
+      el("dt", null, "Enterprise application"), el("dd", null, sp
+        ? el("a", { href: `#/enterprise/${sp.id}` }, "Users, groups and assignment settings")
+        : [el("span", { class: "muted" }, "none: the app gets no tokens and none are issued for it "),
+          el("button", {
+            id: "sp-create", type: "button", class: "quiet",
+            onclick: (e) => act(e.target, () => post("servicePrincipals", { appId: app.appId }), "Enterprise application created"),
+          }, "Create it")])),
     el("div", { class: "row" }, field("Display name", name),
       el("button", { type: "button", onclick: (e) => act(e.target, () => patch(path, { displayName: name.value.trim() }), "Renamed") }, "Rename")));
 }
@@ -838,6 +844,15 @@ async function spView(id) {
         }, "Assign"))),
     card("sp-permissions", "Application permissions this app holds",
       table(["API", "Permission", ""], holdsRows, "None (grant them on the app registration's API permissions).")),
+    sp.appOwnerOrganizationId === MICROSOFT_TENANT ? null : card("sp-delete", "Delete",
+      el("p", null, "Deletes the enterprise application with its assignments and consents. The app registration stays; the app gets no tokens until its enterprise application is created again (on the registration's page)."),
+      el("button", {
+        id: "sp-delete-button", type: "button", class: "danger",
+        onclick: (e) => {
+          if (!confirm(`Delete the enterprise application ${sp.displayName}?`)) return;
+          act(e.target, async () => { await del(`servicePrincipals/${enc(id)}`); location.hash = "#/enterprise"; }, "Enterprise application deleted");
+        },
+      }, "Delete enterprise application")),
   ];
 }
 
