@@ -902,6 +902,21 @@ async function userView(id) {
       el("dl", null,
         el("dt", null, "User principal name"), el("dd", null, user.userPrincipalName),
         el("dt", null, "Object ID"), el("dd", null, code(user.id)))),
+    card("user-edit", "Name and password",
+      el("div", { class: "row" },
+        field("Display name", el("input", { id: "user-rename", value: user.displayName })),
+        el("button", {
+          id: "user-rename-button", type: "button",
+          onclick: (e) => act(e.target, () => patch(`users/${enc(id)}`, { displayName: document.getElementById("user-rename").value.trim() }), "Renamed"),
+        }, "Rename")),
+      el("div", { class: "row" },
+        field("New password", el("input", { id: "user-password", type: "password", autocomplete: "new-password" }), "at least 8 characters"),
+        el("button", {
+          id: "user-password-button", type: "button",
+          onclick: (e) => act(e.target, () => patch(`users/${enc(id)}`, {
+            passwordProfile: { password: document.getElementById("user-password").value, forceChangePasswordNextSignIn: false },
+          }), "Password reset"),
+        }, "Reset password"))),
     card("user-groups", "Groups and directory roles",
       table(["Name", "Type"], memberOf.map((m) => el("tr", null, el("td", null, m.displayName),
         el("td", null, (m["@odata.type"] || "").replace("#microsoft.graph.", "")))), "Not a member of any group.")),
