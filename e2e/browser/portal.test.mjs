@@ -246,3 +246,31 @@ test("a user without a directory role is refused at sign-in (AADSTS50105)", asyn
     throw e;
   }
 });
+
+test("every page of the portal renders without a page error, for every object of the demo tenant", async () => {
+  const { page } = await newPage(browser);
+  try {
+    await portalSignIn(page, demo.base, USERS.alice);
+    const links = async (hash, selector) => {
+      await view(page, hash, selector);
+      return page.$$eval(selector, (as) => as.map((a) => a.getAttribute("href")));
+    };
+    const pages = [
+      "#/", "#/consents", "#/enterprise?all",
+      ...await links("#/apps", "main table a[href^='#/apps/']"),
+      ...await links("#/enterprise?all", "main table a[href^='#/enterprise/']"),
+      ...await links("#/users", "main table a[href^='#/users/']"),
+      ...await links("#/groups", "main table a[href^='#/groups/']"),
+    ];
+    assert.ok(pages.length > 15, pages.join(" "));
+    for (const hash of pages) {
+      await page.evaluate((h) => { location.hash = h; }, hash);
+      await page.waitForFunction((h) => document.querySelector("main").dataset.rendered === h, hash);
+      assert.equal(await page.$("#problem"), null, `${hash}: ${await page.textContent("main")}`);
+    }
+    assert.deepEqual(page.problems, [], "page errors or CSP violations in the portal");
+  } catch (e) {
+    await failureShot(page, "portal-pages");
+    throw e;
+  }
+});

@@ -1075,6 +1075,8 @@ async function render() {
     if (mine !== generation) return;
     main.replaceChildren(el("div", { class: "problem", id: "problem" }, el("h1", null, "Something went wrong"), el("p", null, describe(e))));
   }
+  // Which route the main area shows now (for tests and scripts).
+  main.dataset.rendered = hash;
 }
 
 function landing(problem) {
