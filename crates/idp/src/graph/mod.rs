@@ -327,6 +327,9 @@ pub async fn handle(
                 .into_owned()
         })
         .collect();
+    // `applications(appId='…')/…` and `servicePrincipals(appId='…')[/…]`
+    // address the same objects as their ids.
+    let decoded = by_app_id(dir, decoded);
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let verb = match method {
         Method::Get => None,
@@ -642,6 +645,31 @@ fn member_of(dir: &Directory, user: &crate::directory::User) -> Vec<Value> {
 }
 
 /// `applications(appId='…')` → the app id (OData alternate key).
+/// Rewrites a leading `applications(appId='…')` followed by more segments,
+/// and a leading `servicePrincipals(appId='…')`, into the object-id form the
+/// handlers match.
+fn by_app_id(dir: &Directory, mut segments: Vec<String>) -> Vec<String> {
+    let Some(first) = segments.first() else {
+        return segments;
+    };
+    if segments.len() > 1
+        && let Some(app_id) = key_of(first, "applications")
+    {
+        // Not found: the app id stands in for the object id, so that the
+        // handler checks the caller's permission first and then answers 404.
+        let id = registrations(dir)
+            .find(|a| a.app_id.eq_ignore_ascii_case(&app_id))
+            .map_or(app_id, |app| objects::application_object_id(dir, app));
+        segments.splice(0..1, ["applications".to_owned(), id]);
+    } else if let Some(app_id) = key_of(first, "servicePrincipals") {
+        let id = installed(dir)
+            .find(|a| a.app_id.eq_ignore_ascii_case(&app_id))
+            .map_or(app_id, |app| app.service_principal_id.clone());
+        segments.splice(0..1, ["servicePrincipals".to_owned(), id]);
+    }
+    segments
+}
+
 fn key_of(segment: &str, collection: &str) -> Option<String> {
     let inner = segment
         .strip_prefix(collection)?

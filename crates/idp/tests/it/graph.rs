@@ -1169,12 +1169,35 @@ async fn deleting_a_service_principal_removes_the_enterprise_app_until_it_is_cre
     assert_eq!(status, 200, "{body}");
     assert!(claims(body["access_token"].as_str().unwrap())["roles"].is_array());
 
+    // Addressed by app id too, with more segments.
+    let (status, assigned) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals(appId='{API}')/appRoleAssignedTo"),
+    )
+    .await;
+    assert_eq!(status, 200, "{assigned}");
+    assert!(
+        assigned["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["principalId"] == daemon_sp_id.as_str())
+    );
+    let (status, _) = graph(
+        &idp,
+        Some(&admin),
+        "/servicePrincipals(appId='0f0f0f0f-0000-4000-8000-000000000000')/appRoleAssignedTo",
+    )
+    .await;
+    assert_eq!(status, 404);
+
     // The daemon's enterprise application goes: no more tokens for it.
     let (status, body) = graph_send(
         &idp,
         &admin,
         Method::DELETE,
-        &format!("/servicePrincipals/{daemon_sp_id}"),
+        &format!("/servicePrincipals(appId='{DAEMON}')"),
         None,
     )
     .await;
@@ -1221,6 +1244,16 @@ async fn deleting_a_service_principal_removes_the_enterprise_app_until_it_is_cre
     .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["id"], daemon_sp_id.as_str());
+    let (status, password) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        &format!("/applications(appId='{DAEMON}')/addPassword"),
+        Some(serde_json::json!({"passwordCredential": {"displayName": "by app id"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{password}");
+    assert!(password["secretText"].as_str().unwrap().len() >= 32);
     let (status, body) = daemon_token(format!("api://{API}/.default")).await;
     assert_eq!(status, 200, "{body}");
     assert!(
