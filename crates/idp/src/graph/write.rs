@@ -224,6 +224,7 @@ pub(super) async fn handle(
                 graph_edit::delete_service_principal(file, d, &app_id)
             })
             .await?;
+            forget_user_consents(p, &app_id).await?;
             Ok(done())
         }
         (
@@ -525,7 +526,29 @@ async fn application_write(
                 graph_edit::delete_application(file, d, app_id)
             })
             .await?;
+            forget_user_consents(p, app_id).await?;
         }
+    }
+    Ok(())
+}
+
+/// Revokes the users' own consents (kept in the store, not in the
+/// directory) that name `app_id` as client or resource, when its
+/// application or service principal is deleted: they must not come back
+/// with an app of the same id. Bounded as the Graph listing of them.
+async fn forget_user_consents(p: &Provider, app_id: &str) -> Result<(), GraphError> {
+    let consents = p
+        .store
+        .user_consents(super::query::MAX_TOP as u32 * 10)
+        .await
+        .map_err(GraphError::store)?;
+    for (client, user, resource, _) in consents.iter().filter(|(client, _, resource, _)| {
+        client.eq_ignore_ascii_case(app_id) || resource.eq_ignore_ascii_case(app_id)
+    }) {
+        p.store
+            .revoke_consent(client, user, resource)
+            .await
+            .map_err(GraphError::store)?;
     }
     Ok(())
 }

@@ -1262,6 +1262,37 @@ async fn deleting_a_service_principal_removes_the_enterprise_app_until_it_is_cre
             .is_none()
     );
 
+    // A user's own consent to the API (alice, through the CLI app).
+    let (_, cli_sp) = graph(
+        &idp,
+        Some(&admin),
+        &format!("/servicePrincipals(appId='{CLI}')"),
+    )
+    .await;
+    let (_, alice) = graph(&idp, Some(&admin), &format!("/users/{}", ALICE.0)).await;
+    let (status, grant) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/oauth2PermissionGrants",
+        Some(serde_json::json!({
+            "clientId": cli_sp["id"], "consentType": "Principal", "principalId": alice["id"],
+            "resourceId": api_sp_id, "scope": "access_as_user"
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{grant}");
+    let user_grants = |listed: &Value| {
+        listed["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["consentType"] == "Principal" && g["resourceId"] == api_sp_id.as_str())
+            .count()
+    };
+    let (_, listed) = graph(&idp, Some(&admin), "/oauth2PermissionGrants").await;
+    assert_eq!(user_grants(&listed), 1, "{listed}");
+
     // The API's enterprise application goes: no token names it as a resource.
     let (status, body) = graph_send(
         &idp,
@@ -1293,6 +1324,19 @@ async fn deleting_a_service_principal_removes_the_enterprise_app_until_it_is_cre
     )
     .await;
     assert!(status == 404 || status == 400, "{status} {body}");
+
+    // Created again: the user's consent did not come back with it.
+    let (status, body) = graph_send(
+        &idp,
+        &admin,
+        Method::POST,
+        "/servicePrincipals",
+        Some(serde_json::json!({"appId": API})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, listed) = graph(&idp, Some(&admin), "/oauth2PermissionGrants").await;
+    assert_eq!(user_grants(&listed), 0, "{listed}");
 
     // Microsoft Graph's service principal stays.
     let (_, graph_sp) = graph(
