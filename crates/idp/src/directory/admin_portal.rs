@@ -10,7 +10,7 @@
 //! the authorize and token endpoints ask [`is_redirect_uri`] with the origin
 //! they derived themselves (never one the request names).
 
-use super::{Application, Directory, GroupMembershipClaims, SignInAudience, Tenant};
+use super::{Application, Directory, GroupMembershipClaims, Tenant};
 
 /// The portal's application (client) id: the Azure portal's own, as Entra
 /// shows it in sign-in logs.
@@ -23,12 +23,6 @@ pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/Directory.AccessAsUse
 /// Whether `app_id` is the portal's.
 pub fn is_portal(app_id: &str) -> bool {
     app_id.eq_ignore_ascii_case(APP_ID)
-}
-
-/// The portal page (and redirect URI) of the tenant named `segment` (its id
-/// or domain) at `origin`.
-pub fn page_url(origin: &str, segment: &str) -> String {
-    format!("{}/{segment}/portal/", origin.trim_end_matches('/'))
 }
 
 /// Whether `uri` is the portal page of `dir` at `origin` (the provider's
@@ -49,27 +43,9 @@ pub fn is_redirect_uri(dir: &Directory, origin: &str, uri: &str) -> bool {
 /// signed-in user's directory roles.
 pub fn application(tenant: &Tenant) -> Application {
     Application {
-        app_id: APP_ID.to_owned(),
-        service_principal_id: super::config::derived_guid(&tenant.id, "service_principal", APP_ID),
-        display_name: "rolegate admin portal".to_owned(),
-        identifier_uris: Vec::new(),
         requested_access_token_version: 2,
-        app_role_assignment_required: false,
-        redirect_uris: Vec::new(),
-        is_fallback_public_client: false,
-        enable_id_token_issuance: false,
-        enable_access_token_issuance: false,
-        app_roles: Vec::new(),
-        scopes: Vec::new(),
-        secrets: Vec::new(),
-        key_credentials: Vec::new(),
-        required_resource_access: Vec::new(),
-        emit_idtyp: false,
         group_membership_claims: GroupMembershipClaims::DirectoryRole,
-        sign_in_audience: SignInAudience::MyOrg,
-        home_tenant_id: tenant.id.clone(),
-        provisioned: true,
-        first_party: true,
+        ..Application::built_in(tenant, APP_ID, "rolegate admin portal")
     }
 }
 

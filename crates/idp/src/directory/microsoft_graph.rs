@@ -9,7 +9,7 @@
 //! tools that name permissions by id (`requiredResourceAccess`, Terraform,
 //! `az ad app permission add`) mean the same thing here.
 
-use super::{AppRoleDefinition, Application, PermissionScope, SignInAudience, Tenant};
+use super::{AppRoleDefinition, Application, PermissionScope, Tenant};
 
 /// Microsoft Graph's application (client) id.
 pub const APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -192,16 +192,7 @@ pub fn is_graph(reference: &str) -> bool {
 /// service principal id.
 pub fn application(tenant: &Tenant) -> Application {
     Application {
-        app_id: APP_ID.to_owned(),
-        service_principal_id: super::config::derived_guid(&tenant.id, "service_principal", APP_ID),
-        display_name: "Microsoft Graph".to_owned(),
         identifier_uris: vec![IDENTIFIER_URI.to_owned()],
-        requested_access_token_version: 1,
-        app_role_assignment_required: false,
-        redirect_uris: Vec::new(),
-        is_fallback_public_client: false,
-        enable_id_token_issuance: false,
-        enable_access_token_issuance: false,
         app_roles: APPLICATION_PERMISSIONS
             .iter()
             .map(|(value, id, display_name)| AppRoleDefinition {
@@ -221,15 +212,7 @@ pub fn application(tenant: &Tenant) -> Application {
                 admin_only: *admin_only,
             })
             .collect(),
-        secrets: Vec::new(),
-        key_credentials: Vec::new(),
-        required_resource_access: Vec::new(),
-        emit_idtyp: false,
-        group_membership_claims: Default::default(),
-        sign_in_audience: SignInAudience::MyOrg,
-        home_tenant_id: tenant.id.clone(),
-        provisioned: true,
-        first_party: true,
+        ..Application::built_in(tenant, APP_ID, "Microsoft Graph")
     }
 }
 

@@ -402,14 +402,14 @@ impl Directory {
     /// [`Directory::application`], if its service principal was not
     /// deleted) or the built-in [`admin_portal`].
     pub fn client(&self, app_id: &str) -> Option<&Application> {
-        let usable = |a: &&Application| a.provisioned || a.is_foreign(&self.tenant.id);
-        self.application(app_id).filter(usable).or_else(|| {
-            self.applications.iter().find(|a| {
-                a.first_party
-                    && admin_portal::is_portal(&a.app_id)
-                    && admin_portal::is_portal(app_id)
-            })
-        })
+        if admin_portal::is_portal(app_id) {
+            return self
+                .applications
+                .iter()
+                .find(|a| a.first_party && admin_portal::is_portal(&a.app_id));
+        }
+        self.application(app_id)
+            .filter(|a| a.usable_in(&self.tenant.id))
     }
 
     /// A resource by app id or App ID URI (exact; a trailing `/` on the URI
@@ -417,7 +417,7 @@ impl Directory {
     pub fn resource(&self, identifier: &str) -> Option<&Application> {
         // An app registered here whose service principal was deleted is no
         // resource (AADSTS500011) until it has one again.
-        let usable = |a: &&Application| a.provisioned || a.is_foreign(&self.tenant.id);
+        let usable = |a: &&Application| a.usable_in(&self.tenant.id);
         let by_id = self
             .applications
             .iter()
@@ -607,10 +607,48 @@ impl Directory {
 }
 
 impl Application {
+    /// A Microsoft application built into every tenant ([`microsoft_graph`],
+    /// [`admin_portal`]) as `tenant` sees it: provisioned, with the
+    /// tenant's own service principal id, v1.0 tokens and nothing else yet
+    /// (the caller fills in what the application has).
+    pub(crate) fn built_in(tenant: &Tenant, app_id: &str, display_name: &str) -> Application {
+        Application {
+            app_id: app_id.to_owned(),
+            service_principal_id: config::derived_guid(&tenant.id, "service_principal", app_id),
+            display_name: display_name.to_owned(),
+            identifier_uris: Vec::new(),
+            requested_access_token_version: 1,
+            app_role_assignment_required: false,
+            redirect_uris: Vec::new(),
+            is_fallback_public_client: false,
+            enable_id_token_issuance: false,
+            enable_access_token_issuance: false,
+            app_roles: Vec::new(),
+            scopes: Vec::new(),
+            secrets: Vec::new(),
+            key_credentials: Vec::new(),
+            required_resource_access: Vec::new(),
+            emit_idtyp: false,
+            group_membership_claims: GroupMembershipClaims::None,
+            sign_in_audience: SignInAudience::MyOrg,
+            home_tenant_id: tenant.id.clone(),
+            provisioned: true,
+            first_party: true,
+        }
+    }
+
     /// Whether the app is registered in another tenant (a multi-tenant app
     /// seen from here).
     pub fn is_foreign(&self, tenant_id: &str) -> bool {
         !self.home_tenant_id.eq_ignore_ascii_case(tenant_id)
+    }
+
+    /// Whether the app has a service principal in the directory of
+    /// `tenant_id` as far as tokens go: another tenant's app always (its
+    /// installation is checked where it matters), an app registered here
+    /// unless its service principal was deleted.
+    fn usable_in(&self, tenant_id: &str) -> bool {
+        self.provisioned || self.is_foreign(tenant_id)
     }
 
     /// `AzureADMultipleOrgs`.

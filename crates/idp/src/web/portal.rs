@@ -111,18 +111,12 @@ fn secure(response: &mut Response, cache: &'static str) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
 }
 
-/// HTML attribute escaping for the few values put into the page.
+/// HTML escaping for the few values put into the page (maud's, as the
+/// provider's other pages).
 fn escape(text: &str) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = maud::Escaper::new(&mut out).write_str(text);
     out
 }

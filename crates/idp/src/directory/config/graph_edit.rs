@@ -335,14 +335,7 @@ pub(crate) fn update_service_principal(
     else {
         return Ok(());
     };
-    let app = dir
-        .applications
-        .iter()
-        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
-        .ok_or_else(|| format!("Application {app_id} does not exist."))?;
-    if app.first_party {
-        return Err("Microsoft Graph's service principal cannot be changed here.".to_owned());
-    }
+    let app = service_principal_app(dir, app_id, "changed")?;
     if app.is_foreign(&dir.tenant.id) {
         match file
             .service_principals
@@ -361,6 +354,27 @@ pub(crate) fn update_service_principal(
     }
     application_entry(file, app_id)?.app_role_assignment_required = Some(required);
     Ok(())
+}
+
+/// The application whose service principal a Graph write names; the
+/// built-in Microsoft ones are refused (`what`: "changed", "deleted").
+fn service_principal_app<'a>(
+    dir: &'a Directory,
+    app_id: &str,
+    what: &str,
+) -> Result<&'a crate::directory::Application, EditError> {
+    let app = dir
+        .applications
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("Application {app_id} does not exist."))?;
+    if app.first_party {
+        return Err(format!(
+            "{}'s service principal is built into every tenant and cannot be {what} here.",
+            app.display_name
+        ));
+    }
+    Ok(app)
 }
 
 /// `POST /servicePrincipals` for an application registered here whose
@@ -383,17 +397,7 @@ pub(crate) fn delete_service_principal(
     dir: &Directory,
     app_id: &str,
 ) -> Result<(), EditError> {
-    let app = dir
-        .applications
-        .iter()
-        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
-        .ok_or_else(|| format!("Application {app_id} does not exist."))?;
-    if app.first_party {
-        return Err(format!(
-            "{}'s service principal is built into every tenant and cannot be deleted here.",
-            app.display_name
-        ));
-    }
+    let app = service_principal_app(dir, app_id, "deleted")?;
     if app.is_foreign(&dir.tenant.id) {
         let before = file.service_principals.len();
         file.service_principals
