@@ -90,7 +90,7 @@ pub(crate) struct Identities {
 }
 
 /// A caller's identity headers, built once.
-type IdentityHeaders = std::sync::Arc<[(HeaderName, HeaderValue)]>;
+pub(crate) type IdentityHeaders = std::sync::Arc<[(HeaderName, HeaderValue)]>;
 
 #[derive(Default)]
 struct IdentityEntries {
@@ -102,6 +102,13 @@ impl Identities {
     /// Adds `caller`'s identity headers to `headers`, as
     /// [`insert_identity`] does.
     pub(crate) fn insert(&self, headers: &mut HeaderMap, caller: &Principal) {
+        for (name, value) in self.get(caller).iter() {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+
+    /// `caller`'s identity headers, as [`insert_identity`] makes them.
+    pub(crate) fn get(&self, caller: &Principal) -> IdentityHeaders {
         let cached = {
             let entries = lock(&self.entries);
             entries
@@ -110,7 +117,7 @@ impl Identities {
                 .find(|(principal, _)| principal == caller)
                 .map(|(_, values)| std::sync::Arc::clone(values))
         };
-        let values = cached.unwrap_or_else(|| {
+        cached.unwrap_or_else(|| {
             let mut built = HeaderMap::new();
             insert_identity(&mut built, caller);
             let values: IdentityHeaders = built
@@ -126,10 +133,7 @@ impl Identities {
                 None => entries.entries.push(entry),
             }
             values
-        });
-        for (name, value) in values.iter() {
-            headers.insert(name.clone(), value.clone());
-        }
+        })
     }
 }
 

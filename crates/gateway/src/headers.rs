@@ -100,7 +100,20 @@ pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
 /// Appends the client's address, scheme and host to `X-Forwarded-For`,
 /// `-Proto` and `-Host` (comma-separated after any values already there),
 /// and removes `Host` so that the upstream client sets the upstream's.
+#[cfg(test)]
 pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, scheme: &'static str, uri: &Uri) {
+    take_forwarded(headers, peer, scheme, uri).apply(headers);
+}
+
+/// What [`add_forwarded`] does, with the new values returned instead of
+/// inserted: `Host` and the `X-Forwarded-*` headers that get a new value
+/// are taken out of `headers`.
+pub fn take_forwarded(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    scheme: &'static str,
+    uri: &Uri,
+) -> Forwarded {
     let host = headers
         .remove(HOST)
         .filter(|h| h.to_str().is_ok())
@@ -108,20 +121,49 @@ pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, scheme: &'static str
             uri.authority()
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         });
-    append(headers, X_FORWARDED_FOR, address_value(peer));
-    append(headers, X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
+    let mut fields = [None, None, None];
+    let [for_, proto, forwarded_host] = &mut fields;
+    *for_ = appended(headers, X_FORWARDED_FOR, address_value(peer));
+    *proto = appended(headers, X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
     if let Some(host) = host {
-        append(headers, X_FORWARDED_HOST, host);
+        *forwarded_host = appended(headers, X_FORWARDED_HOST, host);
+    }
+    Forwarded { fields }
+}
+
+/// `X-Forwarded-For`, `-Proto` and `-Host` as the gateway forwards them.
+#[derive(Debug)]
+pub struct Forwarded {
+    fields: [Option<(HeaderName, HeaderValue)>; 3],
+}
+
+impl Forwarded {
+    /// The headers and their values.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.fields
+            .iter()
+            .flatten()
+            .map(|(name, value)| (name, value))
+    }
+
+    /// Inserts them into `headers`.
+    pub fn apply(self, headers: &mut HeaderMap) {
+        for (name, value) in self.fields.into_iter().flatten() {
+            headers.insert(name, value);
+        }
     }
 }
 
-/// `value` as `name`, after the values already there (joined by `, `).
-fn append(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
-    let previous = match headers.entry(name) {
-        Entry::Vacant(vacant) => {
-            vacant.insert(value);
-            return;
-        }
+/// `value` after the values of `name` already in `headers` (joined by
+/// `, `), those taken out; `None` (and the earlier values left in place)
+/// if they cannot be joined into one header value.
+fn appended(
+    headers: &mut HeaderMap,
+    name: HeaderName,
+    value: HeaderValue,
+) -> Option<(HeaderName, HeaderValue)> {
+    let previous = match headers.entry(name.clone()) {
+        Entry::Vacant(_) => return Some((name, value)),
         Entry::Occupied(occupied) => occupied,
     };
     let mut joined = String::new();
@@ -130,11 +172,55 @@ fn append(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
         joined.push_str(", ");
     }
     joined.push_str(value.to_str().unwrap_or_default());
-    if let Ok(joined) = HeaderValue::from_str(&joined) {
-        let mut previous = previous;
-        previous.insert(joined);
+    let joined = HeaderValue::from_str(&joined).ok()?;
+    previous.remove_entry_mult().1.for_each(drop);
+    Some((name, joined))
+}
+
+/// The headers the gateway adds to a request it forwards, kept apart from
+/// the client's until the request is written (the upstream client adds
+/// `Host`). None of them is left among the client's headers.
+#[derive(Debug)]
+pub(crate) struct Added {
+    /// `X-Forwarded-*`.
+    pub(crate) forwarded: Forwarded,
+    /// `X-Request-Id`.
+    pub(crate) request_id: HeaderValue,
+    /// The caller's `X-Rolegate-*` headers (none for an anonymous call).
+    pub(crate) identity: Option<crate::decision::IdentityHeaders>,
+}
+
+impl Added {
+    /// The headers and their values.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        let identity = self.identity.iter().flat_map(|values| values.iter());
+        self.forwarded
+            .iter()
+            .chain(std::iter::once((&REQUEST_ID, &self.request_id)))
+            .chain(identity.map(|(name, value)| (name, value)))
+    }
+
+    /// Inserts them into `headers`.
+    pub(crate) fn apply(self, headers: &mut HeaderMap) {
+        headers.reserve(ADDED);
+        let Added {
+            forwarded,
+            request_id,
+            identity,
+        } = self;
+        forwarded.apply(headers);
+        headers.insert(crate::decision::X_REQUEST_ID, request_id);
+        for (name, value) in identity.iter().flat_map(|values| values.iter()) {
+            headers.insert(name.clone(), value.clone());
+        }
     }
 }
+
+static REQUEST_ID: HeaderName = crate::decision::X_REQUEST_ID;
+
+/// Most headers [`Added`] holds (three forwarded, the request id and nine
+/// identity headers), and `Host`.
+const ADDED: usize = 14;
 
 /// An IP address as a header value (IPv4 written without `fmt`).
 fn address_value(address: IpAddr) -> HeaderValue {

@@ -35,6 +35,7 @@ pub mod config;
 pub mod decision;
 pub mod error;
 pub mod forward_auth;
+mod h1;
 mod headers;
 pub mod metrics;
 mod pool;

@@ -1,8 +1,15 @@
-//! The upstream client: HTTP/1.1 keep-alive connections made with
-//! `hyper::client::conn::http1`, pooled per upstream, and driven by the
-//! task that uses them.
+//! The upstream client: HTTP/1.1 keep-alive connections, pooled per
+//! upstream, and driven by the task that uses them.
 //!
-//! A connection is a [`SendRequest`] and its [`Connection`] future (the
+//! Requests without a body (most API calls) are exchanged by
+//! [`h1`](crate::h1), the gateway's own HTTP/1.1 client side: one write of
+//! the request head, the response read and parsed where it arrives.
+//! Requests with a body (which must stream upstream while the answer may
+//! already come back) and WebSocket upgrades go through
+//! `hyper::client::conn::http1`. Each kind has its own idle connections;
+//! the rules below hold for both.
+//!
+//! A hyper connection is a [`SendRequest`] and its [`Connection`] future (the
 //! state machine that reads and writes the socket). Instead of running the
 //! `Connection` in a task of its own (two task wake-ups and hand-offs per
 //! request), the request's own task polls it: while waiting for the
@@ -63,6 +70,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::h1::{self, BodyReader, ExchangeError};
+use crate::headers::Added;
 use crate::upstream::Upstream;
 
 /// The pools of every upstream of a configuration, shared by the
@@ -120,13 +129,31 @@ pub(crate) struct Pool {
     host_header: Option<HeaderValue>,
     connect_timeout: Duration,
     tls: TlsConnector,
-    idle: Mutex<VecDeque<Idle>>,
+    /// Idle hyper connections (for requests with a body).
+    idle: Mutex<VecDeque<Idle<Conn>>>,
+    /// Idle connections of the gateway's own HTTP/1.1 exchange.
+    direct: Mutex<VecDeque<Idle<DirectConn>>>,
 }
 
+/// A connection of the gateway's own HTTP/1.1 exchange ([`h1`]).
+type DirectConn = h1::Connection<Stream>;
+
 /// A pooled connection and when it was put back.
-struct Idle {
-    conn: Box<Conn>,
+struct Idle<C> {
+    conn: Box<C>,
     since: Instant,
+}
+
+/// A connection that can wait in a pool.
+trait Reusable {
+    /// Whether it is open and idle (polled without waking anybody).
+    fn is_reusable(&mut self) -> bool;
+}
+
+impl Reusable for DirectConn {
+    fn is_reusable(&mut self) -> bool {
+        h1::Connection::is_reusable(self)
+    }
 }
 
 impl Pool {
@@ -159,6 +186,7 @@ impl Pool {
             connect_timeout,
             tls,
             idle: Mutex::new(VecDeque::new()),
+            direct: Mutex::new(VecDeque::new()),
         });
         sweep_in_background(Arc::downgrade(&pool));
         pool
@@ -170,11 +198,16 @@ impl Pool {
     pub(crate) async fn send(
         self: &Arc<Self>,
         mut request: Request<Incoming>,
-    ) -> Result<Response<PooledBody>, UpstreamError> {
-        self.set_host(&mut request);
+        added: Added,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         yield_once().await;
+        if h1::is_bodiless(request.headers(), request.body().is_end_stream()) {
+            return self.send_bodiless(request, &added).await;
+        }
+        added.apply(request.headers_mut());
+        self.set_host(&mut request);
         loop {
-            let (mut conn, fresh) = match self.checkout() {
+            let (mut conn, fresh) = match checkout(&self.idle) {
                 Some(conn) => (conn, false),
                 None => (self.connect().await?, true),
             };
@@ -183,10 +216,12 @@ impl Pool {
             match outcome {
                 Ok(response) => {
                     let pool = Arc::clone(self);
-                    return Ok(response.map(|body| PooledBody {
-                        body,
-                        conn: Some(conn),
-                        pool,
+                    return Ok(response.map(|body| {
+                        UpstreamBody::Hyper(PooledBody {
+                            body,
+                            conn: Some(conn),
+                            pool,
+                        })
                     }));
                 }
                 Err(mut e) => match e.take_message() {
@@ -199,15 +234,65 @@ impl Pool {
         }
     }
 
+    /// Sends a request without a body with [`h1`]. A pooled connection
+    /// the upstream closed meanwhile is not an error: the request goes
+    /// again on another connection when it cannot have been acted on (its
+    /// write failed) or may be repeated (an idempotent method, RFC 9110
+    /// §9.2.2, answered by a close before any byte). At most
+    /// [`MAX_STALE`] pooled connections are tried, then a new one.
+    async fn send_bodiless(
+        self: &Arc<Self>,
+        request: Request<Incoming>,
+        added: &Added,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let (parts, _empty) = request.into_parts();
+        let host = self.host_header.iter().map(|value| (&HOST_NAME, value));
+        let head = h1::encode_request(&parts, host.chain(added.iter()));
+        let mut stale = 0;
+        loop {
+            let pooled = if stale < MAX_STALE {
+                checkout(&self.direct)
+            } else {
+                None
+            };
+            let reused = pooled.is_some();
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => Box::new(h1::Connection::new(self.connect_stream().await?)),
+            };
+            match conn.exchange(&head, &parts.method).await {
+                Ok((response, reader)) => {
+                    let body = DirectBody {
+                        conn: Some(conn),
+                        reader,
+                        pool: Arc::clone(self),
+                    };
+                    return Ok(response.map(|()| UpstreamBody::Direct(body)));
+                }
+                Err(e)
+                    if reused
+                        && (e.is_unsent()
+                            || (parts.method.is_idempotent()
+                                && matches!(e, ExchangeError::Closed(_)))) =>
+                {
+                    stale += 1;
+                }
+                Err(e) => return Err(UpstreamError::Exchange(e)),
+            }
+        }
+    }
+
     /// Sends a request that asks for an upgrade: the connection runs in a
     /// task of its own until the upgrade completes (or the exchange ends)
     /// and is never pooled.
     pub(crate) async fn send_upgrade(
         self: &Arc<Self>,
         mut request: Request<Incoming>,
+        added: Added,
     ) -> Result<Response<Incoming>, UpstreamError> {
+        added.apply(request.headers_mut());
         self.set_host(&mut request);
-        let mut conn = match self.checkout() {
+        let mut conn = match checkout(&self.idle) {
             Some(conn) => conn,
             None => self.connect().await?,
         };
@@ -230,22 +315,6 @@ impl Pool {
         }
     }
 
-    /// The most recently used idle connection that is still open.
-    fn checkout(&self) -> Option<Box<Conn>> {
-        let mut idle = lock(&self.idle);
-        while let Some(Idle { mut conn, since }) = idle.pop_back() {
-            if since.elapsed() >= IDLE_TIMEOUT {
-                // The others are older still.
-                idle.clear();
-                return None;
-            }
-            if conn.is_reusable() {
-                return Some(conn);
-            }
-        }
-        None
-    }
-
     /// Puts `conn` back after an exchange whose response body ended; it is
     /// closed instead if it cannot take another request.
     fn checkin(&self, mut conn: Box<Conn>) {
@@ -257,31 +326,31 @@ impl Pool {
         } else if !conn.is_reusable() {
             return;
         }
-        let now = Instant::now();
-        let mut idle = lock(&self.idle);
-        while idle
-            .front()
-            .is_some_and(|oldest| now.duration_since(oldest.since) >= IDLE_TIMEOUT)
-        {
-            idle.pop_front();
-        }
-        if idle.len() >= MAX_IDLE {
-            idle.pop_front();
-        }
-        idle.push_back(Idle { conn, since: now });
+        checkin(&self.idle, conn);
     }
 
     /// Closes expired connections and those the upstream closed.
     fn sweep(&self) {
-        let now = Instant::now();
-        lock(&self.idle).retain_mut(|idle| {
-            now.duration_since(idle.since) < IDLE_TIMEOUT && idle.conn.is_reusable()
-        });
+        sweep(&self.idle);
+        sweep(&self.direct);
     }
 
-    /// A new connection: TCP (each resolved address in turn, each within
-    /// the connect timeout), TLS for `https://`, then HTTP/1.1.
+    /// A new connection for hyper: [`Pool::connect_stream`], then the
+    /// HTTP/1.1 handshake.
     async fn connect(&self) -> Result<Box<Conn>, UpstreamError> {
+        let stream = self.connect_stream().await?;
+        let (sender, driver) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(UpstreamError::Http)?;
+        // Boxed: a connection moves between the pool, the request and the
+        // body; a pointer moves cheaper than the connection's state.
+        Ok(Box::new(Conn::new(sender, driver)))
+    }
+
+    /// A new socket: TCP (each resolved address in turn, each within the
+    /// connect timeout), then TLS for `https://`.
+    async fn connect_stream(&self) -> Result<Stream, UpstreamError> {
         let addresses = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
             .map_err(UpstreamError::Connect)?;
@@ -313,14 +382,49 @@ impl Pool {
                 Stream::Tls(Box::new(tls))
             }
         };
-        let (sender, driver) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(UpstreamError::Http)?;
-        // Boxed: a connection moves between the pool, the request and the
-        // body; a pointer moves cheaper than the connection's state.
-        Ok(Box::new(Conn::new(sender, driver)))
+        Ok(stream)
     }
+}
+
+/// The most recently used connection of `idle` that is still open.
+fn checkout<C: Reusable>(idle: &Mutex<VecDeque<Idle<C>>>) -> Option<Box<C>> {
+    let mut idle = lock(idle);
+    while let Some(Idle { mut conn, since }) = idle.pop_back() {
+        if since.elapsed() >= IDLE_TIMEOUT {
+            // The others are older still.
+            idle.clear();
+            return None;
+        }
+        if conn.is_reusable() {
+            return Some(conn);
+        }
+    }
+    None
+}
+
+/// Puts `conn` back into `idle`, dropping expired connections and, at
+/// [`MAX_IDLE`], the oldest.
+fn checkin<C>(idle: &Mutex<VecDeque<Idle<C>>>, conn: Box<C>) {
+    let now = Instant::now();
+    let mut idle = lock(idle);
+    while idle
+        .front()
+        .is_some_and(|oldest| now.duration_since(oldest.since) >= IDLE_TIMEOUT)
+    {
+        idle.pop_front();
+    }
+    if idle.len() >= MAX_IDLE {
+        idle.pop_front();
+    }
+    idle.push_back(Idle { conn, since: now });
+}
+
+/// Closes the expired connections of `idle` and those the upstream closed.
+fn sweep<C: Reusable>(idle: &Mutex<VecDeque<Idle<C>>>) {
+    let now = Instant::now();
+    lock(idle).retain_mut(|idle| {
+        now.duration_since(idle.since) < IDLE_TIMEOUT && idle.conn.is_reusable()
+    });
 }
 
 /// Lets the other tasks that are ready run first, once.
@@ -438,7 +542,9 @@ impl Conn {
         }
         answer
     }
+}
 
+impl Reusable for Conn {
     /// Whether the connection is open and idle: polled to notice a close,
     /// waking nobody (no task is attached while it is pooled).
     fn is_reusable(&mut self) -> bool {
@@ -572,19 +678,122 @@ impl Drop for PooledBody {
     }
 }
 
+/// A response body from the upstream: read by hyper's client or by the
+/// gateway's own exchange; either way the connection goes back to its pool
+/// at the end.
+pub(crate) enum UpstreamBody {
+    /// From a hyper connection.
+    Hyper(PooledBody),
+    /// From an [`h1`] connection.
+    Direct(DirectBody),
+}
+
+impl hyper::body::Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = crate::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, crate::BoxError>>> {
+        match self.get_mut() {
+            UpstreamBody::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            UpstreamBody::Direct(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Hyper(body) => body.is_end_stream(),
+            UpstreamBody::Direct(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Hyper(body) => body.size_hint(),
+            UpstreamBody::Direct(body) => body.size_hint(),
+        }
+    }
+}
+
+/// A response body read from an [`h1`] connection; the connection goes
+/// back to its pool when the body has ended (and the answer allows it),
+/// and is closed if the body is dropped before its end.
+pub(crate) struct DirectBody {
+    conn: Option<Box<DirectConn>>,
+    reader: BodyReader,
+    pool: Arc<Pool>,
+}
+
+impl DirectBody {
+    fn release(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && self.reader.keep_alive()
+        {
+            checkin(&self.pool.direct, conn);
+        }
+    }
+}
+
+impl hyper::body::Body for DirectBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        let Some(conn) = &mut this.conn else {
+            return Poll::Ready(None);
+        };
+        let frame = conn.poll_body(cx, &mut this.reader);
+        match &frame {
+            Poll::Ready(Some(Err(_))) => this.conn = None,
+            Poll::Ready(_) if this.reader.is_end() => this.release(),
+            _ => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.reader.is_end()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.reader.size_hint()
+    }
+}
+
+impl Drop for DirectBody {
+    fn drop(&mut self) {
+        // Read to its end: reusable; otherwise the connection is closed.
+        if self.reader.is_end() {
+            self.release();
+        }
+    }
+}
+
 /// Why an upstream exchange failed.
 #[derive(Debug)]
 pub(crate) enum UpstreamError {
     /// No connection could be made (the request never left).
     Connect(io::Error),
-    /// The exchange failed.
+    /// The exchange failed (hyper's client).
     Http(hyper::Error),
+    /// The exchange failed (the gateway's own client, [`h1`]).
+    Exchange(ExchangeError),
 }
 
 impl UpstreamError {
     /// Whether the request never reached the upstream.
     pub(crate) fn is_connect(&self) -> bool {
-        matches!(self, UpstreamError::Connect(_))
+        match self {
+            UpstreamError::Connect(_) => true,
+            UpstreamError::Http(_) => false,
+            UpstreamError::Exchange(e) => e.is_unsent(),
+        }
     }
 }
 
@@ -593,6 +802,7 @@ impl fmt::Display for UpstreamError {
         match self {
             UpstreamError::Connect(e) => write!(f, "cannot connect: {e}"),
             UpstreamError::Http(e) => write!(f, "{e}"),
+            UpstreamError::Exchange(e) => write!(f, "{e}"),
         }
     }
 }
@@ -602,6 +812,7 @@ impl std::error::Error for UpstreamError {
         match self {
             UpstreamError::Connect(e) => e.source(),
             UpstreamError::Http(e) => std::error::Error::source(e),
+            UpstreamError::Exchange(e) => std::error::Error::source(e),
         }
     }
 }
@@ -670,6 +881,8 @@ impl AsyncWrite for Stream {
     }
 }
 
+static HOST_NAME: http::HeaderName = HOST;
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -679,3 +892,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) const MAX_IDLE: usize = 128;
 /// How long an idle connection is kept.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pooled connections a request without a body tries (each found closed
+/// by the upstream) before it takes a new one.
+const MAX_STALE: usize = 3;

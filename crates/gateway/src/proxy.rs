@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use crate::decision::{self, X_REQUEST_ID};
 use crate::error::GatewayError;
 use crate::forward_auth;
-use crate::headers;
+use crate::headers::{self, Added};
 use crate::route::{self, Route};
 use crate::{Body, RouteRuntime, Runtime, Shared};
 
@@ -104,9 +104,6 @@ async fn proxy(
     let (mut parts, body) = request.into_parts();
     let headers = &mut parts.headers;
     headers::remove_hop_by_hop(headers);
-    // Room for what is added below (forwarding, request id, identity):
-    // one growth instead of several.
-    headers.reserve(ADDED_HEADERS);
     let client_upgrade = upgrade.map(|(protocol, on_upgrade)| {
         headers::set_upgrade(headers, protocol);
         on_upgrade
@@ -115,11 +112,15 @@ async fn proxy(
     if !runtime.config.auth.forward_token {
         headers.remove(AUTHORIZATION);
     }
-    headers::add_forwarded(headers, downstream.peer.ip(), downstream.scheme, &parts.uri);
-    headers.insert(X_REQUEST_ID, request_id.clone());
-    if let Some(caller) = &caller {
-        shared.identities.insert(headers, caller);
-    }
+    let forwarded =
+        headers::take_forwarded(headers, downstream.peer.ip(), downstream.scheme, &parts.uri);
+    headers.remove(X_REQUEST_ID);
+    // The gateway's own headers stay apart until the request is written.
+    let added = Added {
+        forwarded,
+        request_id: request_id.clone(),
+        identity: caller.as_ref().map(|caller| shared.identities.get(caller)),
+    };
     parts.uri = match route.upstream.origin_uri_for(parts.uri.path_and_query()) {
         Ok(uri) => uri,
         Err(e) => {
@@ -136,7 +137,14 @@ async fn proxy(
     let upstream_request = Request::from_parts(parts, body);
     shared.metrics.overhead(started.elapsed());
     let upstream = Upstream { route, resolved };
-    forward(shared, upstream, id, upstream_request, client_upgrade).await
+    forward(
+        shared,
+        upstream,
+        id,
+        (upstream_request, added),
+        client_upgrade,
+    )
+    .await
 }
 
 /// Sends the request upstream and streams the answer back; splices the
@@ -145,14 +153,14 @@ async fn forward(
     shared: &Shared,
     Upstream { route, resolved }: Upstream<'_>,
     id: &str,
-    request: Request<Incoming>,
+    (request, added): (Request<Incoming>, Added),
     client_upgrade: Option<OnUpgrade>,
 ) -> Response<Body> {
     let label = &resolved.label;
     let sent = Instant::now();
     let outcome = match client_upgrade {
         None => {
-            let exchange = resolved.pool.send(request);
+            let exchange = resolved.pool.send(request, added);
             match tokio::time::timeout(route.timeout, exchange).await {
                 Ok(Ok(response)) => Ok(Ok(response.map(box_body))),
                 Ok(Err(e)) => Ok(Err(e)),
@@ -160,7 +168,7 @@ async fn forward(
             }
         }
         Some(_) => {
-            let exchange = resolved.pool.send_upgrade(request);
+            let exchange = resolved.pool.send_upgrade(request, added);
             match tokio::time::timeout(route.timeout, exchange).await {
                 Ok(Ok(response)) => Ok(Ok(response.map(box_body))),
                 Ok(Err(e)) => Ok(Err(e)),
@@ -281,10 +289,6 @@ pub(crate) fn render_refusal(refusal: AuthError, id: &str) -> Response<Body> {
         .into_response()
         .map(|body| body.map_err(Into::into).boxed_unsync())
 }
-
-/// Headers the gateway may add to a forwarded request: `X-Forwarded-For`,
-/// `-Proto`, `-Host`, `X-Request-Id`, `Host` and nine identity headers.
-const ADDED_HEADERS: usize = 14;
 
 /// The `route` label of requests that matched no route.
 pub(crate) fn no_route_label() -> Arc<str> {
