@@ -15,17 +15,20 @@
 # taskset, wrk to CPU $CLIENT_CPU: every proxy and its upstream share one
 # core, so "requests/s on the same cores" compares like with like.
 #
-# For each target: $WARMUP s warm-up, then wrk -t1 -c$CONNECTIONS
-# -d${DURATION}s (keep-alive) and wrk -c1 -d${LAT_SECONDS}s for the
-# unloaded latency. bench/gateway.lua counts every non-200 (must be 0: the
+# Each target gets $WARMUP s of warm-up, then $ROUNDS rounds; in each round
+# every target in turn gets wrk -t1 -c$CONNECTIONS -d${DURATION}s
+# (keep-alive) and wrk -c1 -d${LAT_SECONDS}s for the unloaded latency.
+# Rounds interleave the targets so that a slow spell of the machine (a
+# shared VM) falls on all of them rather than on one; the report gives
+# each target's median round and every round's req/s. bench/gateway.lua counts every non-200 (must be 0: the
 # run fails otherwise). Then a soak: $SOAK_SEGMENTS segments of
 # $SOAK_SECONDS s at $CONNECTIONS connections through the cached gateway,
 # its RSS read from /proc after each segment (memory flatness). The report
 # is printed and written to $CARGO_TARGET_DIR/bench/gateway.txt.
 #
 # Knobs (environment): DURATION (10), CONNECTIONS (16), LAT_SECONDS (5),
-# WARMUP (2), SOAK_SEGMENTS (10), SOAK_SECONDS (15), SERVER_CPU (0),
-# CLIENT_CPU (1), SKIP_BUILD (0).
+# WARMUP (2), ROUNDS (3), SOAK_SEGMENTS (10), SOAK_SECONDS (15),
+# SERVER_CPU (0), CLIENT_CPU (1), SKIP_BUILD (0).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,6 +39,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 LAT_SECONDS=${LAT_SECONDS:-5}
 WARMUP=${WARMUP:-2}
+ROUNDS=${ROUNDS:-3}
 SOAK_SEGMENTS=${SOAK_SEGMENTS:-10}
 SOAK_SECONDS=${SOAK_SECONDS:-15}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -51,12 +55,13 @@ REPORT=$OUT_DIR/gateway.txt
 log() { printf '[gateway-bench] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
-for n in DURATION CONNECTIONS LAT_SECONDS WARMUP SOAK_SEGMENTS SOAK_SECONDS; do
+for n in DURATION CONNECTIONS LAT_SECONDS WARMUP ROUNDS SOAK_SEGMENTS SOAK_SECONDS; do
     [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number"
 done
 ((DURATION >= 1 && DURATION <= 60)) || die "DURATION must be 1..60 s"
 ((CONNECTIONS >= 1 && CONNECTIONS <= 256)) || die "CONNECTIONS must be 1..256"
 ((LAT_SECONDS >= 1 && LAT_SECONDS <= 60)) || die "LAT_SECONDS must be 1..60 s"
+((ROUNDS >= 1 && ROUNDS <= 9)) || die "ROUNDS must be 1..9"
 ((SOAK_SEGMENTS <= 40 && SOAK_SECONDS <= 60)) || die "the soak is bounded: SOAK_SEGMENTS <= 40, SOAK_SECONDS <= 60"
 
 # ------------------------------------------------------------------ tools
@@ -256,10 +261,15 @@ declare -A URL=(
 TARGETS=(direct nginx gateway uncached)
 RSS_START=$(rss_kib "$GW1_PID")
 for t in "${TARGETS[@]}"; do
-    log "$t: warm-up ${WARMUP}s, then wrk -t1 -c$CONNECTIONS -d${DURATION}s, then -c1 -d${LAT_SECONDS}s (${URL[$t]})"
+    log "$t: warm-up ${WARMUP}s (${URL[$t]})"
     run_wrk "$WORK/$t.warm" "$CONNECTIONS" "$WARMUP" "${URL[$t]}"
-    run_wrk "$WORK/$t.load" "$CONNECTIONS" "$DURATION" "${URL[$t]}"
-    run_wrk "$WORK/$t.lat" 1 "$LAT_SECONDS" "${URL[$t]}"
+done
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in "${TARGETS[@]}"; do
+        log "round $r/$ROUNDS, $t: wrk -t1 -c$CONNECTIONS -d${DURATION}s, then -c1 -d${LAT_SECONDS}s"
+        run_wrk "$WORK/$t.load.$r" "$CONNECTIONS" "$DURATION" "${URL[$t]}"
+        run_wrk "$WORK/$t.lat.$r" 1 "$LAT_SECONDS" "${URL[$t]}"
+    done
 done
 HITS=$(metric "$GW1_ADMIN" rolegate_token_cache_hits_total)
 HITS_UNCACHED=$(metric "$GW2_ADMIN" rolegate_token_cache_hits_total)
@@ -284,7 +294,7 @@ UP_2XX=$(metric "$GW1_ADMIN" rolegate_gateway_upstream_responses_total)
 
 mkdir -p "$OUT_DIR"
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-export WORK SOAK SOAK_TOTAL RSS_START RSS_SOAK_START RSS_END GW2_RSS HITS HITS_UNCACHED UP_2XX \
+export ROUNDS WORK SOAK SOAK_TOTAL RSS_START RSS_SOAK_START RSS_END GW2_RSS HITS HITS_UNCACHED UP_2XX \
     CONNECTIONS DURATION LAT_SECONDS SERVER_CPU CLIENT_CPU NGINX_VERSION CPU_MODEL NPROC
 python3 - >"$REPORT" <<'EOF'
 import datetime, os, re
@@ -294,12 +304,18 @@ def result(path):
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
 names = {"direct": "direct upstream (nginx return 200)", "nginx": "nginx plain proxy (no auth)",
          "gateway": "rolegate gateway, valid token, cache on", "uncached": "rolegate gateway, valid token, token_cache = false"}
-load = {t: result(f"{e['WORK']}/{t}.load") for t in names}
-lat = {t: result(f"{e['WORK']}/{t}.lat") for t in names}
+rounds = int(e["ROUNDS"])
+def median_round(kind, t):
+    runs = sorted((result(f"{e['WORK']}/{t}.{kind}.{r}") for r in range(1, rounds + 1)), key=lambda x: x["rps"])
+    return runs[(len(runs) - 1) // 2]
+every = {t: [result(f"{e['WORK']}/{t}.load.{r}")["rps"] for r in range(1, rounds + 1)] for t in names}
+load = {t: median_round("load", t) for t in names}
+lat = {t: median_round("lat", t) for t in names}
 ms = lambda us: f"{us / 1000:.3f}"
 print(f"rolegate gateway benchmark ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%MZ})")
 print(f"machine: {e['NPROC']} CPUs, {e['CPU_MODEL']}; nginx {e['NGINX_VERSION']} (upstream and plain proxy: separate processes, 1 worker each)")
 print(f"servers pinned to CPU {e['SERVER_CPU']} (each proxy shares it with the upstream), wrk -t1 pinned to CPU {e['CLIENT_CPU']}")
+print(f"{rounds} rounds, the targets interleaved in each; every figure below is the target's median round")
 print()
 print(f"| target | req/s ({e['CONNECTIONS']} conn, {e['DURATION']} s) | p50 / p99 ms | req/s (1 conn, {e['LAT_SECONDS']} s) | p50 / p99 ms (1 conn) | added p99 over direct, 1 conn (ms) |")
 print("|---|---:|---:|---:|---:|---:|")
@@ -309,6 +325,10 @@ for t, name in names.items():
     print(f"| {name} | {l['rps']:,.0f} | {ms(l['p50_us'])} / {ms(l['p99_us'])} | {u['rps']:,.0f} | {ms(u['p50_us'])} / {ms(u['p99_us'])} | {added} |")
 print()
 print(f"every response a 200: yes (non-200 and socket errors 0 in every run)")
+for t in names:
+    print(f"req/s per round, {t}: " + " / ".join(f"{x:,.0f}" for x in every[t]))
+ratios = [g / n for g, n in zip(every["gateway"], every["nginx"])]
+print("gateway / nginx plain proxy per round: " + " / ".join(f"{100 * x:.0f} %" for x in ratios))
 print(f"cache on: token cache hits {float(e['HITS']):,.0f}; cache off: hits {float(e['HITS_UNCACHED']):,.0f}; "
       f"upstream responses through the cached gateway (all runs) {float(e['UP_2XX']):,.0f}")
 g, n = load["gateway"], load["nginx"]

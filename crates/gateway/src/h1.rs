@@ -390,9 +390,12 @@ fn parse_response(
     buf: &mut BytesMut,
     method: &Method,
 ) -> Result<Option<(Response<()>, BodyReader)>, ExchangeError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut fields);
-    let len = match parsed.parse(buf) {
+    // Uninitialised: httparse writes only the fields it finds.
+    let mut fields =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let parser = httparse::ParserConfig::default();
+    let len = match parser.parse_response_with_uninit_headers(&mut parsed, buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -411,22 +414,24 @@ fn parse_response(
     };
     // Where each field's name and value are in the head: the values are
     // then sliced out of one shared buffer instead of copied one by one.
+    // (A head is at most MAX_HEAD bytes: positions fit in `u32`.)
     let base = buf.as_ptr().addr();
-    let mut positions = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let offset = |field: &[u8]| u32::try_from(field.as_ptr().addr() - base).unwrap_or(u32::MAX);
+    let mut positions = [[0u32; 4]; MAX_HEADERS];
     let count = parsed.headers.len();
     for (field, position) in parsed.headers.iter().zip(positions.iter_mut()) {
-        let name = field.name.as_ptr().addr() - base;
-        let value = field.value.as_ptr().addr() - base;
-        *position = (
+        let (name, value) = (offset(field.name.as_bytes()), offset(field.value));
+        *position = [
             name,
-            name + field.name.len(),
+            name.saturating_add(u32::try_from(field.name.len()).unwrap_or(u32::MAX)),
             value,
-            value + field.value.len(),
-        );
+            value.saturating_add(u32::try_from(field.value.len()).unwrap_or(u32::MAX)),
+        ];
     }
     let head = split_off(buf, len);
     let mut headers = HeaderMap::with_capacity(count);
-    for &(name_start, name_end, start, end) in positions.iter().take(count) {
+    for position in positions.iter().take(count) {
+        let [name_start, name_end, start, end] = position.map(|p| p as usize);
         let name = head.get(name_start..name_end).unwrap_or_default();
         let name = HeaderName::from_bytes(name).map_err(|_| {
             invalid(format!(
@@ -434,6 +439,9 @@ fn parse_response(
                 String::from_utf8_lossy(name)
             ))
         })?;
+        if head.get(start..end).is_none() {
+            return Err(invalid(format!("invalid value of header {name}")));
+        }
         let value = HeaderValue::from_maybe_shared(head.slice(start..end))
             .map_err(|_| invalid(format!("invalid value of header {name}")))?;
         headers.append(name, value);

@@ -134,17 +134,31 @@ async fn proxy(
     };
     // The upstream connection is HTTP/1.1 whatever the client spoke.
     parts.version = Version::HTTP_11;
-    let upstream_request = Request::from_parts(parts, body);
-    shared.metrics.overhead(started.elapsed());
-    let upstream = Upstream { route, resolved };
-    forward(
-        shared,
-        upstream,
-        id,
-        (upstream_request, added),
+    // One reading of the clock ends the overhead and starts the upstream
+    // time.
+    let sent = Instant::now();
+    shared
+        .metrics
+        .overhead(sent.saturating_duration_since(started));
+    let outgoing = Outgoing {
+        request: Request::from_parts(parts, body),
+        added,
         client_upgrade,
-    )
-    .await
+        sent,
+    };
+    forward(shared, Upstream { route, resolved }, id, outgoing).await
+}
+
+/// A request on its way upstream.
+struct Outgoing {
+    /// The client's request, rewritten (its body streams as it is sent).
+    request: Request<Incoming>,
+    /// The headers the gateway adds.
+    added: Added,
+    /// The client's side of a WebSocket upgrade it asked for.
+    client_upgrade: Option<OnUpgrade>,
+    /// When the gateway had decided and started to send it.
+    sent: Instant,
 }
 
 /// Sends the request upstream and streams the answer back; splices the
@@ -153,11 +167,14 @@ async fn forward(
     shared: &Shared,
     Upstream { route, resolved }: Upstream<'_>,
     id: &str,
-    (request, added): (Request<Incoming>, Added),
-    client_upgrade: Option<OnUpgrade>,
+    Outgoing {
+        request,
+        added,
+        client_upgrade,
+        sent,
+    }: Outgoing,
 ) -> Response<Body> {
     let label = &resolved.label;
-    let sent = Instant::now();
     let outcome = match client_upgrade {
         None => {
             let exchange = resolved.pool.send(request, added);

@@ -1,7 +1,10 @@
 //! Accept loops and per-connection HTTP (1.1 and 2, chosen by the first
 //! bytes), with the limits of `rolegate idp`'s server: a cap on open
-//! connections, a header-read timeout, and an idle timeout after which a
-//! connection with no request in progress is closed (HTTP/2 gets GOAWAY).
+//! connections and an idle timeout after which a connection with no request
+//! in progress is closed (HTTP/2 gets GOAWAY). The idle timeout also bounds
+//! slow request headers (a request counts as in progress once its headers
+//! are complete), so hyper's own header-read timer, which costs a timer
+//! and an allocation per request, is off.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -125,6 +128,7 @@ async fn connection<I, H, F>(
 {
     let activity = Arc::new(Activity::new());
     let watched = Arc::clone(&activity);
+    let closing = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request| {
         let handler = handler.clone();
         let busy = Busy::start(&activity);
@@ -135,10 +139,7 @@ async fn connection<I, H, F>(
         }
     });
     let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http1().header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -173,7 +174,19 @@ async fn connection<I, H, F>(
         _ = &mut close_rx => {}
     }
     connection.as_mut().graceful_shutdown();
-    let _ = tokio::time::timeout(CLOSE_GRACE, connection).await;
+    // Requests in progress may finish (up to CLOSE_GRACE); a connection
+    // with none is dropped within a step, even if it holds part of a
+    // request's headers (a slow client is not waited for).
+    let limit = Instant::now() + CLOSE_GRACE;
+    loop {
+        let step = (Instant::now() + CLOSE_STEP).min(limit);
+        if tokio::time::timeout_at(step, connection.as_mut()).await.is_ok()
+            || Instant::now() >= limit
+            || closing.in_flight.load(Ordering::Acquire) == 0
+        {
+            return;
+        }
+    }
 }
 
 /// Requests in progress on one connection, and when the last one ended.
@@ -273,12 +286,13 @@ impl hyper::body::Body for TrackedBody {
 const MAX_CONNECTIONS: usize = 4096;
 /// Time for a TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time for an HTTP/1.1 request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
 const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open requests may run on at shutdown.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// How long a closing connection without a request in progress is given
+/// to end by itself.
+const CLOSE_STEP: Duration = Duration::from_secs(1);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Resolves once `stop` is true (or its sender is gone).

@@ -10,6 +10,7 @@
 )]
 
 mod admin;
+mod client;
 mod forward_auth;
 mod https_upstream;
 mod identity;
