@@ -98,18 +98,19 @@ fn field(head: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
     head.extend_from_slice(b"\r\n");
 }
 
-/// Why an exchange failed.
+/// Why an exchange failed. (The messages include the I/O error, which is
+/// therefore not also given as the source: logs name it once.)
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ExchangeError {
     /// The request could not be written: the upstream never read it.
     #[error("cannot send the request: {0}")]
-    Write(#[source] io::Error),
+    Write(io::Error),
     /// The connection ended (or was reset) before a byte of the answer.
     #[error("the upstream closed the connection without answering")]
-    Closed(#[source] Option<io::Error>),
+    Closed(Option<io::Error>),
     /// Reading the answer failed.
     #[error("reading the response failed: {0}")]
-    Read(#[source] io::Error),
+    Read(io::Error),
     /// The answer is not acceptable HTTP/1.1.
     #[error("invalid response: {0}")]
     Invalid(String),

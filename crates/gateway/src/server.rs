@@ -180,7 +180,9 @@ async fn connection<I, H, F>(
     let limit = Instant::now() + CLOSE_GRACE;
     loop {
         let step = (Instant::now() + CLOSE_STEP).min(limit);
-        if tokio::time::timeout_at(step, connection.as_mut()).await.is_ok()
+        if tokio::time::timeout_at(step, connection.as_mut())
+            .await
+            .is_ok()
             || Instant::now() >= limit
             || closing.in_flight.load(Ordering::Acquire) == 0
         {
