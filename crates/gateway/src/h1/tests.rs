@@ -397,3 +397,64 @@ async fn large_bodies_stream_in_bounded_reads() {
     assert_eq!(total, size);
     assert!(conn.is_reusable());
 }
+
+/// Whatever an upstream sends, reading it ends (an answer, a refusal or an
+/// error) without a panic, and a complete answer framed by
+/// `Content-Length` reads the same however its bytes are split.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn run(response: Vec<u8>, piece: usize) -> Result<(u16, Vec<u8>), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (mut conn, result, _upstream) =
+                exchange_with(&response, piece, true, Method::GET).await;
+            let (head, mut reader) = result.map_err(|e| e.to_string())?;
+            let (data, _) = body(&mut conn, &mut reader)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((head.status().as_u16(), data))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_end_without_a_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            piece in 1usize..64,
+        ) {
+            let _ = run(bytes, piece);
+        }
+
+        #[test]
+        fn mutated_answers_end_without_a_panic(
+            flips in proptest::collection::vec((0usize..120, any::<u8>()), 0..6),
+            piece in 1usize..64,
+        ) {
+            let mut bytes = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-a: 1\r\n\r\n5;e=1\r\nhello\r\n0\r\nx-t: 2\r\n\r\n".to_vec();
+            for (at, byte) in flips {
+                if let Some(slot) = bytes.get_mut(at % 80) {
+                    *slot = byte;
+                }
+            }
+            let _ = run(bytes, piece);
+        }
+
+        #[test]
+        fn splits_do_not_change_an_answer(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            piece in 1usize..64,
+        ) {
+            let mut response = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
+            response.extend_from_slice(&body);
+            prop_assert_eq!(run(response, piece), Ok((200, body)));
+        }
+    }
+}
