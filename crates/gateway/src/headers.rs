@@ -97,17 +97,17 @@ pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
     headers.insert(UPGRADE, protocol);
 }
 
-/// Appends the client's address, scheme and host to `X-Forwarded-For`,
-/// `-Proto` and `-Host` (comma-separated after any values already there),
-/// and removes `Host` so that the upstream client sets the upstream's.
+/// [`take_forwarded`] and [`Forwarded::apply`] in one step.
 #[cfg(test)]
 pub fn add_forwarded(headers: &mut HeaderMap, peer: IpAddr, scheme: &'static str, uri: &Uri) {
     take_forwarded(headers, peer, scheme, uri).apply(headers);
 }
 
-/// What [`add_forwarded`] does, with the new values returned instead of
-/// inserted: `Host` and the `X-Forwarded-*` headers that get a new value
-/// are taken out of `headers`.
+/// The client's address, scheme and host appended to `X-Forwarded-For`,
+/// `-Proto` and `-Host` (comma-separated after any values already there),
+/// returned rather than inserted: `Host` (the upstream client sets the
+/// upstream's) and the `X-Forwarded-*` headers that get a new value are
+/// taken out of `headers`. [`Forwarded::apply`] puts them in.
 pub fn take_forwarded(
     headers: &mut HeaderMap,
     peer: IpAddr,
