@@ -2,7 +2,7 @@
 //! upstream, and driven by the task that uses them.
 //!
 //! Requests without a body (most API calls) are exchanged by
-//! [`h1`](crate::h1), the gateway's own HTTP/1.1 client side: one write of
+//! [`h1`], the gateway's own HTTP/1.1 client side: one write of
 //! the request head, the response read and parsed where it arrives.
 //! Requests with a body (which must stream upstream while the answer may
 //! already come back) and WebSocket upgrades go through
